@@ -1,0 +1,208 @@
+"""Media assets: the probed source video, its sampled frames and its 16 kHz audio."""
+
+import base64
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import dagster as dg
+
+from vidassets.media.audio import audio_duration_s, extract_audio
+from vidassets.media.contact_sheet import contact_sheet
+from vidassets.media.errors import InvalidMediaError
+from vidassets.media.frames import encode_jpeg, sample_frames
+from vidassets.media.probe import probe_video
+from vidassets.partitions import videos_partitions
+from vidassets.resources.io_manager import manifest_key
+from vidassets.resources.storage import VideoStorage, asset_prefix, sha256_file
+from vidassets.sources import SourceRef
+from vidassets.version import CODE_VERSION
+
+AUDIO_SAMPLE_RATE = 16_000
+
+
+def resolve_source(context: dg.AssetExecutionContext, storage: VideoStorage) -> SourceRef:
+    """Run tags (sensor runs) first, else the registry the sensor wrote (UI re-materializations)."""
+    video_id = context.partition_key
+    ref = SourceRef.from_tags(context.run.tags)
+    if ref is not None and ref.video_id == video_id:
+        return ref
+    record = storage.lookup_source(video_id)
+    if record is None:
+        raise dg.Failure(
+            description=f"video {video_id}: no source registered; the S3 sensor registers each upload "
+            "(or use `vidassets process FILE`)",
+        )
+    return SourceRef.from_dict(record)
+
+
+def markdown_image(png_or_jpeg: bytes, alt: str, mime: str = "image/png") -> dg.MetadataValue:
+    return dg.MetadataValue.md(f"![{alt}](data:{mime};base64,{base64.b64encode(png_or_jpeg).decode()})")
+
+
+@dg.asset(
+    partitions_def=videos_partitions,
+    group_name="media",
+    code_version="source_video-v1",
+    kinds={"s3", "video"},
+    description="The uploaded video, fetched, hashed and probed (duration, streams, codecs, resolution, fps).",
+)
+def source_video(context: dg.AssetExecutionContext, storage: VideoStorage) -> dg.Output[dict[str, Any]]:
+    ref = resolve_source(context, storage)
+    label = ref.source_uri
+    head = storage.head_source(ref.source_uri)
+    fetched = storage.fetch_source(ref.source_uri, ref.video_id, ref.suffix)
+    try:
+        probe = probe_video(fetched, name=label)
+    except InvalidMediaError as err:
+        fetched.unlink(missing_ok=True)
+        raise dg.Failure(
+            description=str(err),
+            metadata={"source": label, "size_bytes": head["size"], "etag": head["etag"]},
+            allow_retries=False,
+        ) from err
+    sha256 = sha256_file(fetched)
+    storage.adopt_video(fetched, sha256, ref.suffix)
+    manifest = {
+        "video_id": ref.video_id,
+        "source_uri": ref.source_uri,
+        "bucket": ref.bucket,
+        "key": ref.key,
+        "etag": head["etag"],
+        "size_bytes": head["size"],
+        "suffix": ref.suffix,
+        "sha256": sha256,
+        "probe": probe.to_dict(),
+        "fetched_at": datetime.now(UTC).isoformat(),
+        "code_version": CODE_VERSION,
+    }
+    video = probe.video
+    audio = probe.audio
+    return dg.Output(
+        manifest,
+        metadata={
+            "source": label,
+            "etag": head["etag"],
+            "sha256": sha256,
+            "size_bytes": head["size"],
+            "duration_s": round(probe.duration_s, 3),
+            "container": probe.container,
+            "video": f"{video.codec} {video.width}x{video.height} @ {video.fps:.3f} fps",
+            "audio": f"{audio.codec} {audio.sample_rate} Hz x{audio.channels}" if audio else "none",
+            "code_version": CODE_VERSION,
+        },
+    )
+
+
+class FramesConfig(dg.Config):
+    rate_fps: float = 0.5
+    max_frames: int = 300
+    max_side: int = 640
+    jpeg_quality: int = 85
+
+
+@dg.asset(
+    partitions_def=videos_partitions,
+    group_name="media",
+    code_version="frames-v1",
+    kinds={"video"},
+    description="Frames sampled over the whole video (keyframe-first decode, fixed rate cap), JPEG + index.",
+)
+def frames(
+    context: dg.AssetExecutionContext, config: FramesConfig, storage: VideoStorage, source_video: dict[str, Any]
+) -> dg.Output[dict[str, Any]]:
+    started = time.monotonic()
+    path = storage.cached_video(source_video)
+    sampled, method = sample_frames(
+        path, name=source_video["source_uri"], rate_fps=config.rate_fps, max_frames=config.max_frames,
+        max_side=config.max_side,
+    )
+    decoded_s = time.monotonic() - started
+    prefix = asset_prefix("frames", context.partition_key)
+    index, uploads = [], []
+    for frame in sampled:
+        key = f"{prefix}/frame_{frame.index:05d}.jpg"
+        uploads.append((key, encode_jpeg(frame.image, config.jpeg_quality), "image/jpeg"))
+        height, width = frame.image.shape[:2]
+        index.append({
+            "index": frame.index, "timestamp_s": round(frame.timestamp_s, 3), "is_keyframe": frame.is_keyframe,
+            "key": key, "width": width, "height": height,
+        })
+    storage.put_many(uploads)
+    removed = storage.replace_prefix(prefix, keep={key for key, _, _ in uploads} | {
+        manifest_key(context.asset_key, context.partition_key)
+    })
+    duration = source_video["probe"]["duration_s"]
+    manifest = {
+        "video_id": context.partition_key,
+        "method": method,
+        "rate_fps": config.rate_fps,
+        "max_frames": config.max_frames,
+        "count": len(index),
+        "frames": index,
+        "code_version": CODE_VERSION,
+    }
+    sheet = contact_sheet([f.image for f in sampled], [f"{f.timestamp_s:.1f}s" for f in sampled])
+    return dg.Output(
+        manifest,
+        metadata={
+            "frame_count": len(index),
+            "method": method,
+            "first_s": index[0]["timestamp_s"] if index else None,
+            "last_s": index[-1]["timestamp_s"] if index else None,
+            "video_duration_s": round(duration, 3),
+            "decode_s": round(decoded_s, 2),
+            "stale_frames_removed": removed,
+            "contact_sheet": markdown_image(sheet, "contact sheet"),
+            "code_version": CODE_VERSION,
+        },
+    )
+
+
+@dg.asset(
+    partitions_def=videos_partitions,
+    group_name="media",
+    code_version="audio-v1",
+    kinds={"ffmpeg"},
+    output_required=False,
+    description="16 kHz mono FLAC for speech models. Not materialized for videos moderation rejected.",
+)
+def audio(
+    context: dg.AssetExecutionContext,
+    storage: VideoStorage,
+    source_video: dict[str, Any],
+    moderation: dict[str, Any],
+) -> Iterator[dg.Output[dict[str, Any]]]:
+    video_id = context.partition_key
+    if moderation["verdict"] != "approved":
+        reason = "; ".join(moderation["reasons"]) or moderation["verdict"]
+        context.log.warning(f"{video_id}: moderation {moderation['verdict']}, no audio or speech assets ({reason})")
+        context.log_event(dg.AssetObservation(
+            asset_key=context.asset_key, partition=video_id,
+            metadata={"skipped": f"moderation {moderation['verdict']}", "reasons": reason},
+        ))
+        return
+    base = {"video_id": video_id, "sample_rate": AUDIO_SAMPLE_RATE, "channels": 1, "code_version": CODE_VERSION}
+    if source_video["probe"]["audio"] is None:
+        context.log.info(f"{video_id}: no audio track; recorded as having no speech")
+        yield dg.Output(
+            {**base, "has_audio": False, "key": None, "duration_s": 0.0},
+            metadata={"has_audio": False, "note": "no audio track: no speech", "code_version": CODE_VERSION},
+        )
+        return
+    local = storage.scratch() / "audio" / f"{video_id}.flac"
+    local.parent.mkdir(parents=True, exist_ok=True)
+    extract_audio(storage.cached_video(source_video), local, name=source_video["source_uri"],
+                  sample_rate=AUDIO_SAMPLE_RATE)
+    key = f"{asset_prefix('audio', video_id)}/audio.flac"
+    url = storage.put_file(key, local, "audio/flac")
+    duration = audio_duration_s(local)
+    yield dg.Output(
+        {**base, "has_audio": True, "key": key, "format": "flac", "duration_s": round(duration, 3),
+         "sha256": sha256_file(local)},
+        metadata={
+            "has_audio": True, "duration_s": round(duration, 3), "audio_file": dg.MetadataValue.path(url),
+            "size_bytes": local.stat().st_size, "code_version": CODE_VERSION,
+        },
+    )

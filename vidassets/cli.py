@@ -1,0 +1,95 @@
+"""`vidassets`: process one local file without S3 or a daemon, or bring up the local platform."""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from vidassets.partitions import video_id_for, videos_partitions
+from vidassets.resources import build_resources
+from vidassets.sources import SourceRef, video_suffix
+
+QUIET_LOGGING = {"console": {"config": {"log_level": "WARNING"}}}
+SUMMARY_KEYS = ("duration_s", "video", "audio", "frame_count", "method", "verdict", "reasons", "has_audio")
+
+
+def _failure_message(result: dg.ExecuteInProcessResult) -> str:
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+            return event.step_failure_data.error.message.strip()
+    return "run failed"
+
+
+def _summary(metadata: dict[str, Any]) -> str:
+    parts = [f"{key}={metadata[key].value}" for key in SUMMARY_KEYS if key in metadata]
+    return ", ".join(parts)
+
+
+def process(file: Path, out: Path) -> int:
+    """Materialize every per-video asset for `file` into `out` with the same asset code as sensor runs."""
+    from vidassets.assets import per_video_assets
+
+    source = file.expanduser().resolve()
+    if not source.is_file():
+        print(f"error: {file}: no such file", file=sys.stderr)
+        return 2
+    if video_suffix(source.name) is None:
+        print(f"warning: {source.name}: unusual extension; probing anyway", file=sys.stderr)
+    out = out.expanduser().resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    resources = build_resources(storage_root=str(out))
+    storage = resources["storage"]
+    video_id = video_id_for("local", str(source))
+    head = storage.head_source(source.as_uri())
+    ref = SourceRef(video_id=video_id, source_uri=source.as_uri(), bucket="local", key=str(source),
+                    etag=head["etag"], size=head["size"])
+    storage.register_source(video_id, ref.to_dict())
+
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(videos_partitions.name, [video_id])
+    print(f"{source.name} -> video {video_id}, outputs in {out}")
+    for position, asset_def in enumerate(per_video_assets, start=1):
+        name = asset_def.key.to_user_string()
+        print(f"[{position}/{len(per_video_assets)}] {name} ...", end="", flush=True)
+        started = time.monotonic()
+        result = dg.materialize(
+            per_video_assets, selection=[asset_def.key], partition_key=video_id, instance=instance,
+            resources=resources, tags=ref.tags(), raise_on_error=False,
+            run_config=dg.RunConfig(loggers=QUIET_LOGGING),
+        )
+        elapsed = time.monotonic() - started
+        if not result.success:
+            print(f" FAILED after {elapsed:.1f}s\n  {_failure_message(result)}")
+            return 1
+        materializations = result.asset_materializations_for_node(asset_def.op.name)
+        if not materializations:
+            observed = [e for e in result.all_events if e.event_type_value == "ASSET_OBSERVATION"]
+            why = observed[-1].asset_observation_data.asset_observation.metadata if observed else {}
+            print(f" skipped ({', '.join(f'{k}: {v.value}' for k, v in why.items()) or 'not materialized'})")
+            break
+        print(f" done in {elapsed:.1f}s  {_summary(materializations[-1].metadata)}")
+    print(f"outputs: {out / 'assets'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="vidassets", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    process_cmd = commands.add_parser("process", help="materialize every per-video asset for a local file")
+    process_cmd.add_argument("file", type=Path)
+    process_cmd.add_argument("--out", type=Path, required=True, help="output folder (the storage root)")
+    up_cmd = commands.add_parser("up", help="run the platform locally: SeaweedFS S3, Dagster UI and daemon")
+    up_cmd.add_argument("rest", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    if args.command == "process":
+        return process(args.file, args.out)
+    from vidassets.devstack.run import main as up_main
+
+    return up_main(args.rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

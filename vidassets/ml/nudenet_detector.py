@@ -1,0 +1,67 @@
+"""NudeNet v3 (the `320n.onnx` the nudenet wheel ships) with an ONNX Runtime session we configure.
+
+nudenet's own `NudeDetector` ignores providers and threads; we keep its pre/post-processing and build the
+session ourselves so the GPU is used when present and CPU runs use the cores we have.
+"""
+
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+from nudenet import nudenet as _nudenet
+
+MODEL_NAME = "nudenet-320n"
+
+
+@dataclass(frozen=True)
+class Detection:
+    label: str
+    score: float
+    box: tuple[int, int, int, int]  # x, y, width, height in the frame's pixels
+
+    def to_dict(self) -> dict:
+        return {"label": self.label, "score": round(self.score, 4), "box": list(self.box)}
+
+
+class NudeNetDetector:
+    def __init__(self, session: onnxruntime.InferenceSession, model_path: str):
+        self._session = session
+        self._input_name = session.get_inputs()[0].name
+        self._resolution = 320
+        self.model_path = model_path
+        self.providers = session.get_providers()
+
+    @classmethod
+    def load(cls, model_path: str | None, *, device: str, threads: int) -> "NudeNetDetector":
+        path = model_path or str(Path(_nudenet.__file__).with_name("320n.onnx"))
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"NudeNet model not found at {path}: set ModelStore.nudenet_model_path")
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        providers = ["CPUExecutionProvider"]
+        if device == "cuda" and "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+            providers.insert(0, "CUDAExecutionProvider")
+        return cls(onnxruntime.InferenceSession(path, options, providers=providers), path)
+
+    @property
+    def name(self) -> str:
+        return f"{MODEL_NAME} (nudenet {version('nudenet')})"
+
+    def detect(self, images: list[bytes], batch_size: int = 8) -> list[list[Detection]]:
+        """Detections per encoded image (JPEG/PNG bytes), in order."""
+        results: list[list[Detection]] = []
+        for start in range(0, len(images), batch_size):
+            prepared = [_nudenet._read_image(img, self._resolution) for img in images[start : start + batch_size]]
+            outputs = self._session.run(None, {self._input_name: np.vstack([p[0] for p in prepared])})[0]
+            for row, (_, x_ratio, y_ratio, x_pad, y_pad, width, height) in zip(outputs, prepared, strict=True):
+                raw = _nudenet._postprocess(
+                    [row[None]], x_pad, y_pad, x_ratio, y_ratio, width, height,
+                    self._resolution, self._resolution,
+                )
+                results.append([
+                    Detection(d["class"], float(d["score"]), tuple(int(v) for v in d["box"])) for d in raw
+                ])
+        return results

@@ -1,0 +1,129 @@
+"""The S3 sensor: every new or changed video object under the watched prefix becomes a partition and a run.
+
+The cursor is a watermark (newest LastModified handled) plus the `key@etag` ids handled *at* that second,
+so objects sharing one LastModified second are never missed and never run twice. Listing pages past 1,000
+objects; deleted objects simply stop appearing. `run_key = key@etag`, so a re-upload with new content runs
+again while an unchanged object never does.
+"""
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import dagster as dg
+from dagster_aws.s3 import S3Resource
+
+from vidassets.jobs import video_pipeline
+from vidassets.partitions import video_id_for, videos_partitions
+from vidassets.resources.storage import VideoStorage, registry_key
+from vidassets.resources.uploads import UploadsBucket
+from vidassets.sources import SourceRef, video_suffix
+
+
+@dataclass(frozen=True)
+class ListedObject:
+    key: str
+    etag: str
+    size: int
+    last_modified: datetime
+
+    @property
+    def object_id(self) -> str:
+        return f"{self.key}@{self.etag}"
+
+
+@dataclass(frozen=True)
+class Cursor:
+    watermark: str | None = None  # ISO timestamp of the newest LastModified handled
+    seen_at_watermark: frozenset[str] = frozenset()
+
+    def serialize(self) -> str:
+        return json.dumps({"watermark": self.watermark, "seen": sorted(self.seen_at_watermark)})
+
+    @classmethod
+    def parse(cls, raw: str | None) -> "Cursor":
+        if not raw:
+            return cls()
+        data = json.loads(raw)
+        return cls(data.get("watermark"), frozenset(data.get("seen", [])))
+
+
+def list_objects(client: Any, bucket: str, prefix: str) -> list[ListedObject]:
+    """Every object under the prefix, all pages."""
+    listed = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            listed.append(ListedObject(obj["Key"], obj["ETag"].strip('"'), obj["Size"], obj["LastModified"]))
+    return listed
+
+
+def select_new(objects: list[ListedObject], cursor: Cursor, limit: int) -> tuple[list[ListedObject], Cursor]:
+    """The oldest `limit` objects not yet handled, and the cursor after handling them."""
+    watermark = datetime.fromisoformat(cursor.watermark) if cursor.watermark else None
+    pending = sorted(
+        (
+            obj for obj in objects
+            if watermark is None
+            or obj.last_modified > watermark
+            or (obj.last_modified == watermark and obj.object_id not in cursor.seen_at_watermark)
+        ),
+        key=lambda obj: (obj.last_modified, obj.key),
+    )
+    taken = pending[:limit]
+    if not taken:
+        return [], cursor
+    newest = taken[-1].last_modified
+    seen = {obj.object_id for obj in taken if obj.last_modified == newest}
+    if watermark == newest:
+        seen |= cursor.seen_at_watermark
+    return taken, Cursor(newest.isoformat(), frozenset(seen))
+
+
+def source_ref(bucket: str, obj: ListedObject) -> SourceRef:
+    return SourceRef(
+        video_id=video_id_for(bucket, obj.key), source_uri=f"s3://{bucket}/{obj.key}", bucket=bucket,
+        key=obj.key, etag=obj.etag, size=obj.size, last_modified=obj.last_modified.isoformat(),
+    )
+
+
+@dg.sensor(
+    job=video_pipeline,
+    minimum_interval_seconds=UploadsBucket.sensor_interval_s(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="New or changed videos under the uploads prefix become `videos` partitions and pipeline runs.",
+)
+def s3_video_sensor(
+    context: dg.SensorEvaluationContext, s3: S3Resource, storage: VideoStorage, uploads: UploadsBucket
+) -> dg.SensorResult:
+    started = time.monotonic()
+    objects = list_objects(s3.get_client(), uploads.bucket, uploads.prefix)
+    taken, cursor = select_new(objects, Cursor.parse(context.cursor), uploads.max_runs_per_tick)
+
+    refs: list[SourceRef] = []
+    for obj in taken:
+        if obj.key.endswith("/"):
+            continue
+        if video_suffix(obj.key) is None:
+            context.log.info(f"skipping s3://{uploads.bucket}/{obj.key}: not a video file extension")
+            continue
+        refs.append(source_ref(uploads.bucket, obj))
+
+    storage.put_many(
+        [(registry_key(ref.video_id), json.dumps(ref.to_dict()).encode(), "application/json") for ref in refs]
+    )
+    context.log.info(
+        f"listed {len(objects)} objects, {len(taken)} new, {len(refs)} videos "
+        f"in {time.monotonic() - started:.2f}s"
+    )
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(run_key=f"{ref.key}@{ref.etag}", partition_key=ref.video_id, tags=ref.tags())
+            for ref in refs
+        ],
+        dynamic_partitions_requests=(
+            [videos_partitions.build_add_request(sorted({ref.video_id for ref in refs}))] if refs else []
+        ),
+        cursor=cursor.serialize(),
+    )
