@@ -12,7 +12,7 @@ from vidassets.partitions import video_id_for, videos_partitions
 from vidassets.resources import build_resources
 from vidassets.sources import SourceRef, video_suffix
 
-QUIET_LOGGING = {"console": {"config": {"log_level": "WARNING"}}}
+QUIET_LOGGING = {"console": {"config": {"log_level": "CRITICAL"}}}  # we print our own progress
 SUMMARY_KEYS = ("duration_s", "video", "audio", "frame_count", "method", "verdict", "reasons", "has_audio")
 
 
@@ -46,7 +46,6 @@ def process(file: Path, out: Path) -> int:
     head = storage.head_source(source.as_uri())
     ref = SourceRef(video_id=video_id, source_uri=source.as_uri(), bucket="local", key=str(source),
                     etag=head["etag"], size=head["size"])
-    storage.register_source(video_id, ref.to_dict())
 
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(videos_partitions.name, [video_id])

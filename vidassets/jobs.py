@@ -6,12 +6,9 @@ backfill runs many in one run); the `gpu` pool on model-heavy assets serialises 
 
 import dagster as dg
 
-from vidassets.partitions import videos_partitions
-
 video_pipeline = dg.define_asset_job(
     name="video_pipeline",
     selection=dg.AssetSelection.all(),
-    partitions_def=videos_partitions,
     executor_def=dg.in_process_executor,
     description="Materialize every per-video asset for one `videos` partition.",
 )

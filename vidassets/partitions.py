@@ -15,7 +15,8 @@ videos_partitions = dg.DynamicPartitionsDefinition(name="videos")
 
 SLUG_MAX_CHARS = 48
 HASH_HEX_CHARS = 12
-_VIDEO_ID_RE = re.compile(rf"^[a-z0-9](?:[a-z0-9_-]{{0,{SLUG_MAX_CHARS - 1}}})?-[0-9a-f]{{{HASH_HEX_CHARS}}}$|^[0-9a-f]{{{HASH_HEX_CHARS}}}$")
+_HASH = rf"[0-9a-f]{{{HASH_HEX_CHARS}}}"
+_VIDEO_ID_RE = re.compile(rf"^(?:[a-z0-9](?:[a-z0-9-]{{0,{SLUG_MAX_CHARS - 1}}})?-)?{_HASH}$")
 
 
 def _slug(text: str) -> str:

@@ -17,7 +17,6 @@ from dagster_aws.s3 import S3Resource
 
 from vidassets.jobs import video_pipeline
 from vidassets.partitions import video_id_for, videos_partitions
-from vidassets.resources.storage import VideoStorage, registry_key
 from vidassets.resources.uploads import UploadsBucket
 from vidassets.sources import SourceRef, video_suffix
 
@@ -95,7 +94,7 @@ def source_ref(bucket: str, obj: ListedObject) -> SourceRef:
     description="New or changed videos under the uploads prefix become `videos` partitions and pipeline runs.",
 )
 def s3_video_sensor(
-    context: dg.SensorEvaluationContext, s3: S3Resource, storage: VideoStorage, uploads: UploadsBucket
+    context: dg.SensorEvaluationContext, s3: S3Resource, uploads: UploadsBucket
 ) -> dg.SensorResult:
     started = time.monotonic()
     objects = list_objects(s3.get_client(), uploads.bucket, uploads.prefix)
@@ -110,9 +109,6 @@ def s3_video_sensor(
             continue
         refs.append(source_ref(uploads.bucket, obj))
 
-    storage.put_many(
-        [(registry_key(ref.video_id), json.dumps(ref.to_dict()).encode(), "application/json") for ref in refs]
-    )
     context.log.info(
         f"listed {len(objects)} objects, {len(taken)} new, {len(refs)} videos "
         f"in {time.monotonic() - started:.2f}s"

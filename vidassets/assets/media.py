@@ -16,25 +16,27 @@ from vidassets.media.probe import probe_video
 from vidassets.partitions import videos_partitions
 from vidassets.resources.io_manager import manifest_key
 from vidassets.resources.storage import VideoStorage, asset_prefix, sha256_file
-from vidassets.sources import SourceRef
+from vidassets.sources import TAG_VIDEO_ID, SourceRef
 from vidassets.version import CODE_VERSION
 
 AUDIO_SAMPLE_RATE = 16_000
 
 
 def resolve_source(context: dg.AssetExecutionContext, storage: VideoStorage) -> SourceRef:
-    """Run tags (sensor runs) first, else the registry the sensor wrote (UI re-materializations)."""
+    """Which object this partition stands for: this run's tags (sensor runs, `vidassets process`), else the
+    tags of the newest run the sensor requested for it (UI re-materializations carry no tags)."""
     video_id = context.partition_key
     ref = SourceRef.from_tags(context.run.tags)
     if ref is not None and ref.video_id == video_id:
         return ref
-    record = storage.lookup_source(video_id)
-    if record is None:
-        raise dg.Failure(
-            description=f"video {video_id}: no source registered; the S3 sensor registers each upload "
-            "(or use `vidassets process FILE`)",
-        )
-    return SourceRef.from_dict(record)
+    for run in context.instance.get_runs(filters=dg.RunsFilter(tags={TAG_VIDEO_ID: video_id}), limit=20):
+        ref = SourceRef.from_tags(run.tags)
+        if ref is not None and ref.video_id == video_id:
+            return ref
+    raise dg.Failure(
+        description=f"video {video_id}: no run of the S3 sensor names its object; upload it under the watched "
+        "prefix (or use `vidassets process FILE`)",
+    )
 
 
 def markdown_image(png_or_jpeg: bytes, alt: str, mime: str = "image/png") -> dg.MetadataValue:
@@ -97,7 +99,7 @@ def source_video(context: dg.AssetExecutionContext, storage: VideoStorage) -> dg
 
 class FramesConfig(dg.Config):
     rate_fps: float = 0.5
-    max_frames: int = 300
+    max_frames: int = 120
     max_side: int = 640
     jpeg_quality: int = 85
 

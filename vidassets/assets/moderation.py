@@ -38,7 +38,8 @@ def _top_detections_markdown(frames: list[dict[str, Any]], limit: int = 10) -> s
     code_version="moderation-v1-nudenet-320n",
     kinds={"onnx"},
     pool="gpu",
-    description="NudeNet v3 labels per sampled frame -> approved/rejected with reasons. Rejected videos get no speech work.",
+    description="NudeNet v3 labels per sampled frame -> approved/rejected with reasons. "
+    "Rejected videos get no speech work.",
 )
 def moderation(
     context: dg.AssetExecutionContext,
@@ -47,10 +48,13 @@ def moderation(
     models: ModelStore,
     frames: dict[str, Any],
 ) -> dg.Output[dict[str, Any]]:
-    policy = ModerationPolicy(
-        reject_labels=dict(config.reject_labels), reject_ratio=config.reject_ratio,
-        min_flagged_frames=config.min_flagged_frames,
-    )
+    try:
+        policy = ModerationPolicy(
+            reject_labels=dict(config.reject_labels), reject_ratio=config.reject_ratio,
+            min_flagged_frames=config.min_flagged_frames,
+        )
+    except ValueError as err:
+        raise dg.Failure(description=f"moderation config: {err}", allow_retries=False) from err
     detector = models.nudenet()
     images = storage.get_many([frame["key"] for frame in frames["frames"]])
     detections = detector.detect(images, batch_size=config.batch_size)

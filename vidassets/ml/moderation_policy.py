@@ -37,7 +37,8 @@ class ModerationPolicy:
     def __post_init__(self) -> None:
         unknown = sorted(set(self.reject_labels) - NUDENET_V3_LABELS)
         if unknown:
-            raise ValueError(f"unknown NudeNet v3 labels in reject_labels: {unknown}; known: {sorted(NUDENET_V3_LABELS)}")
+            known = ", ".join(sorted(NUDENET_V3_LABELS))
+            raise ValueError(f"unknown NudeNet v3 labels in reject_labels: {unknown}; known: {known}")
         if not 0.0 <= self.reject_ratio < 1.0:
             raise ValueError(f"reject_ratio must be in [0, 1), got {self.reject_ratio}")
 

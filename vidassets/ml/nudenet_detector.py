@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
+import cv2
 import numpy as np
 import onnxruntime
 from nudenet import nudenet as _nudenet
 
 MODEL_NAME = "nudenet-320n"
+LABELS: list[str] = vars(_nudenet)["__labels"]  # the class order of 320n.onnx
 
 
 @dataclass(frozen=True)
@@ -56,12 +58,28 @@ class NudeNetDetector:
         for start in range(0, len(images), batch_size):
             prepared = [_nudenet._read_image(img, self._resolution) for img in images[start : start + batch_size]]
             outputs = self._session.run(None, {self._input_name: np.vstack([p[0] for p in prepared])})[0]
-            for row, (_, x_ratio, y_ratio, x_pad, y_pad, width, height) in zip(outputs, prepared, strict=True):
-                raw = _nudenet._postprocess(
-                    [row[None]], x_pad, y_pad, x_ratio, y_ratio, width, height,
-                    self._resolution, self._resolution,
-                )
-                results.append([
-                    Detection(d["class"], float(d["score"]), tuple(int(v) for v in d["box"])) for d in raw
-                ])
+            for row, (_, _, _, x_pad, y_pad, width, height) in zip(outputs, prepared, strict=True):
+                results.append(self._postprocess(row, width + x_pad, height + y_pad, width, height))
         return results
+
+    def _postprocess(self, row: np.ndarray, padded_w: int, padded_h: int, width: int, height: int) -> list[Detection]:
+        """nudenet's `_postprocess`, vectorised (its per-anchor Python loop cost ~13 ms a frame)."""
+        anchors = row.T  # (anchors, 4 + classes)
+        scores = anchors[:, 4:]
+        best = scores.max(axis=1)
+        keep = best >= 0.2
+        if not keep.any():
+            return []
+        cx, cy, w, h = (anchors[keep, i] for i in range(4))
+        x = np.clip((cx - w / 2) * padded_w / self._resolution, 0, width)
+        y = np.clip((cy - h / 2) * padded_h / self._resolution, 0, height)
+        w = np.minimum(w * padded_w / self._resolution, width - x)
+        h = np.minimum(h * padded_h / self._resolution, height - y)
+        boxes = np.stack([x, y, w, h], axis=1)
+        kept_scores = best[keep]
+        class_ids = scores[keep].argmax(axis=1)
+        indices = cv2.dnn.NMSBoxes(boxes.tolist(), kept_scores.tolist(), 0.25, 0.45)
+        return [
+            Detection(LABELS[class_ids[i]], float(kept_scores[i]), tuple(int(v) for v in boxes[i]))
+            for i in np.asarray(indices).reshape(-1)
+        ]

@@ -3,9 +3,12 @@
 import os
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import dagster as dg
+
+if TYPE_CHECKING:
+    from vidassets.ml.nudenet_detector import NudeNetDetector
 
 T = TypeVar("T")
 

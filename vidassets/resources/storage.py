@@ -1,6 +1,6 @@
 """One storage root for every artifact: an S3 URL in every deployment, a local folder for `vidassets process`.
 
-Layout: `<root>/assets/<asset>/<video_id>/…`, `<root>/registry/<video_id>.json`, `<root>/warehouse/…`.
+Layout: `<root>/assets/<asset>/<video_id>/…` and `<root>/warehouse/…`.
 Every write is atomic at the object level: S3 PUTs are, and local files are written beside and renamed.
 Relative keys are always built from validated video ids, never from raw user input.
 """
@@ -39,12 +39,6 @@ def asset_prefix(asset: str, video_id: str) -> str:
     if not is_video_id(video_id):
         raise ValueError(f"unsafe video id {video_id!r}: partition keys must come from video_id_for()")
     return f"assets/{asset}/{video_id}"
-
-
-def registry_key(video_id: str) -> str:
-    if not is_video_id(video_id):
-        raise ValueError(f"unsafe video id {video_id!r}: partition keys must come from video_id_for()")
-    return f"registry/{video_id}.json"
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -257,14 +251,6 @@ class VideoStorage(dg.ConfigurableResource):
             )
         os.replace(fetched, path)
         return path
-
-    def register_source(self, video_id: str, record: dict[str, Any]) -> None:
-        """Remember which object a partition stands for, so a UI re-materialization (no run tags) finds it."""
-        self.put_json(registry_key(video_id), record)
-
-    def lookup_source(self, video_id: str) -> dict[str, Any] | None:
-        key = registry_key(video_id)
-        return self.get_json(key) if self.exists(key) else None
 
     def adopt_video(self, fetched: Path, sha256: str, suffix: str) -> Path:
         """Move a freshly fetched source into the content-addressed cache."""

