@@ -13,7 +13,10 @@ from vidassets.resources import build_resources
 from vidassets.sources import SourceRef, video_suffix
 
 QUIET_LOGGING = {"console": {"config": {"log_level": "CRITICAL"}}}  # we print our own progress
-SUMMARY_KEYS = ("duration_s", "video", "audio", "frame_count", "method", "verdict", "reasons", "has_audio")
+SUMMARY_KEYS = (
+    "duration_s", "video", "audio", "frame_count", "method", "verdict", "reasons", "has_audio",
+    "language", "word_count", "speakers", "diarizer",
+)
 
 
 def _failure_message(result: dg.ExecuteInProcessResult) -> str:

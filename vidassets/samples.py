@@ -150,6 +150,8 @@ def _looped_video(
 ) -> Path:
     if seconds <= 0 or fps <= 0 or keyframe_interval_s <= 0:
         raise ValueError("seconds, fps and keyframe_interval_s must be positive")
+    if size and (size[0] % 2 or size[1] % 2):
+        raise ValueError(f"width and height must be even for H.264 4:2:0, got {size[0]}x{size[1]}")
     source = picture_path(picture)
     gop = max(1, round(keyframe_interval_s * fps))
     total_frames = max(1, round(seconds * fps))

@@ -1,6 +1,5 @@
 """Media assets: the probed source video, its sampled frames and its 16 kHz audio."""
 
-import base64
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -8,6 +7,7 @@ from typing import Any
 
 import dagster as dg
 
+from vidassets.assets.ui import markdown_image
 from vidassets.media.audio import audio_duration_s, extract_audio
 from vidassets.media.contact_sheet import contact_sheet
 from vidassets.media.errors import InvalidMediaError
@@ -37,10 +37,6 @@ def resolve_source(context: dg.AssetExecutionContext, storage: VideoStorage) -> 
         description=f"video {video_id}: no run of the S3 sensor names its object; upload it under the watched "
         "prefix (or use `vidassets process FILE`)",
     )
-
-
-def markdown_image(png_or_jpeg: bytes, alt: str, mime: str = "image/png") -> dg.MetadataValue:
-    return dg.MetadataValue.md(f"![{alt}](data:{mime};base64,{base64.b64encode(png_or_jpeg).decode()})")
 
 
 @dg.asset(
@@ -200,11 +196,15 @@ def audio(
     key = f"{asset_prefix('audio', video_id)}/audio.flac"
     url = storage.put_file(key, local, "audio/flac")
     duration = audio_duration_s(local)
+    sha256 = sha256_file(local)
+    cached = storage.scratch() / "objects" / f"{sha256}.flac"  # what speech assets read, no re-download
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    local.replace(cached)
     yield dg.Output(
         {**base, "has_audio": True, "key": key, "format": "flac", "duration_s": round(duration, 3),
-         "sha256": sha256_file(local)},
+         "sha256": sha256},
         metadata={
             "has_audio": True, "duration_s": round(duration, 3), "audio_file": dg.MetadataValue.path(url),
-            "size_bytes": local.stat().st_size, "code_version": CODE_VERSION,
+            "size_bytes": cached.stat().st_size, "code_version": CODE_VERSION,
         },
     )

@@ -81,14 +81,16 @@ class RunFollower:
             return None
         run = record.dagster_run
         self._started_at = record.start_time
-        self._print_progress()
-        if run.status != self.status:
+        ended = run.status in TERMINAL
+        if run.status != self.status and not ended:
             self.status = run.status
-            took = ""
-            if run.status in TERMINAL and record.start_time and record.end_time:
-                took = f" after {record.end_time - record.start_time:.0f}s"
+            self.say(f"run {self.run_id[:8]}: {run.status.value}")
+        self._print_progress()  # after STARTED, before SUCCESS/FAILURE
+        if run.status != self.status and ended:
+            self.status = run.status
+            took = f" after {record.end_time - record.start_time:.0f}s" if record.start_time and record.end_time else ""
             self.say(f"run {self.run_id[:8]}: {run.status.value}{took}")
-        return run if run.status in TERMINAL else None
+        return run if ended else None
 
     def _print_progress(self) -> None:
         assert self.run_id is not None

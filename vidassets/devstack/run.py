@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import dagster as dg
 from botocore.exceptions import ClientError
@@ -106,7 +107,7 @@ class Stack:
         self.services[name] = service
         service.start(self.layout.root, env)
         assert service.pid is not None
-        self.pids.write(name, service.pid)
+        self.pids.write(name, service.pid, argv)
         return service
 
     def check_alive(self) -> None:
@@ -259,7 +260,7 @@ def _up(args: argparse.Namespace, layout: Layout, stack: Stack) -> int:
     sample = _build_sample(layout, required=args.once)
     if sample is not None:
         uploaded_at = time.time()
-        if _upload_sample(s3, sample):
+        if upload_if_changed(s3.client(), sample, BUCKET, SAMPLE_KEY):
             say(f"[5/6] uploaded s3://{BUCKET}/{SAMPLE_KEY} ({sample.stat().st_size / 1e6:.1f} MB)")
         else:
             uploaded_at = None
@@ -287,7 +288,7 @@ def _start_s3(layout: Layout, stack: Stack) -> SeaweedS3:
         say(f"error: SeaweedFS did not start: {exc}")
         raise _Failed from exc
     assert stack.s3.pid is not None
-    stack.pids.write("weed", stack.s3.pid)
+    stack.pids.write("weed", stack.s3.pid, stack.s3.args)
     return stack.s3
 
 
@@ -340,17 +341,17 @@ def _build_sample(layout: Layout, required: bool) -> Path | None:
     return out
 
 
-def _upload_sample(s3: SeaweedS3, path: Path) -> bool:
-    """Upload unless an object of the same size is already there (so a second `make run` does not re-run)."""
-    client = s3.client()
+def upload_if_changed(client: Any, path: Path, bucket: str, key: str) -> bool:
+    """Upload unless an object of the same size is already there (so a second `make run` does not re-run).
+    True if it uploaded."""
     size = path.stat().st_size
     try:
-        if client.head_object(Bucket=BUCKET, Key=SAMPLE_KEY)["ContentLength"] == size:
+        if client.head_object(Bucket=bucket, Key=key)["ContentLength"] == size:
             return False
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
             raise
-    client.upload_file(str(path), BUCKET, SAMPLE_KEY, ExtraArgs={"ContentType": "video/mp4"})
+    client.upload_file(str(path), bucket, key, ExtraArgs={"ContentType": "video/mp4"})
     return True
 
 

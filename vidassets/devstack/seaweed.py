@@ -227,6 +227,8 @@ class SeaweedS3:
             "-webdav=false",
             "-s3.port.iceberg=0",
             "-s3.port.lance=0",
+            # Single node: nobody to tell before stopping; saves a second per stop.
+            "-volume.preStopSeconds=0",
         ]
         args += [f"-{flag}={port}" for flag, port in self.ports.items()]
         if len(str(self.data_dir / "filer.sock")) <= _UNIX_SOCKET_MAX:

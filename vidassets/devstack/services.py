@@ -84,8 +84,9 @@ class PidFiles:
         self.dir = directory
         self.dir.mkdir(parents=True, exist_ok=True)
 
-    def write(self, name: str, pid: int) -> None:
-        record = {"pid": pid, "cmdline": cmdline(pid) or [], "written_at": time.time()}
+    def write(self, name: str, pid: int, argv: list[str] | None = None) -> None:
+        """Record `pid`; pass the `argv` it was started with (reading /proc right after exec can race)."""
+        record = {"pid": pid, "cmdline": list(argv) if argv else (cmdline(pid) or []), "written_at": time.time()}
         tmp = self.dir / f".{name}.pid.tmp"
         tmp.write_text(json.dumps(record))
         os.replace(tmp, self.dir / f"{name}.pid")

@@ -170,9 +170,7 @@ def _keyframe_interval_s(stream: VideoStream) -> float | None:
     if not stream.frames or len(entries) < 0.9 * stream.frames:
         return None
     times = [
-        entries[i].timestamp
-        for i in range(min(len(entries), _MAX_INDEX_ENTRIES_FOR_GOP))
-        if entries[i].is_keyframe
+        entries[i].timestamp for i in range(min(len(entries), _MAX_INDEX_ENTRIES_FOR_GOP)) if entries[i].is_keyframe
     ]
     if len(times) < 2 or not stream.time_base:
         return None
@@ -250,9 +248,7 @@ def probe_video(path: Path, *, name: str) -> VideoProbe:
         audio = None
         if container.streams.audio:
             a = container.streams.audio[0]
-            audio = AudioStreamInfo(
-                codec=_codec_name(a), sample_rate=int(a.rate or 0), channels=int(a.channels or 0)
-            )
+            audio = AudioStreamInfo(codec=_codec_name(a), sample_rate=int(a.rate or 0), channels=int(a.channels or 0))
         video = VideoStreamInfo(
             codec=_codec_name(stream),
             width=int(ctx.width),

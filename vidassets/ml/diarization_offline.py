@@ -36,6 +36,7 @@ modestly, so pass ``min_speakers``/``max_speakers`` when the count is known.
 from __future__ import annotations
 
 import threading
+import time
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -54,6 +55,22 @@ _GRID_S = 0.01
 
 _ENCODERS: dict[str, Any] = {}
 _ENCODERS_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class DiarizationRun:
+    """Everything one :meth:`WindowEmbeddingDiarizer.run` produced."""
+
+    turns: list[SpeakerTurn]
+    speech_regions: list[tuple[float, float]]
+    windows: np.ndarray  # (n, 2) start/end seconds
+    embeddings: np.ndarray  # (n, 256) L2-normalised
+    labels: np.ndarray  # (n,) cluster id per window
+    timings: dict[str, float]  # seconds per stage: speech, embed, cluster, turns
+
+    @property
+    def n_speakers(self) -> int:
+        return len({t.speaker for t in self.turns})
 
 
 @dataclass(frozen=True)
@@ -181,7 +198,7 @@ class WindowEmbeddingDiarizer:
         min_speakers: int | None = None,
         max_speakers: int | None = None,
         threshold: float = 0.17,
-        min_distance: float = 0.1,
+        min_distance: float = 0.08,
         pruning: float = 0.15,
         max_auto_speakers: int = 8,
         min_turn_s: float = 0.5,
@@ -241,22 +258,40 @@ class WindowEmbeddingDiarizer:
         ``speech_regions`` (seconds), when given, replace the built-in VAD. Returns ``[]`` for empty or
         silent audio.
         """
+        return self.run(audio, speech_regions).turns
+
+    def run(
+        self, audio: np.ndarray, speech_regions: list[tuple[float, float]] | None = None
+    ) -> DiarizationRun:
+        """:meth:`diarize` with its intermediate results and per-stage timings (for benchmarks/debugging)."""
+        timings: dict[str, float] = {}
+        clock = time.perf_counter()
+
+        def lap(stage: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            timings[stage] = now - clock
+            clock = now
+
         audio = np.asarray(audio, dtype=np.float32)
         if audio.ndim != 1:
             raise ValueError(f"expected mono audio (1-D array), got shape {audio.shape}")
         duration = len(audio) / SAMPLE_RATE
+        empty = DiarizationRun([], [], np.zeros((0, 2)), np.zeros((0, 256), np.float32), np.zeros(0, int), timings)
         if duration == 0 or not np.any(audio):
-            return []
+            return empty
         if speech_regions is None:
             regions = detect_speech(audio, aggressiveness=self.vad_aggressiveness)
         else:
             clipped = [(max(0.0, float(a)), min(duration, float(b))) for a, b in speech_regions]
             regions = _merge_regions([(a, b) for a, b in clipped if b - a > 1e-3])
+        lap("speech")
         if not regions:
-            return []
+            return empty
 
         windows, region_of = self.plan_windows(regions, duration)
-        embeddings = self.embed_windows(audio, windows)
+        embeddings = self.embed_windows(audio, windows, regions)
+        lap("embed")
         # windows that are mostly non-speech (short regions padded with context) embed poorly: cluster
         # the well-covered ones, then give the others the label of their most similar cluster centroid
         strong = _speech_coverage(windows, regions) >= self.min_window_speech
@@ -267,15 +302,30 @@ class WindowEmbeddingDiarizer:
         if not strong.all():
             cents = _centroids(embeddings[strong], labels[strong], int(labels[strong].max()) + 1)
             labels[~strong] = np.argmax(embeddings[~strong] @ cents.T, axis=1)
-        frame_labels = self._frame_labels(regions, windows, region_of, labels)
-        return self._turns(frame_labels)
+        lap("cluster")
+        turns = self._turns(self._frame_labels(regions, windows, region_of, labels))
+        lap("turns")
+        return DiarizationRun(turns, regions, windows, embeddings, labels, timings)
 
-    def embed_windows(self, audio: np.ndarray, windows: np.ndarray) -> np.ndarray:
-        """L2-normalised Resemblyzer embeddings (n, 256) of ``windows`` ((n, 2) start/end seconds)."""
+    def embed_windows(
+        self,
+        audio: np.ndarray,
+        windows: np.ndarray,
+        speech_regions: list[tuple[float, float]] | None = None,
+    ) -> np.ndarray:
+        """L2-normalised Resemblyzer embeddings (n, 256) of ``windows`` ((n, 2) start/end seconds).
+
+        The audio is first brought up to Resemblyzer's loudness (-30 dBFS, increase only), measured on
+        ``speech_regions`` when given so that long silences do not inflate the gain.
+        """
         _, _, hparams = _import_resemblyzer()
         n_win = int(round(self.window_s * SAMPLE_RATE))
-        # Resemblyzer's loudness normalisation (increase only, to -30 dBFS) without its silence trimming
-        rms = float(np.sqrt(np.mean(audio.astype(np.float64) ** 2)))
+        speech = audio
+        if speech_regions:
+            speech = np.concatenate(
+                [audio[int(a * SAMPLE_RATE) : int(np.ceil(b * SAMPLE_RATE))] for a, b in speech_regions]
+            )
+        rms = float(np.sqrt(np.mean(speech.astype(np.float64) ** 2))) if len(speech) else 0.0
         if rms > 0:
             gain = 10 ** ((hparams.audio_norm_target_dBFS - 20 * np.log10(rms)) / 20)
             if gain > 1:

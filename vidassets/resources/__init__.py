@@ -2,12 +2,36 @@
 
 import os
 
+import dagster as dg
 from dagster_aws.s3 import S3Resource
 
 from vidassets.resources.io_manager import ManifestIOManager
 from vidassets.resources.models import ModelStore
 from vidassets.resources.storage import VideoStorage
 from vidassets.resources.uploads import UploadsBucket
+
+
+def _optional_int(name: str) -> int | None:
+    value = os.environ.get(name)
+    return int(value) if value else None
+
+
+def model_store_from_env() -> ModelStore:
+    """Model choice from `VIDASSETS_*` variables; the HF token stays an EnvVar, so it is never displayed."""
+    return ModelStore(
+        device=os.environ.get("VIDASSETS_DEVICE", "auto"),
+        cpu_threads=int(os.environ.get("VIDASSETS_CPU_THREADS", "0")),
+        whisper_model=os.environ.get("VIDASSETS_WHISPER_MODEL", "base"),
+        compute_type=os.environ.get("VIDASSETS_COMPUTE_TYPE", "auto"),
+        batch_size=int(os.environ.get("VIDASSETS_BATCH_SIZE", "8")),
+        language=os.environ.get("VIDASSETS_LANGUAGE") or None,
+        vad_method=os.environ.get("VIDASSETS_VAD", "auto"),
+        align_model=os.environ.get("VIDASSETS_ALIGN_MODEL") or None,
+        diarization_model=os.environ.get("VIDASSETS_DIARIZATION_MODEL") or None,
+        hf_token=dg.EnvVar("HF_TOKEN") if os.environ.get("HF_TOKEN") else None,
+        min_speakers=_optional_int("VIDASSETS_MIN_SPEAKERS"),
+        max_speakers=_optional_int("VIDASSETS_MAX_SPEAKERS"),
+    )
 
 
 def build_resources(storage_root: str | None = None) -> dict[str, object]:
@@ -23,10 +47,7 @@ def build_resources(storage_root: str | None = None) -> dict[str, object]:
         "s3": s3,
         "storage": storage,
         "io_manager": ManifestIOManager(storage=storage),
-        "models": ModelStore(
-            device=os.environ.get("VIDASSETS_DEVICE", "auto"),
-            cpu_threads=int(os.environ.get("VIDASSETS_CPU_THREADS", "0")),
-        ),
+        "models": model_store_from_env(),
         "uploads": UploadsBucket(
             bucket=os.environ.get("VIDASSETS_WATCH_BUCKET", "vidassets"),
             prefix=os.environ.get("VIDASSETS_WATCH_PREFIX", "uploads/"),

@@ -252,6 +252,14 @@ class VideoStorage(dg.ConfigurableResource):
         os.replace(fetched, path)
         return path
 
+    def cached_object(self, key: str, sha256: str, suffix: str) -> Path:
+        """A local copy of an artifact under the root, content-addressed by its recorded sha256."""
+        path = self.scratch() / "objects" / f"{sha256}{suffix}"
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.download(key, path)
+        return path
+
     def adopt_video(self, fetched: Path, sha256: str, suffix: str) -> Path:
         """Move a freshly fetched source into the content-addressed cache."""
         path = self.scratch() / "videos" / f"{sha256}{suffix}"

@@ -13,7 +13,8 @@ from botocore.exceptions import ClientError
 
 from vidassets.devstack.procs import free_ports, pid_alive, port_is_free
 from vidassets.devstack.seaweed import SeaweedS3, SeaweedStartError
-from vidassets_tests.conftest import TEST_BUCKET
+
+TEST_BUCKET = "vidassets-test"  # created by the s3_server fixture
 
 
 def _group_gone(pgid: int) -> bool:

@@ -43,4 +43,3 @@ def media_silent(media_lib_dir) -> Path:
 @pytest.fixture(scope="session")
 def media_photos(media_lib_dir) -> Path:
     return samples.photo_video(media_lib_dir / "photos.mp4")
-

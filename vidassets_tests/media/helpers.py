@@ -11,9 +11,7 @@ from vidassets.media.frames import _to_rgb
 
 def remux(src: Path, out: Path, *input_options: str) -> Path:
     """Stream-copy `src` into another container (format from `out`'s suffix)."""
-    run_ffmpeg(
-        ["-y", *input_options, "-i", ffmpeg_input(src), "-c", "copy", ffmpeg_input(out)], source_name=src.name
-    )
+    run_ffmpeg(["-y", *input_options, "-i", ffmpeg_input(src), "-c", "copy", ffmpeg_input(out)], source_name=src.name)
     return out
 
 

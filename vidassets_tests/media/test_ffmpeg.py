@@ -37,9 +37,7 @@ def test_hostile_file_names_are_passed_verbatim(media_talk_60s, tmp_path, monkey
 def test_run_ffmpeg_failure_names_the_source(tmp_path):
     missing = tmp_path / "scratch" / "abc123.mp4"
     with pytest.raises(InvalidMediaError) as info:
-        ffmpeg.run_ffmpeg(
-            ["-i", ffmpeg.ffmpeg_input(missing), "-f", "null", "-"], source_name="uploads/a.mp4"
-        )
+        ffmpeg.run_ffmpeg(["-i", ffmpeg.ffmpeg_input(missing), "-f", "null", "-"], source_name="uploads/a.mp4")
     message = str(info.value)
     assert message.startswith("uploads/a.mp4: ffmpeg failed (exit ")
     assert "No such file or directory" in message and "abc123" not in message

@@ -45,9 +45,7 @@ def test_probe_other_containers_and_index_at_end(media_talk_60s, tmp_path):
         probe = probe_video(remux(media_talk_60s, tmp_path / f"talk{suffix}"), name=f"talk{suffix}")
         assert abs(probe.duration_s - 60.0) < 0.2 and probe.audio is not None
     # Phones write the index (moov) after the data.
-    phone = samples.speaking_video(
-        tmp_path / "phone.mp4", seconds=4.0, width=320, height=180, faststart=False
-    )
+    phone = samples.speaking_video(tmp_path / "phone.mp4", seconds=4.0, width=320, height=180, faststart=False)
     assert abs(probe_video(phone, name="phone.mp4").duration_s - 4.0) < 0.1
 
 
@@ -62,9 +60,7 @@ def _bad_inputs(talk: Path, tmp_path: Path) -> dict[str, tuple[Path, str]]:
     index_last = remux(talk, tmp_path / "index_last.mp4")  # FFmpeg's default: moov after the data
     mkv = remux(talk, tmp_path / "talk.mkv").read_bytes()
     audio_only = tmp_path / "voice.m4a"
-    run_ffmpeg(
-        ["-y", "-i", ffmpeg_input(talk), "-vn", "-c", "copy", ffmpeg_input(audio_only)], source_name="talk"
-    )
+    run_ffmpeg(["-y", "-i", ffmpeg_input(talk), "-vn", "-c", "copy", ffmpeg_input(audio_only)], source_name="talk")
     files = {
         "empty.mp4": (b"", "file is empty (0 bytes)"),
         "notes.mp4": (b"this is a text file, not a video\n" * 20, "not a decodable video (Invalid data"),
