@@ -83,14 +83,17 @@ def main(argv: list[str] | None = None) -> int:
     process_cmd = commands.add_parser("process", help="materialize every per-video asset for a local file")
     process_cmd.add_argument("file", type=Path)
     process_cmd.add_argument("--out", type=Path, required=True, help="output folder (the storage root)")
-    up_cmd = commands.add_parser("up", help="run the platform locally: SeaweedFS S3, Dagster UI and daemon")
-    up_cmd.add_argument("rest", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
+    commands.add_parser(
+        "up", add_help=False, help="run the platform locally: SeaweedFS S3, Dagster UI and daemon (--help for more)"
+    )
+    args, rest = parser.parse_known_args(argv)
+    if args.command != "up" and rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command == "process":
         return process(args.file, args.out)
     from vidassets.devstack.run import main as up_main
 
-    return up_main(args.rest)
+    return up_main(rest)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from vidassets.assets.media import audio, frames, source_video
 from vidassets.assets.moderation import moderation
 from vidassets.assets.speech import diarized_transcript, transcript
+from vidassets.assets.summary import summary
 
 # In dependency order: `vidassets process` materializes them one by one in this order.
-per_video_assets = [source_video, frames, moderation, audio, transcript, diarized_transcript]
+per_video_assets = [source_video, frames, moderation, audio, transcript, diarized_transcript, summary]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import socket
 import subprocess
 import time
 from collections.abc import Iterable
@@ -169,8 +170,7 @@ class SeaweedS3:
         if self._log is not None:
             self._log.close()
             self._log = None
-        with contextlib.suppress(OSError):
-            (self.data_dir / "s3.sock").unlink()  # weed leaves this one behind
+        self._remove_stale_sockets()
 
     def log_tail(self, lines: int = 40) -> str:
         """The last `lines` lines this server wrote since it was started (for error messages)."""
@@ -238,6 +238,19 @@ class SeaweedS3:
             ]
         return args
 
+    def _remove_stale_sockets(self) -> None:
+        """weed sometimes leaves its s3 socket and `/tmp/seaweedfs-admin-grpc-<port>.sock` behind; only
+        files named after ports this (now stopped) server owned are removed."""
+        paths = [self.data_dir / "s3.sock"]
+        tmp = Path(os.environ.get("TMPDIR") or "/tmp")  # Go's os.TempDir()
+        for flag, port in self.ports.items():
+            if flag.endswith(".port.grpc"):
+                paths.append(tmp / f"seaweedfs-{flag.split('.')[0]}-grpc-{port}.sock")
+        for path in paths:
+            if path.is_socket() and not _unix_socket_listening(path):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+
     def _server_env(self) -> dict[str, str]:
         """Our environment without the caller's AWS_*/S3_* settings, plus the local identity."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "S3_"))}
@@ -293,3 +306,12 @@ class SeaweedS3:
                     "BucketAlreadyExists",
                 ):
                     raise
+
+
+def _unix_socket_listening(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        try:
+            sock.connect(str(path))
+        except OSError:
+            return False
+    return True

@@ -204,6 +204,7 @@ class WindowEmbeddingDiarizer:
         min_turn_s: float = 0.5,
         merge_gap_s: float = 0.3,
         vad_aggressiveness: int = 2,
+        bridge_gap_s: float = 0.3,
         min_window_speech: float = 0.5,
         batch_size: int = 128,
     ):
@@ -227,6 +228,7 @@ class WindowEmbeddingDiarizer:
         self.min_turn_s = float(min_turn_s)
         self.merge_gap_s = float(merge_gap_s)
         self.vad_aggressiveness = int(vad_aggressiveness)
+        self.bridge_gap_s = float(bridge_gap_s)
         self.min_window_speech = float(min_window_speech)
         self.batch_size = int(batch_size)
         self.encoder = load_encoder(device)
@@ -281,10 +283,14 @@ class WindowEmbeddingDiarizer:
         if duration == 0 or not np.any(audio):
             return empty
         if speech_regions is None:
-            regions = detect_speech(audio, aggressiveness=self.vad_aggressiveness)
+            regions = detect_speech(
+                audio, aggressiveness=self.vad_aggressiveness, bridge_gap_s=self.bridge_gap_s
+            )
         else:
+            # transcript segments are word-tight: bridge short pauses like the VAD does, so that windows
+            # tile whole stretches of speech instead of centring on sub-second fragments
             clipped = [(max(0.0, float(a)), min(duration, float(b))) for a, b in speech_regions]
-            regions = _merge_regions([(a, b) for a, b in clipped if b - a > 1e-3])
+            regions = _merge_regions([(a, b) for a, b in clipped if b - a > 1e-3], max_gap=self.bridge_gap_s)
         lap("speech")
         if not regions:
             return empty
@@ -470,7 +476,8 @@ class WindowEmbeddingDiarizer:
                     neighbours.append(runs[i + 1])
                 if neighbours:
                     runs[i][2] = max(neighbours, key=lambda r: r[1] - r[0])[2]
-                    runs = _merge_runs(runs, 1e-6)
+                    # the island joins that neighbour (within merge_gap_s): one run fewer, so this ends
+                    runs = _merge_runs(runs, self.merge_gap_s)
                     changed = True
                     break
         runs = _merge_runs(runs, self.merge_gap_s)

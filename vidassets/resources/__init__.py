@@ -31,6 +31,7 @@ def model_store_from_env() -> ModelStore:
         hf_token=dg.EnvVar("HF_TOKEN") if os.environ.get("HF_TOKEN") else None,
         min_speakers=_optional_int("VIDASSETS_MIN_SPEAKERS"),
         max_speakers=_optional_int("VIDASSETS_MAX_SPEAKERS"),
+        llm_model=os.environ.get("VIDASSETS_LLM_MODEL") or None,
     )
 
 

@@ -53,6 +53,7 @@ class ModelStore(dg.ConfigurableResource):
     hf_token: str | None = None  # only for hub ids; pass as dg.EnvVar("HF_TOKEN") so the UI never shows it
     min_speakers: int | None = None
     max_speakers: int | None = None
+    llm_model: str | None = None  # local instruction-LLM directory (production: Llama-3.2-3B-Instruct); None: TextRank
 
     def resolved_device(self) -> str:
         if self.device == "auto":
@@ -122,6 +123,17 @@ class ModelStore(dg.ConfigurableResource):
                 device=device, min_speakers=self.min_speakers, max_speakers=self.max_speakers
             ),
         )
+
+    def summarizer(self) -> Any:
+        """The configured instruction LLM, or the offline extractive TextRank summarizer."""
+        device = self.resolved_device()
+        if self.llm_model:
+            from vidassets.ml.summarize import LLMSummarizer
+
+            return cached_model(("llm", self.llm_model, device), lambda: LLMSummarizer(self.llm_model, device=device))
+        from vidassets.ml.summarize import TextRankSummarizer
+
+        return cached_model(("textrank", device), lambda: TextRankSummarizer(device=device))
 
     def nudenet(self) -> "NudeNetDetector":
         from vidassets.ml.nudenet_detector import NudeNetDetector

