@@ -6,9 +6,12 @@ backfill runs many in one run); the `gpu` pool on model-heavy assets serialises 
 
 import dagster as dg
 
+from vidassets.deploy.gpu_tags import gpu_run_tags
+
 video_pipeline = dg.define_asset_job(
     name="video_pipeline",
     selection=dg.AssetSelection.all(),
     executor_def=dg.in_process_executor,
+    tags=gpu_run_tags(),  # one GPU per run on ECS/Batch/K8s ($VIDASSETS_RUN_LAUNCHER); none locally
     description="Materialize every per-video asset for one `videos` partition.",
 )

@@ -1,10 +1,15 @@
 """Shared fixtures. `s3_server` is one real SeaweedFS S3 endpoint per test session, on free loopback ports."""
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
 from vidassets.devstack.seaweed import SeaweedS3
+
+# Nothing may download weights: any hub access fails loudly instead.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 pytest_plugins = ["vidassets_tests.platform_fixtures"]
 

@@ -35,6 +35,7 @@ def resources(s3_server, bucket, monkeypatch, tmp_path) -> dict[str, object]:
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("VIDASSETS_WATCH_BUCKET", bucket)
     monkeypatch.setenv("VIDASSETS_SCRATCH", str(tmp_path / "scratch"))
+    monkeypatch.setenv("VIDASSETS_WHISPER_MODEL", "tiny.en")  # the default `base` runs in the end-to-end test
     return build_resources(storage_root=f"s3://{bucket}/store")
 
 

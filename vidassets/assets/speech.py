@@ -1,6 +1,5 @@
 """Speech assets: the aligned transcript (WhisperX recipe) and the diarized transcript (who spoke when)."""
 
-import copy
 import os
 import time
 from typing import Any
@@ -9,8 +8,7 @@ import dagster as dg
 import numpy as np
 
 from vidassets.assets.ui import markdown_image
-from vidassets.ml.alignment import align_words
-from vidassets.ml.segments import resegment
+from vidassets.ml.transcription import aligner_name, diarize, transcribe
 from vidassets.partitions import videos_partitions
 from vidassets.resources.models import ModelStore
 from vidassets.resources.storage import VideoStorage
@@ -61,7 +59,7 @@ def transcript(
     context: dg.AssetExecutionContext, storage: VideoStorage, models: ModelStore, audio: dict[str, Any]
 ) -> dg.Output[dict[str, Any]]:
     recognizer = models.recognizer()
-    aligner = f"wav2vec2:{models.align_model}" if models.align_model else "faster-whisper-cross-attention"
+    aligner = aligner_name(models)
     base = {
         "video_id": context.partition_key,
         "model": f"whisper {recognizer.spec.model_name} ({recognizer.spec.compute_type}, {recognizer.spec.device})",
@@ -70,21 +68,10 @@ def transcript(
         "code_version": CODE_VERSION,
     }
     started = time.monotonic()
-    if not audio["has_audio"]:
-        result = {"language": None, "language_probability": None, "segments": []}
+    if audio["has_audio"]:
+        result = transcribe(models, load_audio(storage, audio))
     else:
-        samples = load_audio(storage, audio)
-        result = recognizer.transcribe(
-            samples, language=models.language, batch_size=models.batch_size, word_timestamps=not models.align_model
-        )
-        if models.align_model and result["segments"]:
-            align_model, metadata = models.aligner(result["language"])
-            result["segments"] = resegment(
-                align_words(result["segments"], samples, align_model, metadata, models.resolved_device()),
-                result["language"],
-            )
-        else:
-            result["segments"] = resegment(result["segments"], result["language"])
+        result = {"language": None, "language_probability": None, "segments": []}
     elapsed = time.monotonic() - started
     segments = result["segments"]
     manifest = {**base, **result, "duration_s": audio["duration_s"], "word_count": _word_count(segments)}
@@ -140,21 +127,11 @@ def diarized_transcript(
     audio: dict[str, Any],
     transcript: dict[str, Any],
 ) -> dg.Output[dict[str, Any]]:
-    import whisperx
-
-    from vidassets.ml.diarization_offline import to_whisperx_frame
     from vidassets.ml.speaker_timeline import speaker_timeline_png
 
-    diarizer = models.diarizer()
-    turns = []
-    segments: list[dict[str, Any]] = []
+    turns, segments = [], []
     if transcript["segments"]:
-        samples = load_audio(storage, audio)
-        turns = diarizer.diarize(samples)
-        labelled = whisperx.assign_word_speakers(
-            to_whisperx_frame(turns), {"segments": copy.deepcopy(transcript["segments"])}, fill_nearest=True
-        )
-        segments = resegment(labelled["segments"], transcript["language"], by_speaker=True)
+        turns, segments = diarize(models, load_audio(storage, audio), transcript)
     speakers = speaker_stats(turns, segments)
     manifest = {
         "video_id": context.partition_key,
@@ -162,7 +139,8 @@ def diarized_transcript(
         "segments": segments,
         "turns": [{"start": round(t.start, 3), "end": round(t.end, 3), "speaker": t.speaker} for t in turns],
         "speakers": speakers,
-        "diarizer": diarizer.name,
+        "diarizer": models.diarizer().name,
+        "diarizer_method": models.diarizer().method,
         "transcript_model": transcript["model"],
         "aligner": transcript["aligner"],
         "code_version": CODE_VERSION,
@@ -170,7 +148,7 @@ def diarized_transcript(
     metadata: dict[str, Any] = {
         "speakers": len(speakers),
         "talk_time_s": dg.MetadataValue.json({s["speaker"]: s["talk_time_s"] for s in speakers}),
-        "diarizer": diarizer.name,
+        "diarizer": models.diarizer().name,
         "preview": dg.MetadataValue.md(_preview(segments)),
         "code_version": CODE_VERSION,
     }

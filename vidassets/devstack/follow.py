@@ -15,7 +15,11 @@ from dagster import DagsterEventType
 from vidassets.sources import TAG_VIDEO_ID
 
 TERMINAL = frozenset({dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED})
-_PROGRESS_EVENTS = {DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.STEP_FAILURE}
+_PROGRESS_EVENTS = {
+    DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_OBSERVATION, DagsterEventType.STEP_FAILURE
+}
+# Metadata worth a word in the console as each asset lands.
+_HEADLINE_KEYS = ("verdict", "reasons", "language", "word_count", "speakers", "method", "title", "skipped")
 _FAILURE_EVENTS = {DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_FAILURE}
 
 
@@ -100,9 +104,14 @@ class RunFollower:
             event = entry.dagster_event
             if event is None:
                 continue
+            elapsed = f" (+{entry.timestamp - self._started_at:.0f}s)" if self._started_at else ""
             if event.event_type == DagsterEventType.ASSET_MATERIALIZATION and event.asset_key is not None:
-                elapsed = f" (+{entry.timestamp - self._started_at:.0f}s)" if self._started_at else ""
-                self.say(f"  materialized {event.asset_key.to_user_string()}{elapsed}")
+                metadata = event.step_materialization_data.materialization.metadata
+                self.say(f"  materialized {event.asset_key.to_user_string()}{elapsed}{_headline(metadata)}")
+            elif event.event_type == DagsterEventType.ASSET_OBSERVATION and event.asset_key is not None:
+                metadata = event.asset_observation_data.asset_observation.metadata
+                if "skipped" in metadata:
+                    self.say(f"  not materialized {event.asset_key.to_user_string()}{elapsed}{_headline(metadata)}")
             elif event.event_type == DagsterEventType.STEP_FAILURE:
                 self.say(f"  step {event.step_key} failed")
         self._events_cursor = conn.cursor
@@ -174,3 +183,8 @@ def _error_chain(error: Any) -> str:
             messages.append(error.message.strip())
         error = error.cause or error.context
     return "\ncaused by: ".join(messages)
+
+
+def _headline(metadata: dict) -> str:
+    parts = [f"{key}={metadata[key].value}" for key in _HEADLINE_KEYS if key in metadata]
+    return f": {', '.join(parts)}" if parts else ""

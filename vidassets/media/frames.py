@@ -247,6 +247,21 @@ class _Sampler:
             self.container, self.stream = self._open()
             self.deblocking_skipped = False
         half_frame = 0.5 / fps if fps > 0 else 0.02
+        try:
+            self._seek_slots(slots, targets, key_times, half_frame)
+        finally:
+            self.drain()
+
+    def drain(self) -> None:
+        """Flush the frame-threaded decoder before the container closes: freeing a codec context with frames
+        still in flight can deadlock inside libavcodec (seen once, in a long test process)."""
+        try:
+            for _ in self.stream.codec_context.decode(None):
+                pass
+        except av.error.FFmpegError:
+            pass
+
+    def _seek_slots(self, slots: _Slots, targets: list[int], key_times: list[float], half_frame: float) -> None:
         frames: Iterator[tuple[float, av.VideoFrame]] | None = None
         position = -math.inf  # time of the last frame decoded from `frames`
         last: tuple[float, av.VideoFrame] | None = None

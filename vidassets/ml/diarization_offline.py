@@ -23,14 +23,17 @@ Pipeline (:meth:`WindowEmbeddingDiarizer.diarize`):
    windows covering it; islands shorter than ``min_turn_s`` that touch another speaker are relabelled to
    the neighbour, and same-speaker neighbours closer than ``merge_gap_s`` are merged.
 
-Cost: embedding is ~linear in speech duration (one LSTM pass per window); clustering is O(n²) in the
-number of windows (~650-800 for 10 minutes of speech at the default hop: well under a second, see
-``benchmarks/quality_diarization.py``). Memory holds the audio, one batch of windows, the n×256 embeddings
-and an n×n affinity matrix (5 MB for 800 windows).
+Cost: embedding is linear in speech duration (one LSTM pass per window, ~1 s of CPU per minute of
+speech on 2 cores); clustering is O(n²) in the number of windows (655 for the 10-minute benchmark input:
+~0.1 s). Memory: the audio, one batch of windows, the n×256 embeddings and a few n×n matrices (3 MB each
+at n = 650); above ``max_cluster_windows`` windows an evenly spaced subset is clustered, so the n×n part
+stays bounded on long inputs. See ``benchmarks/quality_diarization.py``.
 
-Calibration caveat: ``threshold`` and ``min_distance`` were set on pyannote's 30 s two-speaker telephone
-sample (two similar female voices, centroid distance ≈ 0.12). Resemblyzer separates such voices only
-modestly, so pass ``min_speakers``/``max_speakers`` when the count is known.
+Calibration caveat: ``threshold``, ``min_distance`` and ``pruning`` were set on pyannote's 30 s
+two-speaker telephone sample (two similar female voices): its 2-way split has centroid distance 0.11 and
+separation score 0.21, the spurious 3-way split 0.095 and 0.15, single-voice excerpts score <= 0.10.
+Resemblyzer separates similar voices only modestly, so pass ``min_speakers``/``max_speakers`` when the
+count is known; noisy audio (e.g. white noise at 20 dB SNR) tends to gain a spurious extra speaker.
 """
 
 from __future__ import annotations
@@ -58,6 +61,17 @@ _ENCODERS_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
+class SpeakerTurn:
+    start: float
+    end: float
+    speaker: str
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
 class DiarizationRun:
     """Everything one :meth:`WindowEmbeddingDiarizer.run` produced."""
 
@@ -71,17 +85,6 @@ class DiarizationRun:
     @property
     def n_speakers(self) -> int:
         return len({t.speaker for t in self.turns})
-
-
-@dataclass(frozen=True)
-class SpeakerTurn:
-    start: float
-    end: float
-    speaker: str
-
-    @property
-    def duration(self) -> float:
-        return self.end - self.start
 
 
 def _import_resemblyzer():
@@ -110,7 +113,7 @@ def load_encoder(device: str = "cpu"):
 
 
 def _mel_batch(wavs: np.ndarray, hparams) -> np.ndarray:
-    """``resemblyzer.audio.wav_to_mel_spectrogram`` for a (batch, samples) array at once: (batch, frames, 40)."""
+    """``resemblyzer.audio.wav_to_mel_spectrogram`` of a (batch, samples) array: (batch, frames, 40)."""
     import librosa
 
     mels = librosa.feature.melspectrogram(
@@ -159,14 +162,15 @@ def detect_speech(
     peak = float(np.max(np.abs(audio)))
     if peak < 1e-4:  # digital silence / near-silence: nothing to diarize
         return []
-    pcm = (np.clip(audio[: n_frames * frame], -1.0, 1.0) * 32767).astype("<i2").tobytes()
     vad = webrtcvad.Vad(aggressiveness)
-    step = frame * 2
-    flags = np.fromiter(
-        (vad.is_speech(pcm[i * step : (i + 1) * step], SAMPLE_RATE) for i in range(n_frames)),
-        dtype=bool,
-        count=n_frames,
-    )
+    flags = np.zeros(n_frames, dtype=bool)
+    block = 2000  # frames (60 s) converted to 16-bit PCM at a time
+    for first in range(0, n_frames, block):
+        count = min(block, n_frames - first)
+        piece = audio[first * frame : (first + count) * frame]
+        pcm = (np.clip(piece, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+        for i in range(count):
+            flags[first + i] = vad.is_speech(pcm[i * frame * 2 : (i + 1) * frame * 2], SAMPLE_RATE)
     regions: list[tuple[float, float]] = []
     padded = np.concatenate(([False], flags, [False]))
     changes = np.flatnonzero(padded[1:] != padded[:-1])
@@ -179,14 +183,15 @@ def detect_speech(
 class WindowEmbeddingDiarizer:
     """Speaker diarization from Resemblyzer embeddings of overlapping speech windows.
 
-    Method (see the module docstring for details): WebRTC-VAD (or caller-given) speech regions →
-    ``window_s`` windows every ``hop_s`` s → Resemblyzer d-vectors → average-linkage agglomerative
-    clustering on cosine distance cut at ``threshold`` (automatic speaker count, clamped to
-    ``[min_speakers, max_speakers]``) → centroid reassignment, tiny-cluster folding → centre-weighted
+    Method (details in the module docstring and :meth:`cluster`): WebRTC-VAD (or caller-given) speech
+    regions → ``window_s`` windows every ``hop_s`` s → Resemblyzer d-vectors → spectral clustering of the
+    pruned cosine affinity, speaker count = largest k whose clusters are pairwise significantly apart
+    (``threshold``, ``min_distance``), clamped to ``[min_speakers, max_speakers]`` → centre-weighted
     window voting on a 10 ms grid → island removal and same-speaker merging into sorted turns.
 
-    ``threshold`` is a cosine *distance* (1 − cosine similarity) between cluster averages: two clusters
-    closer than it are the same speaker. Lower → more speakers.
+    Tuning: lower ``threshold``/``min_distance`` → more speakers. ``max_cluster_windows`` bounds the
+    clustering cost of long inputs (an evenly spaced subset is clustered, the rest joins the nearest
+    centroid). The encoder is loaded once per process and device (:func:`load_encoder`).
     """
 
     def __init__(
@@ -198,15 +203,16 @@ class WindowEmbeddingDiarizer:
         min_speakers: int | None = None,
         max_speakers: int | None = None,
         threshold: float = 0.17,
-        min_distance: float = 0.08,
-        pruning: float = 0.15,
+        min_distance: float = 0.1,
+        pruning: float = 0.2,
         max_auto_speakers: int = 8,
         min_turn_s: float = 0.5,
         merge_gap_s: float = 0.3,
         vad_aggressiveness: int = 2,
         bridge_gap_s: float = 0.3,
         min_window_speech: float = 0.5,
-        batch_size: int = 128,
+        max_cluster_windows: int = 2000,
+        batch_size: int = 64,
     ):
         if window_s <= 0 or hop_s <= 0:
             raise ValueError("window_s and hop_s must be > 0")
@@ -230,6 +236,7 @@ class WindowEmbeddingDiarizer:
         self.vad_aggressiveness = int(vad_aggressiveness)
         self.bridge_gap_s = float(bridge_gap_s)
         self.min_window_speech = float(min_window_speech)
+        self.max_cluster_windows = int(max_cluster_windows)
         self.batch_size = int(batch_size)
         self.encoder = load_encoder(device)
 
@@ -279,7 +286,9 @@ class WindowEmbeddingDiarizer:
         if audio.ndim != 1:
             raise ValueError(f"expected mono audio (1-D array), got shape {audio.shape}")
         duration = len(audio) / SAMPLE_RATE
-        empty = DiarizationRun([], [], np.zeros((0, 2)), np.zeros((0, 256), np.float32), np.zeros(0, int), timings)
+        empty = DiarizationRun(
+            [], [], np.zeros((0, 2)), np.zeros((0, 256), np.float32), np.zeros(0, int), timings
+        )
         if duration == 0 or not np.any(audio):
             return empty
         if speech_regions is None:
@@ -299,15 +308,19 @@ class WindowEmbeddingDiarizer:
         embeddings = self.embed_windows(audio, windows, regions)
         lap("embed")
         # windows that are mostly non-speech (short regions padded with context) embed poorly: cluster
-        # the well-covered ones, then give the others the label of their most similar cluster centroid
-        strong = _speech_coverage(windows, regions) >= self.min_window_speech
-        if strong.sum() < 2:
-            strong[:] = True
+        # the well-covered ones (an evenly spaced subset of them on very long inputs), then give the
+        # others the label of their most similar cluster centroid
+        fit = np.flatnonzero(_speech_coverage(windows, regions) >= self.min_window_speech)
+        if len(fit) < 2:
+            fit = np.arange(len(windows))
+        stride = max(1, int(np.ceil(len(fit) / self.max_cluster_windows)))
+        fit = fit[::stride]
         labels = np.zeros(len(windows), dtype=int)
-        labels[strong] = self.cluster(embeddings[strong])
-        if not strong.all():
-            cents = _centroids(embeddings[strong], labels[strong], int(labels[strong].max()) + 1)
-            labels[~strong] = np.argmax(embeddings[~strong] @ cents.T, axis=1)
+        labels[fit] = self.cluster(embeddings[fit], hop_s=self.hop_s * stride)
+        rest = np.setdiff1d(np.arange(len(windows)), fit)
+        if len(rest):
+            cents = _centroids(embeddings[fit], labels[fit], int(labels[fit].max()) + 1)
+            labels[rest] = np.argmax(embeddings[rest] @ cents.T, axis=1)
         lap("cluster")
         turns = self._turns(self._frame_labels(regions, windows, region_of, labels))
         lap("turns")
@@ -326,16 +339,14 @@ class WindowEmbeddingDiarizer:
         """
         _, _, hparams = _import_resemblyzer()
         n_win = int(round(self.window_s * SAMPLE_RATE))
-        speech = audio
-        if speech_regions:
-            speech = np.concatenate(
-                [audio[int(a * SAMPLE_RATE) : int(np.ceil(b * SAMPLE_RATE))] for a, b in speech_regions]
-            )
-        rms = float(np.sqrt(np.mean(speech.astype(np.float64) ** 2))) if len(speech) else 0.0
-        if rms > 0:
-            gain = 10 ** ((hparams.audio_norm_target_dBFS - 20 * np.log10(rms)) / 20)
-            if gain > 1:
-                audio = audio * np.float32(gain)
+        spans = [(int(a * SAMPLE_RATE), int(np.ceil(b * SAMPLE_RATE))) for a, b in speech_regions or []]
+        spans = spans or [(0, len(audio))]
+        energy = sum(float(np.dot(audio[a:b], audio[a:b])) for a, b in spans)  # no full-length temporaries
+        n_samples = sum(len(audio[a:b]) for a, b in spans)
+        gain = np.float32(1.0)
+        if energy > 0 and n_samples:
+            rms = np.sqrt(energy / n_samples)
+            gain = np.float32(max(1.0, 10 ** ((hparams.audio_norm_target_dBFS - 20 * np.log10(rms)) / 20)))
         out = np.empty((len(windows), hparams.model_embedding_size), dtype=np.float32)
         for first in range(0, len(windows), self.batch_size):
             batch = windows[first : first + self.batch_size]
@@ -344,6 +355,7 @@ class WindowEmbeddingDiarizer:
                 s = int(round(start * SAMPLE_RATE))
                 piece = audio[max(0, s) : s + n_win]
                 chunk[i, : len(piece)] = piece
+            chunk *= gain
             mels = _mel_batch(chunk, hparams)
             out[first : first + len(batch)] = _embed_mels(self.encoder, mels)
         # windows of pure digital silence give NaN (0/0); treat them as undefined direction
@@ -351,15 +363,17 @@ class WindowEmbeddingDiarizer:
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-8)
 
-    def cluster(self, embeddings: np.ndarray) -> np.ndarray:
+    def cluster(self, embeddings: np.ndarray, *, hop_s: float | None = None) -> np.ndarray:
         """Cluster ids (0..k-1) for L2-normalised ``embeddings``, automatic count within the bounds.
+
+        ``hop_s`` is the time step between the embedded windows (default: ``self.hop_s``).
 
         Candidate partitions for k = 2, 3, … come from spectral clustering of the pruned cosine affinity
         (each row keeps its ``pruning`` fraction of nearest neighbours; symmetric normalised Laplacian;
         k-means on the row-normalised first k eigenvectors). k is increased while every pair of clusters
         in the k-partition is *significantly* apart: cosine distance between the two cluster centroids
         ``d >= min_distance`` and ``d * sqrt(n1 * n2 / (n1 + n2)) >= threshold``, where n1, n2 are the
-        cluster sizes in non-overlapping windows (window count × min(1, hop/window)). The size factor
+        cluster sizes in non-overlapping windows (window count × min(1, hop_s/window_s)). The size factor
         is a standard-error correction: centroids of a few noisy windows of *one* voice can sit as far
         apart as two similar voices, so a short excerpt needs a larger gap than a 30 s conversation;
         ``min_distance`` keeps long recordings from splitting one voice into sub-clusters. The automatic
@@ -374,7 +388,8 @@ class WindowEmbeddingDiarizer:
         if hi == 1:
             return np.zeros(n, dtype=int)
         vectors = _spectral_vectors(embeddings, self.pruning, hi)
-        weight = min(1.0, self.hop_s / self.window_s)  # seconds of independent evidence per window
+        # each window adds min(1, hop/window) non-overlapping windows' worth of evidence
+        weight = min(1.0, (hop_s or self.hop_s) / self.window_s)
         chosen = np.zeros(n, dtype=int)
         for k in range(2, hi + 1):
             labels = _kmeans_rows(vectors[:, :k], k)
@@ -386,19 +401,6 @@ class WindowEmbeddingDiarizer:
             chosen = labels
         return chosen
 
-    def _separated(self, emb: np.ndarray, labels: np.ndarray, weight: float) -> bool:
-        k = int(labels.max()) + 1
-        if k < 2 or len(np.unique(labels)) < k:
-            return False
-        cents = _centroids(emb, labels, k)
-        dist = 1.0 - cents @ cents.T
-        sizes = np.bincount(labels, minlength=k) * weight
-        harmonic = sizes[:, None] * sizes[None, :] / (sizes[:, None] + sizes[None, :])
-        score = dist * np.sqrt(harmonic)
-        off = ~np.eye(k, dtype=bool)
-        return bool(np.all(dist[off] >= self.min_distance) and np.all(score[off] >= self.threshold))
-
-    # ------------------------------------------------------------------ internals
     def plan_windows(
         self, regions: list[tuple[float, float]], duration: float
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -421,6 +423,19 @@ class WindowEmbeddingDiarizer:
                 owner.append(r)
         return np.asarray(spans, dtype=np.float64).reshape(-1, 2), np.asarray(owner, dtype=int)
 
+    # ------------------------------------------------------------------ internals
+    def _separated(self, emb: np.ndarray, labels: np.ndarray, weight: float) -> bool:
+        k = int(labels.max()) + 1
+        if k < 2 or len(np.unique(labels)) < k:
+            return False
+        cents = _centroids(emb, labels, k)
+        dist = 1.0 - cents @ cents.T
+        sizes = np.bincount(labels, minlength=k) * weight
+        harmonic = sizes[:, None] * sizes[None, :] / (sizes[:, None] + sizes[None, :])
+        score = dist * np.sqrt(harmonic)
+        off = ~np.eye(k, dtype=bool)
+        return bool(np.all(dist[off] >= self.min_distance) and np.all(score[off] >= self.threshold))
+
     def _frame_labels(
         self,
         regions: list[tuple[float, float]],
@@ -431,11 +446,14 @@ class WindowEmbeddingDiarizer:
         """Per region: (start, frame step, cluster id per ~10 ms frame) from centre-weighted window votes."""
         k = int(labels.max()) + 1
         out: list[tuple[float, float, np.ndarray]] = []
+        # windows are planned region by region, so each region owns a contiguous block of them
+        first = np.searchsorted(region_of, np.arange(len(regions) + 1))
         for r, (a, b) in enumerate(regions):
+            owned = np.arange(first[r], first[r + 1])
             n = max(1, int(round((b - a) / _GRID_S)))
             centres = a + (np.arange(n) + 0.5) * ((b - a) / n)
             votes = np.zeros((n, k), dtype=np.float64)
-            for wi in np.flatnonzero(region_of == r):
+            for wi in owned:
                 ws, we = windows[wi]
                 mid, half = (ws + we) / 2, (we - ws) / 2
                 weight = 1.0 - np.abs(centres - mid) / half
@@ -444,7 +462,6 @@ class WindowEmbeddingDiarizer:
                 votes[inside, labels[wi]] += weight[inside] + 1e-3
             uncovered = votes.sum(axis=1) == 0
             if uncovered.any():  # cannot happen with the tiling above; nearest window as a fallback
-                owned = np.flatnonzero(region_of == r)
                 mids = windows[owned].mean(axis=1)
                 nearest = owned[np.argmin(np.abs(centres[uncovered, None] - mids[None, :]), axis=1)]
                 votes[uncovered, labels[nearest]] = 1.0
@@ -538,10 +555,13 @@ def _kmeans_rows(vectors: np.ndarray, k: int, *, restarts: int = 5, seed: int = 
 def _speech_coverage(windows: np.ndarray, regions: list[tuple[float, float]]) -> np.ndarray:
     """Fraction of each window (n, 2) covered by the (sorted, disjoint) speech regions."""
     reg = np.asarray(regions, dtype=np.float64).reshape(-1, 2)
-    overlap = np.clip(
-        np.minimum(windows[:, 1:2], reg[None, :, 1]) - np.maximum(windows[:, 0:1], reg[None, :, 0]), 0.0, None
-    ).sum(axis=1)
-    return overlap / np.maximum(windows[:, 1] - windows[:, 0], 1e-9)
+    # cumulative speech time S(t) is piecewise linear through the region boundaries
+    knots = reg.reshape(-1)
+    lengths = reg[:, 1] - reg[:, 0]
+    cumulative = np.concatenate([[0.0], np.cumsum(lengths)])
+    values = np.stack([cumulative[:-1], cumulative[1:]], axis=1).reshape(-1)
+    covered = np.interp(windows[:, 1], knots, values) - np.interp(windows[:, 0], knots, values)
+    return covered / np.maximum(windows[:, 1] - windows[:, 0], 1e-9)
 
 
 def _relabel_dense(labels: np.ndarray) -> np.ndarray:

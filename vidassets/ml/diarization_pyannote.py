@@ -1,5 +1,10 @@
 """Production diarization: pyannote through WhisperX's `DiarizationPipeline`, from a local pipeline
-directory (its `config.yaml`) or a hub id with a token. Never downloads when `HF_HUB_OFFLINE=1`."""
+directory (its `config.yaml`) or a hub id with a token. Never downloads when `HF_HUB_OFFLINE=1`.
+
+The token is only handed to pyannote for hub ids: pyannote copies it into every `$model/...` entry of the
+pipeline's parameters, so a local pipeline never gets it. pyannote 4 also reports every pipeline load and run
+to its telemetry endpoint by default; we switch that off for the process.
+"""
 
 import os
 from pathlib import Path
@@ -9,37 +14,84 @@ import numpy as np
 from vidassets.ml.diarization_offline import SpeakerTurn
 from vidassets.ml.whisper_weights import ModelNotFoundError
 
+SAMPLE_RATE = 16_000
+SETTING = "VIDASSETS_DIARIZATION_MODEL"
+
+
+def _hub_offline() -> bool:
+    """`HF_HUB_OFFLINE` as huggingface_hub reads it (1, true, yes, on)."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
+
+
+def _disable_pyannote_telemetry() -> None:
+    from pyannote.audio.telemetry import set_telemetry_metrics
+
+    set_telemetry_metrics(False)
+
 
 class PyannoteDiarizer:
     def __init__(
         self, model: str, *, token: str | None, device: str, min_speakers: int | None, max_speakers: int | None
     ):
+        import yaml
         from whisperx.diarize import DiarizationPipeline
 
         path = Path(model).expanduser()
         if path.is_dir():
             if not (path / "config.yaml").is_file():
-                raise ModelNotFoundError(f"{path} has no config.yaml: not a pyannote pipeline directory")
-            source = str(path / "config.yaml")
+                raise ModelNotFoundError(
+                    f"{path} has no config.yaml: not a pyannote pipeline directory; set {SETTING} to one"
+                )
+            source, local = str(path / "config.yaml"), True
         elif path.suffix in (".yaml", ".yml") and path.is_file():
-            source = str(path)
-        elif os.environ.get("HF_HUB_OFFLINE") == "1" or not token:
+            source, local = str(path), True
+        elif _hub_offline() or not token:
             raise ModelNotFoundError(
-                f"pyannote pipeline {model!r} is not a local directory; set VIDASSETS_DIARIZATION_MODEL to a "
+                f"pyannote pipeline {model!r} is not a local directory; set {SETTING} to a "
                 "pipeline directory with config.yaml, or provide HF_TOKEN for a hub id (online only)"
             )
         else:
-            source = model
+            source, local = model, False
         self.model = model
         self.min_speakers = min_speakers
         self.max_speakers = max_speakers
-        self.pipeline = DiarizationPipeline(model_name=source, token=token, device=device)
+        _disable_pyannote_telemetry()
+        try:
+            self.pipeline = DiarizationPipeline(model_name=source, token=None if local else token, device=device)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError, yaml.YAMLError) as error:
+            if not local:
+                raise
+            # the local config names model/PLDA files that are missing or unreadable (pyannote then takes the
+            # path for a hub id): say which setting to check instead of a bare FileNotFoundError/HF error
+            raise ModelNotFoundError(
+                f"pyannote pipeline {source} could not be loaded ({type(error).__name__}); check {SETTING} and "
+                "the segmentation/embedding/plda files its config.yaml points at"
+            ) from error
 
     @property
     def name(self) -> str:
-        return f"pyannote:{Path(self.model).name or self.model}"
+        path = Path(self.model)
+        label = path.parent.name if path.suffix in (".yaml", ".yml") else path.name
+        return f"pyannote:{label or self.model}"
 
-    def diarize(self, audio: np.ndarray) -> list[SpeakerTurn]:
+    @property
+    def method(self) -> str:
+        return f"{self.name} (min_speakers={self.min_speakers}, max_speakers={self.max_speakers})"
+
+    def diarize(self, audio: np.ndarray, speech_regions: list[tuple[float, float]] | None = None) -> list[SpeakerTurn]:
+        """`speech_regions` is accepted for interface parity with the offline diarizer; pyannote runs its own
+        segmentation model."""
+        """Speaker turns of 16 kHz mono `audio`, sorted, clipped to the audio's duration."""
+        audio = np.ascontiguousarray(audio, dtype=np.float32)  # pyannote's models are float32
+        if audio.ndim != 1:
+            raise ValueError(f"PyannoteDiarizer.diarize expects mono audio (1-d), got shape {audio.shape}")
+        if audio.size == 0:  # pyannote rejects an empty waveform
+            return []
+        duration = audio.size / SAMPLE_RATE
         frame = self.pipeline(audio, min_speakers=self.min_speakers, max_speakers=self.max_speakers)
-        turns = [SpeakerTurn(float(r.start), float(r.end), str(r.speaker)) for r in frame.itertuples()]
+        turns = []
+        for r in frame.itertuples():
+            start, end = max(0.0, float(r.start)), min(duration, float(r.end))  # frames can overhang the end
+            if end > start:
+                turns.append(SpeakerTurn(start, end, str(r.speaker)))
         return sorted(turns, key=lambda t: (t.start, t.end))

@@ -95,7 +95,8 @@ class ModelStore(dg.ConfigurableResource):
     def aligner(self, language: str) -> tuple[Any, dict[str, Any]]:
         from vidassets.ml.alignment import load_align_model
 
-        assert self.align_model, "no alignment model configured"
+        if not self.align_model:
+            raise ValueError("no alignment model configured (VIDASSETS_ALIGN_MODEL)")
         device = self.resolved_device()
         return cached_model(
             ("align", self.align_model, language, device),

@@ -1,0 +1,111 @@
+"""Speed of the whole per-video pipeline, and of the transcript asset against bare batched faster-whisper.
+
+One process, one run: builds (or reuses) a 10-minute 1280x720 speaking video, times bare
+`faster_whisper.BatchedInferencePipeline` (same model, int8, batch 8, with and without word timestamps) on
+its 16 kHz audio, then materializes every per-video asset in ONE Dagster run (the `vidassets process` code,
+local storage) and reports per-asset times, the total wall time, the transcript/bare ratio and peak RSS.
+
+    uv run python benchmarks/bench_pipeline.py [--seconds 600] [--whisper base]
+"""
+
+import argparse
+import json
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import dagster as dg  # noqa: E402
+
+from vidassets import samples  # noqa: E402
+from vidassets.assets import per_video_assets  # noqa: E402
+from vidassets.media.audio import extract_audio  # noqa: E402
+from vidassets.partitions import video_id_for  # noqa: E402
+from vidassets.resources import build_resources  # noqa: E402
+from vidassets.sources import SourceRef  # noqa: E402
+
+CACHE = Path(".cache/bench")
+
+
+def bare_faster_whisper(audio_path: Path, model_path: str, threads: int, words: bool) -> tuple[float, int]:
+    from faster_whisper import BatchedInferencePipeline, WhisperModel, decode_audio
+
+    model = WhisperModel(model_path, device="cpu", compute_type="int8", cpu_threads=threads)
+    audio = decode_audio(str(audio_path), sampling_rate=16_000)
+    started = time.perf_counter()
+    segments, _ = BatchedInferencePipeline(model).transcribe(audio, batch_size=8, word_timestamps=words)
+    count = len(list(segments))
+    return time.perf_counter() - started, count
+
+
+def step_seconds(result: dg.ExecuteInProcessResult) -> dict[str, float]:
+    starts, out = {}, {}
+    for event in result.all_events:
+        if event.is_step_start:
+            starts[event.step_key] = event.timestamp
+        elif event.is_step_success:
+            out[event.step_key] = event.timestamp - starts[event.step_key]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=600.0)
+    parser.add_argument("--whisper", default=os.environ.get("VIDASSETS_WHISPER_MODEL", "base"))
+    args = parser.parse_args()
+    os.environ["VIDASSETS_WHISPER_MODEL"] = args.whisper
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    video = CACHE / f"speaking-{int(args.seconds)}s-1280x720.mp4"
+    if not video.exists():
+        started = time.perf_counter()
+        samples.speaking_video(video, seconds=args.seconds, width=1280, height=720)
+        print(f"built {video} in {time.perf_counter() - started:.1f}s")
+
+    resources = build_resources(storage_root=tempfile.mkdtemp(prefix="vidassets-bench-"))
+    models = resources["models"]
+    audio_path = CACHE / f"{video.stem}.flac"
+    if not audio_path.exists():
+        extract_audio(video, audio_path, name=str(video))
+
+    from vidassets.ml.whisper_weights import resolve_whisper
+
+    model_path, _ = resolve_whisper(args.whisper)
+    bare_s, bare_segments = bare_faster_whisper(audio_path, model_path, models.threads(), words=False)
+    bare_words_s, _ = bare_faster_whisper(audio_path, model_path, models.threads(), words=True)
+
+    video_id = video_id_for("local", str(video.resolve()))
+    storage = resources["storage"]
+    head = storage.head_source(video.resolve().as_uri())
+    ref = SourceRef(video_id=video_id, source_uri=video.resolve().as_uri(), bucket="local", key=str(video.resolve()),
+                    etag=head["etag"], size=head["size"])
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("videos", [video_id])
+    started = time.perf_counter()
+    result = dg.materialize(per_video_assets, partition_key=video_id, instance=instance, resources=resources,
+                            tags=ref.tags(), raise_on_error=True)
+    total_s = time.perf_counter() - started
+    steps = step_seconds(result)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    print(f"\n{args.seconds / 60:.0f}-minute 1280x720 video, whisper {args.whisper} int8, {models.threads()} threads")
+    print(f"{'step':<24}{'seconds':>10}")
+    for step, seconds in steps.items():
+        print(f"{step:<24}{seconds:>10.1f}")
+    print(f"{'TOTAL (one run)':<24}{total_s:>10.1f}   target <= 60 s")
+    print(f"\nbare BatchedInferencePipeline: {bare_s:.1f}s ({bare_segments} segments), with word timestamps "
+          f"{bare_words_s:.1f}s")
+    ratio = steps["transcript"] / bare_s
+    ratio_words = steps["transcript"] / bare_words_s
+    print(f"transcript asset / bare: {ratio:.2f}x (target <= 1.10); / bare with words: {ratio_words:.2f}x")
+    print(f"peak RSS of the process: {peak_mb:.0f} MB")
+    report = {"seconds": args.seconds, "steps": steps, "total_s": total_s, "bare_s": bare_s,
+              "bare_words_s": bare_words_s, "ratio": ratio, "ratio_words": ratio_words, "peak_rss_mb": peak_mb}
+    (CACHE / "pipeline.json").write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

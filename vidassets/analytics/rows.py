@@ -1,0 +1,340 @@
+"""Pure functions: one video's JSON manifests -> its rows in every warehouse table.
+
+`video_tables(**manifests)` is the entry point; its keyword names are the asset names, so an asset can call
+`video_tables(**{name: manifest for name, manifest in loaded.items()}, processed_at=now)`. Every manifest is
+optional:
+
+- no moderation / transcript / diarized_transcript / summary: those tables get no rows (rejected video, no speech,
+  a step that did not run) and `videos.reason` says what is missing;
+- a failure record `{video_id, source_uri/key/bucket, error}` (passed as `failure=`, or any manifest that carries
+  an `error` key) gives only a `videos` row with status `failed` and reason = the error. Other manifests of a failed
+  video may be stale leftovers of an older run, so only their source facts (uri, duration, size) are used.
+
+Nothing here reads the clock, the network or the disk: the same manifests always give the same tables.
+"""
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlparse
+
+import pyarrow as pa
+
+from vidassets.analytics.schemas import SCHEMA_VERSION, SCHEMAS, TABLES
+from vidassets.partitions import is_video_id
+
+Manifest = Mapping[str, Any]
+
+
+# --------------------------------------------------------------------------------------------- coercion helpers
+
+def _int(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return int(round(float(value)))
+    except (TypeError, ValueError):
+        return None
+
+
+def _float(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        return None
+    return result if result == result else None  # NaN -> null
+
+
+def _str(value: Any) -> str | None:
+    if value is None:
+        return None
+    return str(value)
+
+
+def _timestamp(value: datetime | str | None) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# --------------------------------------------------------------------------------------------- per-table rows
+
+def _source_fields(video_id: str, source: Manifest | None, failure: Manifest | None) -> dict[str, Any]:
+    source = source or {}
+    failure = failure or {}
+    probe = source.get("probe") or {}
+    video = probe.get("video") or {}
+    source_uri = failure.get("source_uri") or source.get("source_uri")
+    bucket = failure.get("bucket") or source.get("bucket")
+    key = failure.get("key") or failure.get("source_key") or source.get("key")
+    if source_uri and (not bucket or not key):
+        parsed = urlparse(source_uri)
+        if parsed.scheme == "s3":
+            bucket = bucket or parsed.netloc
+            key = key or parsed.path.lstrip("/")
+    has_audio = None
+    if probe:
+        has_audio = probe.get("audio") is not None
+    return {
+        "video_id": video_id,
+        "source_uri": _str(source_uri),
+        "bucket": _str(bucket),
+        "key": _str(key),
+        "duration_s": _float(probe.get("duration_s")),
+        "width": _int(video.get("width")),
+        "height": _int(video.get("height")),
+        "fps": _float(video.get("fps")),
+        "has_audio": has_audio,
+    }
+
+
+def _transcript_words(transcript: Manifest | None, diarized: Manifest | None) -> int | None:
+    if diarized is not None:
+        return sum(len(seg.get("words") or []) or len(str(seg.get("text", "")).split())
+                   for seg in diarized.get("segments") or [])
+    if transcript is not None:
+        if transcript.get("word_count") is not None:
+            return _int(transcript["word_count"])
+        return sum(len(seg.get("words") or []) for seg in transcript.get("segments") or [])
+    return None
+
+
+def videos_row(
+    video_id: str,
+    *,
+    source_video: Manifest | None = None,
+    moderation: Manifest | None = None,
+    transcript: Manifest | None = None,
+    diarized_transcript: Manifest | None = None,
+    summary: Manifest | None = None,
+    failure: Manifest | None = None,
+    processed_at: datetime | str | None = None,
+) -> dict[str, Any]:
+    """The `videos` row; see docs/DATA.md for how `status` and `reason` are decided."""
+    row = _source_fields(video_id, source_video, failure)
+    row.update(processed_at=_timestamp(processed_at), schema_version=SCHEMA_VERSION)
+    chain = [m for m in (summary, diarized_transcript, transcript, moderation, source_video) if m]
+    row["code_version"] = _str(next((m.get("code_version") for m in chain if m.get("code_version")), None))
+    if failure is not None:
+        row.update(status="failed", reason=_str(failure.get("error")) or "failed (no error message)")
+        if failure.get("code_version"):
+            row["code_version"] = _str(failure["code_version"])
+        return {name: row.get(name) for name in SCHEMAS["videos"].names}
+
+    speech = diarized_transcript or transcript or {}
+    row["language"] = _str(speech.get("language") or (transcript or {}).get("language"))
+    row["language_probability"] = _float((transcript or {}).get("language_probability"))
+    row["word_count"] = _transcript_words(transcript, diarized_transcript)
+    if diarized_transcript is not None:
+        labels = {s.get("speaker") for s in diarized_transcript.get("speakers") or [] if s.get("speaker")}
+        labels |= {t.get("speaker") for t in diarized_transcript.get("turns") or [] if t.get("speaker")}
+        row["speakers"] = len(labels)
+    elif row["word_count"] == 0:
+        row["speakers"] = 0
+    row["whisper_model"] = _str((transcript or {}).get("model") or (diarized_transcript or {}).get("transcript_model"))
+    row["align_model"] = _str((transcript or {}).get("aligner") or (diarized_transcript or {}).get("aligner"))
+    row["diarizer_model"] = _str((diarized_transcript or {}).get("diarizer"))
+    row["moderation_model"] = _str((moderation or {}).get("model"))
+    row["summary_model"] = _str((summary or {}).get("model"))
+
+    missing = []
+    if moderation is None:
+        missing.append("no moderation")
+    if moderation is not None and moderation.get("verdict") == "rejected":
+        row["status"] = "rejected"
+        row["reason"] = "; ".join(str(r) for r in moderation.get("reasons") or []) or "rejected by moderation"
+    elif row["has_audio"] is False:
+        row.update(status="no_speech", reason="no audio track")
+    elif row["word_count"] == 0:
+        row.update(status="no_speech", reason="no speech detected")
+    else:
+        if transcript is None and diarized_transcript is None:
+            missing.append("no transcript")
+        elif diarized_transcript is None:
+            missing.append("no diarized transcript")
+        if summary is None:
+            missing.append("no summary")
+        row.update(status="approved", reason="; ".join(missing) or None)
+    return {name: row.get(name) for name in SCHEMAS["videos"].names}
+
+
+def moderation_frame_rows(video_id: str, moderation: Manifest) -> list[dict[str, Any]]:
+    """One row per detection; a frame with no detection gets one row with null label, score and box."""
+    thresholds = {str(k): float(v) for k, v in ((moderation.get("policy") or {}).get("reject_labels") or {}).items()}
+    flagged_times = {round(float(t), 3) for t in moderation.get("flagged_timestamps_s") or []}
+    rows: list[dict[str, Any]] = []
+    for position, frame in enumerate(moderation.get("frames") or []):
+        timestamp = _float(frame.get("timestamp_s"))
+        index = _int(frame.get("index"))
+        detections = frame.get("detections") or []
+        hits = [
+            det.get("label") in thresholds and (_float(det.get("score")) or 0.0) >= thresholds[det.get("label")]
+            for det in detections
+        ]
+        frame_flagged = any(hits) or (timestamp is not None and round(timestamp, 3) in flagged_times)
+        base = {"video_id": video_id, "frame_index": position if index is None else index, "timestamp_s": timestamp,
+                "frame_flagged": frame_flagged, "schema_version": SCHEMA_VERSION}
+        if not detections:
+            rows.append({**base, "label": None, "score": None, "box": None, "flagged": False})
+        for det, hit in zip(detections, hits, strict=True):
+            box = det.get("box")
+            rows.append({
+                **base,
+                "label": _str(det.get("label")),
+                "score": _float(det.get("score")),
+                "box": [_int(v) for v in box] if box is not None else None,
+                "flagged": hit,
+            })
+    return rows
+
+
+def _speech_segments(transcript: Manifest | None, diarized: Manifest | None) -> list[Manifest]:
+    source = diarized if diarized is not None else transcript
+    return list((source or {}).get("segments") or [])
+
+
+def segment_rows(video_id: str, segments: list[Manifest]) -> list[dict[str, Any]]:
+    rows = []
+    for index, seg in enumerate(segments):
+        text = str(seg.get("text") or "").strip()
+        words = seg.get("words")
+        rows.append({
+            "video_id": video_id,
+            "segment_index": index,
+            "start_s": _float(seg.get("start")),
+            "end_s": _float(seg.get("end")),
+            "speaker": _str(seg.get("speaker")),
+            "text": text,
+            "word_count": len(words) if words else len(text.split()),
+            "schema_version": SCHEMA_VERSION,
+        })
+    return rows
+
+
+def word_rows(video_id: str, segments: list[Manifest]) -> list[dict[str, Any]]:
+    rows = []
+    for seg_index, seg in enumerate(segments):
+        for word_index, word in enumerate(seg.get("words") or []):
+            rows.append({
+                "video_id": video_id,
+                "segment_index": seg_index,
+                "word_index": word_index,
+                "word": str(word.get("word") or "").strip(),
+                "start_s": _float(word.get("start")),
+                "end_s": _float(word.get("end")),
+                "score": _float(word.get("score")),
+                "speaker": _str(word.get("speaker")),
+                "schema_version": SCHEMA_VERSION,
+            })
+    return rows
+
+
+def speaker_rows(video_id: str, diarized: Manifest) -> list[dict[str, Any]]:
+    """From the manifest's `speakers` stats, with turn counts from `turns`; stats are rebuilt from turns when absent."""
+    turns: dict[str, int] = {}
+    talk: dict[str, float] = {}
+    for turn in diarized.get("turns") or []:
+        speaker = turn.get("speaker")
+        if not speaker:
+            continue
+        turns[speaker] = turns.get(speaker, 0) + 1
+        talk[speaker] = talk.get(speaker, 0.0) + max(0.0, (_float(turn.get("end")) or 0.0)
+                                                     - (_float(turn.get("start")) or 0.0))
+    stats = {s["speaker"]: dict(s) for s in diarized.get("speakers") or [] if s.get("speaker")}
+    for speaker in turns:
+        if speaker not in stats:
+            words = sum(1 for seg in diarized.get("segments") or [] for w in seg.get("words") or []
+                        if w.get("speaker") == speaker)
+            minutes = talk[speaker] / 60
+            stats[speaker] = {"speaker": speaker, "talk_time_s": round(talk[speaker], 3), "word_count": words,
+                              "words_per_minute": round(words / minutes, 1) if minutes else None}
+    return [
+        {
+            "video_id": video_id,
+            "speaker": speaker,
+            "talk_time_s": _float(entry.get("talk_time_s")),
+            "word_count": _int(entry.get("word_count")),
+            "words_per_minute": _float(entry.get("words_per_minute")),
+            "turns": turns.get(speaker, 0),
+            "schema_version": SCHEMA_VERSION,
+        }
+        for speaker, entry in sorted(stats.items())
+    ]
+
+
+def summary_rows(video_id: str, summary: Manifest) -> list[dict[str, Any]]:
+    topics = summary.get("topics")
+    return [{
+        "video_id": video_id,
+        "title": _str(summary.get("title")),
+        "summary": _str(summary.get("summary")),
+        "topics": [str(t) for t in topics] if topics is not None else None,
+        "method": _str(summary.get("method")),
+        "model": _str(summary.get("model")),
+        "schema_version": SCHEMA_VERSION,
+    }]
+
+
+# --------------------------------------------------------------------------------------------- entry point
+
+def _resolve_video_id(video_id: str | None, manifests: list[Manifest]) -> str:
+    found = {str(m["video_id"]) for m in manifests if m.get("video_id") is not None}
+    if video_id is not None:
+        found.add(video_id)
+    if len(found) != 1:
+        raise ValueError(f"manifests disagree on video_id or name none: {sorted(found)}")
+    (resolved,) = found
+    if not is_video_id(resolved):
+        raise ValueError(f"unsafe video id {resolved!r}: partition keys must come from video_id_for()")
+    return resolved
+
+
+def to_table(table: str, rows: list[dict[str, Any]]) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=SCHEMAS[table])
+
+
+def video_tables(
+    *,
+    source_video: Manifest | None = None,
+    moderation: Manifest | None = None,
+    transcript: Manifest | None = None,
+    diarized_transcript: Manifest | None = None,
+    summary: Manifest | None = None,
+    failure: Manifest | None = None,
+    processed_at: datetime | str | None = None,
+    video_id: str | None = None,
+) -> dict[str, pa.Table]:
+    """Every table (all of `TABLES`, some with 0 rows) for one video, ready for `Warehouse.write_video`.
+
+    `processed_at` (a datetime or ISO string; naive means UTC) is stored as is; pass `datetime.now(UTC)`.
+    Raises ValueError when the manifests name different videos or an unsafe id.
+    """
+    given = {"source_video": source_video, "moderation": moderation, "transcript": transcript,
+             "diarized_transcript": diarized_transcript, "summary": summary}
+    present = [m for m in (*given.values(), failure) if m is not None]
+    vid = _resolve_video_id(video_id, present)
+    if failure is None:
+        failure = next((m for m in given.values() if m is not None and m.get("error")), None)
+    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES}
+    if failure is not None:
+        # Only the source facts of a failed video are trusted; other manifests may be from an older run.
+        source = source_video if source_video is not None and not source_video.get("error") else None
+        rows["videos"] = [videos_row(vid, source_video=source, failure=failure, processed_at=processed_at)]
+        return {name: to_table(name, table_rows) for name, table_rows in rows.items()}
+    rows["videos"] = [videos_row(vid, **given, processed_at=processed_at)]
+    if moderation is not None:
+        rows["moderation_frames"] = moderation_frame_rows(vid, moderation)
+    rejected = moderation is not None and moderation.get("verdict") == "rejected"
+    if not rejected:
+        segments = _speech_segments(transcript, diarized_transcript)
+        rows["segments"] = segment_rows(vid, segments)
+        rows["words"] = word_rows(vid, segments)
+        if diarized_transcript is not None:
+            rows["speakers"] = speaker_rows(vid, diarized_transcript)
+        if summary is not None:
+            rows["summaries"] = summary_rows(vid, summary)
+    return {name: to_table(name, table_rows) for name, table_rows in rows.items()}

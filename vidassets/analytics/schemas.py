@@ -1,0 +1,190 @@
+"""Explicit pyarrow schemas of the warehouse tables, with a description (and unit) on every column.
+
+Every table has `video_id` (the partition key) and `schema_version`. `schema_fingerprint()` hashes table names,
+column names, types and nullability (not descriptions); `EXPECTED_FINGERPRINTS[SCHEMA_VERSION]` records the value
+for the current version, so changing a column without bumping `SCHEMA_VERSION` fails a test.
+
+To change a table: edit it here, bump `SCHEMA_VERSION`, add the new fingerprint to `EXPECTED_FINGERPRINTS`, update
+docs/DATA.md, and re-materialize the warehouse (files of an older version are read with missing columns as null,
+but a changed type needs a rewrite).
+"""
+
+import hashlib
+import json
+
+import pyarrow as pa
+
+SCHEMA_VERSION = 1
+
+# schema_fingerprint() of each released SCHEMA_VERSION. Never edit an existing entry: bump the version.
+EXPECTED_FINGERPRINTS: dict[int, str] = {
+    1: "4257c9c60985cc4f",
+}
+
+STATUSES = ("approved", "rejected", "failed", "no_speech")
+UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+
+def _col(name: str, type_: pa.DataType, description: str, *, unit: str | None = None,
+         nullable: bool = True) -> pa.Field:
+    metadata = {"description": description}
+    if unit:
+        metadata["unit"] = unit
+    return pa.field(name, type_, nullable=nullable, metadata=metadata)
+
+
+def _video_id() -> pa.Field:
+    return _col("video_id", pa.string(), "Video id (the Dagster partition key): `<slug of the file name>-<12 hex>`; "
+                "also the hive partition folder `video_id=<id>`.", nullable=False)
+
+
+def _schema_version() -> pa.Field:
+    return _col("schema_version", pa.int32(), "SCHEMA_VERSION of vidassets.analytics.schemas that wrote the row.",
+                nullable=False)
+
+
+def _table(name: str, description: str, *fields: pa.Field) -> pa.Schema:
+    return pa.schema(
+        [_video_id(), *fields, _schema_version()],
+        metadata={
+            "vidassets.table": name,
+            "vidassets.schema_version": str(SCHEMA_VERSION),
+            "description": description,
+        },
+    )
+
+
+VIDEOS = _table(
+    "videos",
+    "One row per video: where it came from, what happened to it, its media properties and which models ran.",
+    _col("source_uri", pa.string(), "The uploaded object (`s3://bucket/key`, or `file://` for `vidassets process`)."),
+    _col("bucket", pa.string(), "Bucket of the uploaded object (`local` for `vidassets process`)."),
+    _col("key", pa.string(), "Object key of the upload (a local path for `vidassets process`)."),
+    _col("status", pa.string(), "`approved` (passed moderation, has speech), `rejected` (moderation), `failed` "
+         "(a step raised), `no_speech` (no audio track or nothing transcribed).", nullable=False),
+    _col("reason", pa.string(), "Why the status: moderation reasons joined by '; ', the error message of a failed "
+         "run, or what is missing; null when approved with everything present."),
+    _col("duration_s", pa.float64(), "Container duration of the video.", unit="s"),
+    _col("width", pa.int32(), "Video frame width as stored (before rotation).", unit="px"),
+    _col("height", pa.int32(), "Video frame height as stored (before rotation).", unit="px"),
+    _col("fps", pa.float64(), "Average frame rate.", unit="frames/s"),
+    _col("has_audio", pa.bool_(), "Whether the source has an audio stream; null when the probe is unknown."),
+    _col("language", pa.string(), "Spoken language detected (ISO 639-1, e.g. `en`); null without speech."),
+    _col("language_probability", pa.float64(), "Whisper's confidence in `language`, 0-1.", unit="probability"),
+    _col("speakers", pa.int32(), "Number of distinct speakers found by diarization; 0 without speech, null when "
+         "diarization did not run.", unit="speakers"),
+    _col("word_count", pa.int32(), "Words in the transcript; 0 without speech, null when transcription did not run.",
+         unit="words"),
+    _col("whisper_model", pa.string(), "Speech recognition model, e.g. `whisper base (int8, cpu)`."),
+    _col("align_model", pa.string(), "Word aligner: `wav2vec2:<model>` or `faster-whisper-cross-attention`."),
+    _col("diarizer_model", pa.string(), "Speaker diarization model name."),
+    _col("moderation_model", pa.string(), "Moderation detector name (NudeNet v3 variant)."),
+    _col("summary_model", pa.string(), "Model that wrote the summary and title."),
+    _col("code_version", pa.string(), "vidassets version (+git commit) of the most downstream manifest present."),
+    _col("processed_at", UTC_TIMESTAMP, "When these warehouse rows were built (UTC).", unit="timestamp UTC"),
+)
+
+MODERATION_FRAMES = _table(
+    "moderation_frames",
+    "One row per NudeNet detection on a sampled frame (score >= 0.25); a frame without detections has one row "
+    "with null label, score and box, so every checked frame appears.",
+    _col("frame_index", pa.int32(), "Index of the sampled frame within the video (0-based, as in the frames asset).",
+         nullable=False),
+    _col("timestamp_s", pa.float64(), "Presentation time of the frame from the start of the video.", unit="s"),
+    _col("label", pa.string(), "NudeNet v3 label, e.g. `FACE_FEMALE`, `FEMALE_BREAST_EXPOSED`; null = no detection."),
+    _col("score", pa.float64(), "Detector confidence, 0-1.", unit="probability"),
+    _col("box", pa.list_(pa.int32()), "Bounding box `[x, y, width, height]` in the sampled frame's pixels (frames "
+         "are resized to at most 640 px on the long side).", unit="px"),
+    _col("flagged", pa.bool_(), "This detection meets the moderation policy's threshold for its label.",
+         nullable=False),
+    _col("frame_flagged", pa.bool_(), "The frame counted towards a rejection (it has at least one flagged "
+         "detection).", nullable=False),
+)
+
+SEGMENTS = _table(
+    "segments",
+    "One row per transcript segment (a sentence or a speaker turn, at most ~20 s), diarized when available.",
+    _col("segment_index", pa.int32(), "Position of the segment in the video's transcript (0-based).", nullable=False),
+    _col("start_s", pa.float64(), "Start time from the start of the video.", unit="s"),
+    _col("end_s", pa.float64(), "End time from the start of the video.", unit="s"),
+    _col("speaker", pa.string(), "Diarization label, e.g. `SPEAKER_00` (per video: labels are not identities "
+         "across videos); null when not diarized."),
+    _col("text", pa.string(), "Transcribed text of the segment.", nullable=False),
+    _col("word_count", pa.int32(), "Words in the segment.", unit="words", nullable=False),
+)
+
+WORDS = _table(
+    "words",
+    "One row per transcribed word with its aligned time and speaker.",
+    _col("segment_index", pa.int32(), "Segment the word belongs to (joins `segments.segment_index`).",
+         nullable=False),
+    _col("word_index", pa.int32(), "Position of the word within its segment (0-based).", nullable=False),
+    _col("word", pa.string(), "The word as transcribed, punctuation attached.", nullable=False),
+    _col("start_s", pa.float64(), "Start time from the start of the video; null when alignment gave none.", unit="s"),
+    _col("end_s", pa.float64(), "End time from the start of the video; null when alignment gave none.", unit="s"),
+    _col("score", pa.float64(), "Alignment / recognition confidence, 0-1.", unit="probability"),
+    _col("speaker", pa.string(), "Diarization label of the word; null when not diarized."),
+)
+
+SPEAKERS = _table(
+    "speakers",
+    "One row per speaker per video (diarization labels are per video).",
+    _col("speaker", pa.string(), "Diarization label, e.g. `SPEAKER_00`.", nullable=False),
+    _col("talk_time_s", pa.float64(), "Total duration of the speaker's diarization turns.", unit="s"),
+    _col("word_count", pa.int32(), "Transcript words attributed to the speaker.", unit="words"),
+    _col("words_per_minute", pa.float64(), "word_count / (talk_time_s / 60); null when talk time is 0.",
+         unit="words/min"),
+    _col("turns", pa.int32(), "Number of diarization turns of the speaker.", unit="turns"),
+)
+
+SUMMARIES = _table(
+    "summaries",
+    "One row per summarised video.",
+    _col("title", pa.string(), "Generated title."),
+    _col("summary", pa.string(), "Generated summary text."),
+    _col("topics", pa.list_(pa.string()), "Topics / keywords of the video."),
+    _col("method", pa.string(), "How the summary was produced (e.g. extractive, LLM)."),
+    _col("model", pa.string(), "Model that produced the summary."),
+)
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "videos": VIDEOS,
+    "moderation_frames": MODERATION_FRAMES,
+    "segments": SEGMENTS,
+    "words": WORDS,
+    "speakers": SPEAKERS,
+    "summaries": SUMMARIES,
+}
+TABLES: tuple[str, ...] = tuple(SCHEMAS)
+
+
+def schema_for(table: str) -> pa.Schema:
+    """The schema of `table`; ValueError naming the known tables otherwise."""
+    try:
+        return SCHEMAS[table]
+    except KeyError:
+        raise ValueError(f"unknown table {table!r}; tables: {', '.join(TABLES)}") from None
+
+
+def describe(table: str) -> list[dict[str, str | None]]:
+    """Column name, type, unit and description of `table`, for docs and error messages."""
+    out = []
+    for field in schema_for(table):
+        meta = {k.decode(): v.decode() for k, v in (field.metadata or {}).items()}
+        out.append({"column": field.name, "type": str(field.type), "unit": meta.get("unit"),
+                    "description": meta.get("description"), "nullable": str(field.nullable).lower()})
+    return out
+
+
+def schema_fingerprint(schemas: dict[str, pa.Schema] | None = None) -> str:
+    """16 hex of sha256 over table names, column names, types and nullability (descriptions excluded)."""
+    schemas = SCHEMAS if schemas is None else schemas
+    canonical = [
+        [table, [[field.name, str(field.type), field.nullable] for field in schema]]
+        for table, schema in sorted(schemas.items())
+    ]
+    return hashlib.sha256(json.dumps(canonical, separators=(",", ":")).encode()).hexdigest()[:16]
+
+
+def empty_table(table: str) -> pa.Table:
+    return schema_for(table).empty_table()

