@@ -10,6 +10,7 @@ come from the standard AWS environment. Only the tables a query names are listed
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import json
@@ -70,10 +71,8 @@ def _integral_decimals_to_int(table: pa.Table) -> pa.Table:
     """DuckDB's SUM over integers is HUGEINT (decimal128(38, 0) in Arrow); give analysts int64 when it fits."""
     for i, fld in enumerate(table.schema):
         if pa.types.is_decimal(fld.type) and fld.type.scale == 0:
-            try:
+            with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 table = table.set_column(i, fld.name, pc.cast(table.column(i), pa.int64()))
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                pass
     return table
 
 

@@ -73,7 +73,8 @@ def _segment_words(segment: Mapping[str, Any]) -> list[_Word]:
     seg_speaker = segment.get("speaker")
     raw = segment.get("words") or [{"word": w} for w in str(segment.get("text") or "").split()]
     words = [
-        _Word(str(w.get("word") or "").strip(), _num(w.get("start")), _num(w.get("end")), w.get("speaker") or seg_speaker)
+        _Word(str(w.get("word") or "").strip(), _num(w.get("start")), _num(w.get("end")),
+              w.get("speaker") or seg_speaker)
         for w in raw
     ]
     words = [w for w in words if w.text]
@@ -209,7 +210,7 @@ def _srt_text(text: str) -> str:
 
 
 def _vtt_text(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("-->", "->")
+    return text.replace("-->", "->").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def to_srt(manifest: Mapping[str, Any], **layout: Any) -> str:

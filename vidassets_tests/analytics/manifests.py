@@ -88,7 +88,7 @@ def approved_manifests() -> dict[str, dict[str, Any]]:
             {"label": "ARMPITS_EXPOSED", "score": 0.41, "box": [300, 200, 40, 30]}]},
     ]
     segments = []
-    for speaker, words in _LINES:
+    for _speaker, words in _LINES:
         segments.append({
             "start": words[0][1], "end": words[-1][2], "text": " ".join(w[0] for w in words),
             "words": [{"word": w, "start": s, "end": e, "score": sc} for w, s, e, sc in words],

@@ -51,7 +51,7 @@ def test_speaking_video_media_assets(s3_server, bucket, instance, resources, spe
         e.asset_key.to_user_string(): e.metadata for e in result.get_asset_materialization_events()
         for e in [e.event_specific_data.materialization]
     }
-    assert set(materialized) == {"source_video", "frames", "moderation", "audio"}
+    assert {"source_video", "frames", "moderation", "audio"} <= set(materialized)
     assert materialized["frames"]["contact_sheet"].value.startswith("![contact sheet](data:image/png;base64,")
     assert materialized["moderation"]["verdict"].value == "approved"
 

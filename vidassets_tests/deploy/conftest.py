@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import kubernetes
 import pytest
 import yaml
 
@@ -111,3 +112,16 @@ def deploy_instance(deploy_env, tmp_path: Path, monkeypatch) -> Iterator[Instanc
     yield make
     for instance in instances:
         instance.dispose()
+
+
+@pytest.fixture
+def fake_kube_in_cluster(monkeypatch, tmp_path: Path) -> None:
+    """What a pod has and this machine lacks: a service account token and CA file, and the API address. The
+    real in-cluster loader reads them; nothing connects to 127.0.0.1:6443 (the tests record API calls)."""
+    token, ca = tmp_path / "sa-token", tmp_path / "sa-ca.crt"
+    token.write_text("not-a-real-token")
+    ca.write_text("-----BEGIN CERTIFICATE-----\nnot-a-real-ca\n-----END CERTIFICATE-----\n")
+    monkeypatch.setattr(kubernetes.config.incluster_config, "SERVICE_TOKEN_FILENAME", str(token))
+    monkeypatch.setattr(kubernetes.config.incluster_config, "SERVICE_CERT_FILENAME", str(ca))
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "6443")

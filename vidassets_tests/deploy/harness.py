@@ -7,7 +7,6 @@ import logging
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +14,6 @@ from typing import Any
 
 import dagster as dg
 from dagster._core.remote_origin import InProcessCodeLocationOrigin
-from dagster._core.storage.dagster_run import DagsterRunStatus
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget, ModuleTarget
@@ -73,15 +71,11 @@ def tick_sensors(context: WorkspaceProcessContext) -> None:
     list(execute_sensor_iteration(context, LOG, threadpool_executor=None, submit_threadpool_executor=None))
 
 
-def dequeue_runs(context: WorkspaceProcessContext, run_ids: list[str], timeout: float = 60.0) -> None:
-    """One pass of the run queue daemon (pool and run limits, then the instance's run launcher)."""
+def dequeue_runs(context: WorkspaceProcessContext) -> None:
+    """One pass of the run queue daemon: pool and run limits, then the instance's run launcher. Leaving the
+    daemon's context waits for its dequeue threads, so every launch it started has finished."""
     with QueuedRunCoordinatorDaemon(interval_seconds=1) as daemon:
         list(daemon.run_iteration(context))
-    instance = context.instance
-    deadline = time.monotonic() + timeout
-    while any(instance.get_run_by_id(run_id).status == DagsterRunStatus.QUEUED for run_id in run_ids):
-        assert time.monotonic() < deadline, "runs still QUEUED after a dequeue pass"
-        time.sleep(0.1)
 
 
 def create_subset_run(

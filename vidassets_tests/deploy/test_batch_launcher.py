@@ -179,7 +179,7 @@ def test_batch_deployment_runs_a_real_materialization_on_postgres(deploy_instanc
         )
         instance.submit_run(run.run_id, context.create_request_context())
         assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.QUEUED
-        dequeue_runs(context, [run.run_id])
+        dequeue_runs(context)
 
     (sent,) = submitted
     assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.STARTING

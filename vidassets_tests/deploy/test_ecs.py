@@ -8,7 +8,7 @@ from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
 from dagster_aws.ecs import EcsRunLauncher
 
 from vidassets import samples
-from vidassets.deploy.gpu_tags import ecs_tags, GpuRunSpec
+from vidassets.deploy.gpu_tags import GpuRunSpec, ecs_tags
 from vidassets_tests.deploy import aws_setup
 from vidassets_tests.deploy.aws_setup import record_calls
 from vidassets_tests.deploy.harness import dequeue_runs, grpc_code_server, parse_command, tick_sensors
@@ -20,7 +20,9 @@ def _no_current_task(config: dict) -> None:
     config["run_launcher"]["config"]["use_current_ecs_task_config"] = False
 
 
-def test_sensor_run_of_video_pipeline_becomes_a_gpu_ecs_task(deploy_instance, deploy_env, s3_server, monkeypatch, tmp_path):
+def test_sensor_run_of_video_pipeline_becomes_a_gpu_ecs_task(
+    deploy_instance, deploy_env, s3_server, monkeypatch, tmp_path
+):
     """An upload, one sensor tick in the real code location (`vidassets.definitions` in a gRPC code server with
     VIDASSETS_RUN_LAUNCHER=ecs), one pass of the run queue: RunTask carries the GPU container overrides, the
     task-level size and the GPU capacity provider strategy, and moto's task echoes them."""
@@ -40,7 +42,7 @@ def test_sensor_run_of_video_pipeline_becomes_a_gpu_ecs_task(deploy_instance, de
         tick_sensors(context)
         (run,) = instance.get_runs(RunsFilter(job_name="video_pipeline"))
         assert run.status == DagsterRunStatus.QUEUED
-        dequeue_runs(context, [run.run_id])
+        dequeue_runs(context)
 
     # The job carries the GPU tags because the code location runs with VIDASSETS_RUN_LAUNCHER=ecs.
     expected = ecs_tags(GpuRunSpec())
