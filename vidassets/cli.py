@@ -8,8 +8,11 @@ from typing import Any
 
 import dagster as dg
 
+from vidassets.assets.analytics import latest_failure
+from vidassets.assets.speech import SUBTITLE_FORMATS
 from vidassets.partitions import video_id_for, videos_partitions
 from vidassets.resources import build_resources
+from vidassets.resources.storage import asset_prefix
 from vidassets.sources import SourceRef, video_suffix
 
 QUIET_LOGGING = {"console": {"config": {"log_level": "CRITICAL"}}}  # we print our own progress
@@ -19,11 +22,29 @@ SUMMARY_KEYS = (
 )
 
 
-def _failure_message(result: dg.ExecuteInProcessResult) -> str:
+def failure_message(result: dg.ExecuteInProcessResult) -> str:
+    """The user-facing cause of a failed in-process run: a Failure's description, else the error."""
     for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-            return event.step_failure_data.error.message.strip()
+        if event.is_step_failure and event.step_failure_data:
+            data = event.step_failure_data
+            if data.user_failure_data is not None and data.user_failure_data.description:
+                return data.user_failure_data.description
+            if data.error is not None:
+                return (data.error.cause or data.error).message.strip()
     return "run failed"
+
+
+def _copy_transcript_files(storage: Any, video_id: str, out: Path) -> None:
+    """`DIR/transcript.json` (WhisperX's shape) and subtitles at the top of the output folder."""
+    for fmt in SUBTITLE_FORMATS:
+        key = f"{asset_prefix('diarized_transcript', video_id)}/transcript.{fmt}"
+        if storage.exists(key):
+            (out / f"transcript.{fmt}").write_bytes(storage.get_bytes(key))
+
+
+def _exit_code(instance: dg.DagsterInstance, video_id: str) -> int:
+    """1 when the pipeline failed for this video (the failure is also in the warehouse's `videos` table)."""
+    return 1 if latest_failure(instance, video_id) else 0
 
 
 def _summary(metadata: dict[str, Any]) -> str:
@@ -33,7 +54,7 @@ def _summary(metadata: dict[str, Any]) -> str:
 
 def process(file: Path, out: Path) -> int:
     """Materialize every per-video asset for `file` into `out` with the same asset code as sensor runs."""
-    from vidassets.assets import per_video_assets
+    from vidassets.assets import all_assets, per_video_assets, video_tables
 
     source = file.expanduser().resolve()
     if not source.is_file():
@@ -53,28 +74,35 @@ def process(file: Path, out: Path) -> int:
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(videos_partitions.name, [video_id])
     print(f"{source.name} -> video {video_id}, outputs in {out}")
-    for position, asset_def in enumerate(per_video_assets, start=1):
+    steps = [*per_video_assets, video_tables]
+    failed = False
+    for position, asset_def in enumerate(steps, start=1):
         name = asset_def.key.to_user_string()
-        print(f"[{position}/{len(per_video_assets)}] {name} ...", end="", flush=True)
+        if failed and asset_def is not video_tables:
+            continue
+        print(f"[{position}/{len(steps)}] {name} ...", end="", flush=True)
         started = time.monotonic()
         result = dg.materialize(
-            per_video_assets, selection=[asset_def.key], partition_key=video_id, instance=instance,
+            all_assets, selection=[asset_def.key], partition_key=video_id, instance=instance,
             resources=resources, tags=ref.tags(), raise_on_error=False,
             run_config=dg.RunConfig(loggers=QUIET_LOGGING),
         )
         elapsed = time.monotonic() - started
         if not result.success:
-            print(f" FAILED after {elapsed:.1f}s\n  {_failure_message(result)}")
-            return 1
+            print(f" FAILED after {elapsed:.1f}s\n  {failure_message(result)}")
+            failed = True
+            continue
         materializations = result.asset_materializations_for_node(asset_def.op.name)
         if not materializations:
             observed = [e for e in result.all_events if e.event_type_value == "ASSET_OBSERVATION"]
             why = observed[-1].asset_observation_data.asset_observation.metadata if observed else {}
             print(f" skipped ({', '.join(f'{k}: {v.value}' for k, v in why.items()) or 'not materialized'})")
-            break
+            failed = True  # nothing downstream can run; the warehouse rows still record why
+            continue
         print(f" done in {elapsed:.1f}s  {_summary(materializations[-1].metadata)}")
-    print(f"outputs: {out / 'assets'}")
-    return 0
+    _copy_transcript_files(storage, video_id, out)
+    print(f"outputs: {out / 'assets'}, warehouse: {out / 'warehouse'}")
+    return _exit_code(instance, video_id)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,14 +111,24 @@ def main(argv: list[str] | None = None) -> int:
     process_cmd = commands.add_parser("process", help="materialize every per-video asset for a local file")
     process_cmd.add_argument("file", type=Path)
     process_cmd.add_argument("--out", type=Path, required=True, help="output folder (the storage root)")
+    commands.add_parser("query", add_help=False, help="SQL over the Parquet warehouse (DuckDB); --help for more")
+    commands.add_parser("export", add_help=False, help="a video's transcript as srt|vtt|txt|json; --help for more")
     commands.add_parser(
         "up", add_help=False, help="run the platform locally: SeaweedFS S3, Dagster UI and daemon (--help for more)"
     )
     args, rest = parser.parse_known_args(argv)
-    if args.command != "up" and rest:
-        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command == "process":
+        if rest:
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
         return process(args.file, args.out)
+    if args.command == "query":
+        from vidassets.analytics.query import query_main
+
+        return query_main(rest)
+    if args.command == "export":
+        from vidassets.analytics.subtitles import export_main
+
+        return export_main(rest)
     from vidassets.devstack.run import main as up_main
 
     return up_main(rest)

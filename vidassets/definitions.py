@@ -2,15 +2,15 @@
 
 import dagster as dg
 
-from vidassets.assets import per_video_assets
-from vidassets.jobs import video_pipeline
+from vidassets.assets import all_assets
+from vidassets.jobs import video_pipeline, video_tables_job
 from vidassets.resources import build_resources
-from vidassets.sensors import s3_video_sensor
+from vidassets.sensors import s3_video_sensor, video_tables_after_failure, video_tables_after_success
 
 defs = dg.Definitions(
-    assets=per_video_assets,
-    jobs=[video_pipeline],
-    sensors=[s3_video_sensor],
+    assets=all_assets,
+    jobs=[video_pipeline, video_tables_job],
+    sensors=[s3_video_sensor, video_tables_after_success, video_tables_after_failure],
     resources=build_resources(),
     executor=dg.in_process_executor,
 )

@@ -1,17 +1,24 @@
-"""The per-video job the sensor launches: every partitioned asset of one video, in one process.
+"""Jobs: the per-video pipeline the S3 sensor launches, and the warehouse rows written after it.
 
-In-process execution keeps the per-process model cache warm across steps (and across partitions when a
-backfill runs many in one run); the `gpu` pool on model-heavy assets serialises GPU work between runs.
+In-process execution keeps the per-process model cache warm (across partitions too, when a backfill runs many
+in one run); the `gpu` pool on model-heavy assets serialises GPU work between runs.
 """
 
 import dagster as dg
 
-from vidassets.deploy.gpu_tags import gpu_run_tags
+from vidassets.assets import per_video_assets, video_tables
+from vidassets.assets.analytics import TABLES_JOB
 
 video_pipeline = dg.define_asset_job(
     name="video_pipeline",
-    selection=dg.AssetSelection.all(),
+    selection=dg.AssetSelection.assets(*per_video_assets),
     executor_def=dg.in_process_executor,
-    tags=gpu_run_tags(),  # one GPU per run on ECS/Batch/K8s ($VIDASSETS_RUN_LAUNCHER); none locally
     description="Materialize every per-video asset for one `videos` partition.",
+)
+
+video_tables_job = dg.define_asset_job(
+    name=TABLES_JOB,
+    selection=dg.AssetSelection.assets(video_tables),
+    executor_def=dg.in_process_executor,
+    description="Write one video's rows into the Parquet warehouse (after each pipeline run, success or failure).",
 )

@@ -15,7 +15,7 @@ from typing import Any
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
-from vidassets.jobs import video_pipeline
+from vidassets.jobs import video_pipeline, video_tables_job
 from vidassets.partitions import video_id_for, videos_partitions
 from vidassets.resources.uploads import UploadsBucket
 from vidassets.sources import SourceRef, video_suffix
@@ -123,3 +123,31 @@ def s3_video_sensor(
         ),
         cursor=cursor.serialize(),
     )
+
+
+def _tables_request(context: dg.RunStatusSensorContext) -> dg.RunRequest | dg.SkipReason:
+    run = context.dagster_run
+    partition = run.tags.get("dagster/partition")
+    if run.job_name == video_tables_job.name or partition is None:
+        return dg.SkipReason(f"run {run.run_id} is not a per-video pipeline run")
+    return dg.RunRequest(run_key=f"tables-{run.run_id}", partition_key=partition)
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    request_job=video_tables_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="After a video's run succeeds, rewrite its warehouse rows.",
+)
+def video_tables_after_success(context: dg.RunStatusSensorContext) -> dg.RunRequest | dg.SkipReason:
+    return _tables_request(context)
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.FAILURE,
+    request_job=video_tables_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="After a video's run fails, record the failure in analytics.videos.",
+)
+def video_tables_after_failure(context: dg.RunStatusSensorContext) -> dg.RunRequest | dg.SkipReason:
+    return _tables_request(context)

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from vidassets.assets import per_video_assets
+from vidassets.cli import failure_message  # noqa: F401  (re-exported for the tests)
 from vidassets.sensors import s3_video_sensor
 
 
@@ -32,6 +33,3 @@ def run_request(
     )
 
 
-def failure_message(result: dg.ExecuteInProcessResult) -> str:
-    failures = [e for e in result.all_events if e.is_step_failure]
-    return failures[0].step_failure_data.error.message if failures else ""

@@ -7,14 +7,18 @@ from typing import Any
 import dagster as dg
 import numpy as np
 
+from vidassets.analytics.subtitles import render as render_subtitles
 from vidassets.assets.ui import markdown_image
 from vidassets.ml.transcription import aligner_name, diarize, transcribe
 from vidassets.partitions import videos_partitions
 from vidassets.resources.models import ModelStore
-from vidassets.resources.storage import VideoStorage
+from vidassets.resources.storage import VideoStorage, asset_prefix
 from vidassets.version import CODE_VERSION
 
 SAMPLE_RATE = 16_000
+# Written beside the manifest: WhisperX's JSON shape (a public interface), subtitles, plain text.
+SUBTITLE_FORMATS = ("json", "srt", "vtt", "txt")
+SUBTITLE_TYPES = {"json": "application/json", "srt": "application/x-subrip", "vtt": "text/vtt", "txt": "text/plain"}
 PREVIEW_SEGMENTS = 12
 
 
@@ -145,7 +149,11 @@ def diarized_transcript(
         "aligner": transcript["aligner"],
         "code_version": CODE_VERSION,
     }
+    prefix = asset_prefix("diarized_transcript", context.partition_key)
+    for fmt in SUBTITLE_FORMATS:
+        storage.put_bytes(f"{prefix}/transcript.{fmt}", render_subtitles(manifest, fmt).encode(), SUBTITLE_TYPES[fmt])
     metadata: dict[str, Any] = {
+        "subtitles": dg.MetadataValue.path(storage.url(f"{prefix}/transcript.srt")),
         "speakers": len(speakers),
         "talk_time_s": dg.MetadataValue.json({s["speaker"]: s["talk_time_s"] for s in speakers}),
         "diarizer": models.diarizer().name,

@@ -1,0 +1,95 @@
+"""Per-video Parquet rows for analysts: `<root>/warehouse/<table>/video_id=<id>/part-0.parquet`.
+
+`video_tables` runs in its own run after every pipeline run of a video ends (see `sensors.py`), so it is never
+skipped because the video was rejected, had no speech, or failed: it reads whichever manifests exist, and a failed
+pipeline run becomes a `videos` row with status `failed` and the error.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+import dagster as dg
+
+from vidassets.analytics.rows import video_tables as rows_for_video
+from vidassets.analytics.schemas import SCHEMA_VERSION
+from vidassets.analytics.warehouse import Warehouse
+from vidassets.partitions import videos_partitions
+from vidassets.resources.io_manager import manifest_key
+from vidassets.resources.storage import VideoStorage
+from vidassets.sources import TAG_VIDEO_ID, SourceRef
+from vidassets.version import CODE_VERSION
+
+MANIFEST_ASSETS = ("source_video", "moderation", "transcript", "diarized_transcript", "summary")
+PARTITION_TAG = "dagster/partition"
+
+
+TABLES_JOB = "video_tables_job"
+
+
+def latest_failure(instance: dg.DagsterInstance, video_id: str, current_run_id: str | None = None) -> str | None:
+    """The error of the newest pipeline run of this partition, if it failed (runs writing the tables, including
+    the current one, do not count)."""
+    runs = [
+        run for run in instance.get_runs(filters=dg.RunsFilter(tags={PARTITION_TAG: video_id}), limit=20)
+        if run.run_id != current_run_id and run.job_name != TABLES_JOB
+    ]
+    if not runs or runs[0].status != dg.DagsterRunStatus.FAILURE:
+        return None
+    for record in instance.get_records_for_run(runs[0].run_id, of_type=dg.DagsterEventType.STEP_FAILURE).records:
+        data = record.event_log_entry.dagster_event.step_failure_data
+        if data.user_failure_data is not None and data.user_failure_data.description:
+            return data.user_failure_data.description
+        if data.error is not None:
+            cause = data.error.cause or data.error
+            return cause.message.strip()
+    return f"run {runs[0].run_id} failed"
+
+
+def load_manifests(storage: VideoStorage, video_id: str) -> dict[str, Any]:
+    found = {}
+    for name in MANIFEST_ASSETS:
+        key = manifest_key(dg.AssetKey(name), video_id)
+        found[name] = storage.get_json(key) if storage.exists(key) else None
+    diarized = found["diarized_transcript"]
+    if diarized is None or not diarized.get("segments"):
+        found["summary"] = None  # a summary left from an earlier upload with speech is not this video's
+    return found
+
+
+@dg.asset(
+    partitions_def=videos_partitions,
+    group_name="analytics",
+    code_version=f"video_tables-schema{SCHEMA_VERSION}",
+    deps=list(MANIFEST_ASSETS),
+    kinds={"parquet"},
+    description="This video's rows in the warehouse tables (videos, moderation_frames, segments, words, speakers, "
+    "summaries); rewritten whole on every materialization.",
+)
+def video_tables(context: dg.AssetExecutionContext, storage: VideoStorage) -> dg.MaterializeResult:
+    video_id = context.partition_key
+    manifests = load_manifests(storage, video_id)
+    error = latest_failure(context.instance, video_id, context.run_id)
+    failure = {"video_id": video_id, "error": error, **_source_of(context, manifests)} if error else None
+    tables = rows_for_video(**manifests, failure=failure, processed_at=datetime.now(UTC), video_id=video_id)
+    counts = Warehouse(storage.root).write_video(video_id, tables)
+    status = tables["videos"].column("status")[0].as_py()
+    return dg.MaterializeResult(
+        metadata={
+            "status": status,
+            "reason": tables["videos"].column("reason")[0].as_py() or "",
+            "rows": dg.MetadataValue.json(counts),
+            "warehouse": dg.MetadataValue.path(storage.url("warehouse")),
+            "schema_version": SCHEMA_VERSION,
+            "code_version": CODE_VERSION,
+        }
+    )
+
+
+def _source_of(context: dg.AssetExecutionContext, manifests: dict[str, Any]) -> dict[str, Any]:
+    """Where a failed video came from: its source manifest, else the pipeline run's tags."""
+    source = manifests["source_video"] or {}
+    if source:
+        return {k: source.get(k) for k in ("source_uri", "bucket", "key")}
+    runs = context.instance.get_runs(filters=dg.RunsFilter(tags={TAG_VIDEO_ID: context.partition_key}), limit=1)
+    ref = SourceRef.from_tags(runs[0].tags) if runs else None
+    return {"source_uri": ref.source_uri, "bucket": ref.bucket, "key": ref.key} if ref else {}
