@@ -8,11 +8,13 @@ import dagster as dg
 
 from vidassets.assets import per_video_assets, video_tables
 from vidassets.assets.analytics import TABLES_JOB
+from vidassets.deploy.gpu_tags import gpu_run_tags
 
 video_pipeline = dg.define_asset_job(
     name="video_pipeline",
     selection=dg.AssetSelection.assets(*per_video_assets),
     executor_def=dg.in_process_executor,
+    tags=gpu_run_tags(),  # one GPU per run on ECS/Batch/K8s ($VIDASSETS_RUN_LAUNCHER); none locally
     description="Materialize every per-video asset for one `videos` partition.",
 )
 

@@ -130,6 +130,10 @@ def conform(table: str, data: pa.Table, video_id: str) -> pa.Table:
     return out
 
 
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
 def _video_token(infos: list[ObjectInfo]) -> str:
     return "|".join(f"{info.key.rsplit('/', 1)[-1]}:{info.token}" for info in sorted(infos, key=lambda i: i.key))
 
@@ -240,15 +244,20 @@ class Warehouse:
     # ----------------------------------------------------------------------------------------------- reads
 
     def _list_live(self, table: str) -> dict[str, list[ObjectInfo]]:
+        """video_id -> its file in `table`. Readers take exactly `video_id=<id>/part-0.parquet` (write_video
+        removes anything else it finds in a video's folder)."""
+        if isinstance(self.store, LocalStore):
+            infos = self.store.list_named(table_prefix(table), PART_FILE)  # one stat per video, no folder scans
+        else:
+            infos = self.store.list(table_prefix(table))
         live: dict[str, list[ObjectInfo]] = {}
-        for info in self.store.list(table_prefix(table)):
+        for info in infos:
             parts = info.key.split("/")
-            if len(parts) != 4 or not parts[2].startswith("video_id=") or not parts[3].endswith(".parquet"):
+            if len(parts) != 4 or parts[3] != PART_FILE or not parts[2].startswith("video_id="):
                 continue
             vid = parts[2][len("video_id="):]
-            if parts[3].startswith(("_", ".")) or not is_video_id(vid):
-                continue
-            live.setdefault(vid, []).append(info)
+            if is_video_id(vid):
+                live[vid] = [info]
         return live
 
     def _load_current(self, table: str) -> dict[str, Any] | None:
@@ -283,26 +292,28 @@ class Warehouse:
         snap.covered = fresh - lost
         return snap
 
-    def dataset(self, table: str, snapshot: TableSnapshot | None = None) -> ds.Dataset:
+    def dataset(self, table: str, snapshot: TableSnapshot | None = None, *,
+                compacted: bool = True) -> ds.Dataset:
         """`table` as one pyarrow dataset (hive partitioning by video_id over the per-video files, plus the live
-        compacted row groups). The file list is fixed when this is called; call again to see later writes."""
+        compacted row groups). The file list is fixed when this is called; call again to see later writes.
+        `compacted=False`: only the per-video files of videos the compacted generation does not serve."""
         snap = snapshot or self.snapshot(table)
         compacted_fs = self.store.arrow_filesystem()  # immutable files: ranged reads
         live_fs = self.store.replaceable_filesystem()  # replaceable files: one version per read (see store.py)
-        compacted = [
+        packed = [
             self._format.make_fragment(self.store.arrow_path(key), compacted_fs, row_groups=row_groups)
             for key, row_groups in snap.compacted_fragments
-        ]
+        ] if compacted else []
         live = [
             self._format.make_fragment(self.store.arrow_path(info.key), live_fs,
                                        partition_expression=pc.field("video_id") == vid)
             for vid in sorted(snap.live) if vid not in snap.covered for info in snap.live[vid]
         ]
         schema = SCHEMAS[table]
-        if compacted and live and live_fs is not compacted_fs:
-            return ds.dataset([ds.FileSystemDataset(compacted, schema, self._format, compacted_fs),
+        if packed and live and live_fs is not compacted_fs:
+            return ds.dataset([ds.FileSystemDataset(packed, schema, self._format, compacted_fs),
                                ds.FileSystemDataset(live, schema, self._format, live_fs)])
-        return ds.FileSystemDataset(compacted + live, schema, self._format, live_fs if live else compacted_fs)
+        return ds.FileSystemDataset(packed + live, schema, self._format, live_fs if live else compacted_fs)
 
     def read_table(self, table: str, *, columns: list[str] | None = None,
                    filter: pc.Expression | None = None) -> pa.Table:  # noqa: A002 - pyarrow's name
@@ -317,12 +328,35 @@ class Warehouse:
         return sorted(self._list_live(table))
 
     def connect(self, tables: Iterable[str] | None = None,
-                connection: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
-        """A DuckDB connection with one view per table (registered pyarrow datasets, so S3 goes through
-        pyarrow's S3FileSystem: no DuckDB extension needed). Views are a snapshot of the file lists."""
+                connection: duckdb.DuckDBPyConnection | None = None, *,
+                engine: str = "auto") -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection with one view per table; views are a snapshot of the file lists.
+
+        Per-video files are registered as pyarrow datasets (so S3 goes through pyarrow's S3FileSystem: no DuckDB
+        extension needed, and a file replaced mid-query is still read as one version). Compacted files on local
+        disk are read by DuckDB's own Parquet reader (`engine="auto"`, faster); `engine="arrow"` registers
+        pyarrow datasets only.
+        """
+        if engine not in ("auto", "arrow"):
+            raise ValueError(f"engine must be 'auto' or 'arrow', not {engine!r}")
         con = connection or duckdb.connect()
         for name in tables if tables is not None else TABLES:
-            con.register(name, self.dataset(name))
+            snap = self.snapshot(name)
+            if engine == "arrow" or not isinstance(self.store, LocalStore) or not snap.compacted_fragments:
+                con.register(name, self.dataset(name, snap))
+                continue
+            # Whole compacted files minus the videos they no longer serve (the arrow path skips row groups).
+            files = ", ".join(_sql_string(self.store.arrow_path(key)) for key, _ in snap.compacted_fragments)
+            excluded = sorted(set(snap.current["videos"] if snap.current else ()) - snap.covered)
+            where = f" WHERE video_id NOT IN ({', '.join(_sql_string(v) for v in excluded)})" if excluded else ""
+            live_name = f"__vidassets_{name}_live"
+            con.register(live_name, self.dataset(name, snap, compacted=False))
+            columns = ", ".join(f'"{column}"' for column in SCHEMAS[name].names)
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW {name} AS "
+                f"SELECT {columns} FROM read_parquet([{files}]){where} "
+                f"UNION ALL SELECT {columns} FROM {live_name}"
+            )
         return con
 
     # ----------------------------------------------------------------------------------------------- compaction

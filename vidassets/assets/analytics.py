@@ -68,7 +68,7 @@ def load_manifests(storage: VideoStorage, video_id: str) -> dict[str, Any]:
 def video_tables(context: dg.AssetExecutionContext, storage: VideoStorage) -> dg.MaterializeResult:
     video_id = context.partition_key
     manifests = load_manifests(storage, video_id)
-    error = latest_failure(context.instance, video_id, context.run_id)
+    error = latest_failure(context.instance, video_id, context.run.run_id)
     failure = {"video_id": video_id, "error": error, **_source_of(context, manifests)} if error else None
     tables = rows_for_video(**manifests, failure=failure, processed_at=datetime.now(UTC), video_id=video_id)
     counts = Warehouse(storage.root).write_video(video_id, tables)

@@ -236,6 +236,10 @@ def _up(args: argparse.Namespace, layout: Layout, stack: Stack) -> int:
     shutil.copyfile(layout.root / "dagster.yaml", layout.dagster_home / "dagster.yaml")
     stack.pids.stop_stale(list(STOP_ORDER), say=say)
     os.environ["DAGSTER_HOME"] = str(layout.dagster_home)
+    # Create and migrate the sqlite storage once, here: the webserver and the daemon each doing it at the same
+    # time on a fresh DAGSTER_HOME races in alembic ("more than one head present").
+    with dg.DagsterInstance.get():
+        pass
     say(f"[1/6] state in {layout.rel(layout.state)}/, DAGSTER_HOME={layout.rel(layout.dagster_home)}")
 
     # 2. S3

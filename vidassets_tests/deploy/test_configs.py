@@ -29,7 +29,7 @@ def test_three_deploy_configs():
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.name)
 def test_credentials_come_from_the_environment(config):
     for path, value in _walk(yaml.safe_load(config.read_text())):
-        if any(SECRET_KEY.search(part) for part in path):
+        if value is not None and any(SECRET_KEY.search(part) for part in path):
             assert path[-1] == "env", f"{config.name}: {'.'.join(path)} = {value!r} must be {{env: ...}}"
     assert not re.search(r"AKIA[0-9A-Z]{16}", config.read_text())
 
@@ -38,5 +38,5 @@ def test_every_variable_the_configs_read_is_documented():
     documented = (REPO / "docs" / "DEPLOY.md").read_text()
     variables = {v for c in CONFIGS for v in re.findall(r"\{env: ([A-Z0-9_]+)\}", c.read_text())}
     assert variables, "no {env: ...} found"
-    missing = sorted(v for v in variables if v not in documented and not documented.count("DAGSTER_PG_*"))
+    missing = sorted(v for v in variables if v not in documented)
     assert missing == [], f"variables read by deploy/*.yaml but not in docs/DEPLOY.md: {missing}"

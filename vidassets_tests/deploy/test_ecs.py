@@ -3,9 +3,11 @@
 import json
 
 import boto3
+import pytest
 from dagster._core.launcher import WorkerStatus
 from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
 from dagster_aws.ecs import EcsRunLauncher
+from dagster_aws.ecs.tasks import get_task_kwargs_from_current_task
 
 from vidassets import samples
 from vidassets.deploy.gpu_tags import GpuRunSpec, ecs_tags
@@ -81,3 +83,15 @@ def test_sensor_run_of_video_pipeline_becomes_a_gpu_ecs_task(
     assert launcher.terminate(run.run_id) is True
     assert stops == [{"task": run.tags["ecs/task_arn"], "cluster": run.tags["ecs/cluster"]}]
     assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.CANCELING
+
+
+def test_dagster_aws_cannot_copy_a_daemon_task_placed_by_a_capacity_provider():
+    """Why docs/DEPLOY.md says to start the ECS daemon with launchType FARGATE: with `use_current_ecs_task_config`
+    dagster-aws copies the daemon task's launch settings and fails on a capacity provider strategy. When this test
+    starts failing, dagster-aws fixed it and the note can go."""
+    daemon_task = {"capacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1}], "attachments": []}
+    with pytest.raises(KeyError, match="launchType"):
+        get_task_kwargs_from_current_task(ec2=None, cluster="vidassets", task=daemon_task)
+    fargate_task = {"launchType": "FARGATE", "attachments": []}
+    kwargs = get_task_kwargs_from_current_task(ec2=None, cluster="vidassets", task=fargate_task)
+    assert kwargs["launchType"] == "FARGATE" and kwargs["cluster"] == "vidassets"
