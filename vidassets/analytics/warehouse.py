@@ -51,7 +51,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from vidassets.analytics.schemas import SCHEMA_VERSION, SCHEMAS, TABLES, schema_for
-from vidassets.analytics.store import LocalStore, ObjectInfo, Store
+from vidassets.analytics.store import FileChangedError, LocalStore, ObjectInfo, Store
 from vidassets.partitions import is_video_id
 
 WAREHOUSE = "warehouse"
@@ -71,6 +71,13 @@ SORT_KEYS: dict[str, list[str]] = {
 }
 PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd"}
 _GEN_TIME_FORMAT = "%Y%m%dT%H%M%S%f"
+READ_ATTEMPTS = 3
+_CHANGED_MARKERS = (FileChangedError.MARKER, "No such file or directory", "NoSuchKey", "HTTP status 404")
+
+
+def is_changed_file_error(err: BaseException) -> bool:
+    """A read failed because a listed per-video file was replaced or deleted meanwhile: list again and retry."""
+    return isinstance(err, FileChangedError) or any(marker in str(err) for marker in _CHANGED_MARKERS)
 
 
 class WarehouseError(RuntimeError):
@@ -180,6 +187,7 @@ class CompactionResult:
     videos: int
     rows: int
     skipped_recent: int
+    skipped_changed: int
     removed_generations: list[str]
     seconds: float
 
@@ -298,26 +306,34 @@ class Warehouse:
         compacted row groups). The file list is fixed when this is called; call again to see later writes.
         `compacted=False`: only the per-video files of videos the compacted generation does not serve."""
         snap = snapshot or self.snapshot(table)
-        compacted_fs = self.store.arrow_filesystem()  # immutable files: ranged reads
-        live_fs = self.store.replaceable_filesystem()  # replaceable files: one version per read (see store.py)
+        compacted_fs = self.store.arrow_filesystem()  # immutable files: pyarrow's own (ranged) reads
         packed = [
             self._format.make_fragment(self.store.arrow_path(key), compacted_fs, row_groups=row_groups)
             for key, row_groups in snap.compacted_fragments
         ] if compacted else []
+        pinned = [(vid, info) for vid in sorted(snap.live) if vid not in snap.covered for info in snap.live[vid]]
+        live_fs = self.store.pinned_filesystem(info for _, info in pinned)  # replaceable: exactly the listed version
         live = [
             self._format.make_fragment(self.store.arrow_path(info.key), live_fs,
                                        partition_expression=pc.field("video_id") == vid)
-            for vid in sorted(snap.live) if vid not in snap.covered for info in snap.live[vid]
+            for vid, info in pinned
         ]
         schema = SCHEMAS[table]
-        if packed and live and live_fs is not compacted_fs:
+        if packed and live:
             return ds.dataset([ds.FileSystemDataset(packed, schema, self._format, compacted_fs),
                                ds.FileSystemDataset(live, schema, self._format, live_fs)])
         return ds.FileSystemDataset(packed + live, schema, self._format, live_fs if live else compacted_fs)
 
     def read_table(self, table: str, *, columns: list[str] | None = None,
                    filter: pc.Expression | None = None) -> pa.Table:  # noqa: A002 - pyarrow's name
-        return self.dataset(table).to_table(columns=columns, filter=filter)
+        """`dataset(table).to_table(...)`, listed again (up to 3 times) if a listed file changes meanwhile."""
+        for attempt in range(1, READ_ATTEMPTS + 1):
+            try:
+                return self.dataset(table).to_table(columns=columns, filter=filter)
+            except (OSError, pa.ArrowException) as err:
+                if attempt == READ_ATTEMPTS or not is_changed_file_error(err):
+                    raise
+        raise AssertionError("unreachable")
 
     def read_video(self, video_id: str) -> dict[str, pa.Table]:
         """Every table's rows of one video (reads only that video's files, or its compacted row groups)."""
@@ -392,15 +408,23 @@ class Warehouse:
         prefix = f"{compacted_prefix(table)}/{generation}"
         writer = _GenerationWriter(self.store, prefix, SCHEMAS[table], file_rows)
         sort_keys = [("video_id", "ascending")] + [(key, "ascending") for key in SORT_KEYS[table]]
+        changed: set[str] = set()
         for start in range(0, len(eligible), videos_per_batch):
             batch = eligible[start:start + videos_per_batch]
             expr = (pc.field("video_id") >= batch[0]) & (pc.field("video_id") <= batch[-1])
             skip = sorted(v for v in recent if batch[0] <= v <= batch[-1])
             if skip:
                 expr = expr & ~pc.field("video_id").isin(skip)
-            rows = source.to_table(filter=expr).sort_by(sort_keys)
+            try:
+                rows = source.to_table(filter=expr).sort_by(sort_keys)
+            except (OSError, pa.ArrowException) as err:
+                if not is_changed_file_error(err):
+                    raise
+                changed.update(batch)  # re-written meanwhile: these stay per-video until the next compaction
+                continue
             _write_row_groups(writer, rows, row_group_rows)
         files = writer.close()
+        eligible = [vid for vid in eligible if vid not in changed]
         tokens = {vid: _video_token(snap.live[vid]) for vid in eligible}
         previous = snap.current["generation"] if snap.current else None
         current = {
@@ -418,7 +442,7 @@ class Warehouse:
         removed = self._collect_garbage(table, keep={generation, previous}, grace_s=grace_s)
         return CompactionResult(
             table=table, generation=generation, files=[f["key"] for f in files], videos=len(eligible),
-            rows=current["rows"], skipped_recent=len(recent), removed_generations=removed,
+            rows=current["rows"], skipped_recent=len(recent), skipped_changed=len(changed), removed_generations=removed,
             seconds=round(time.time() - started, 3),
         )
 

@@ -31,6 +31,7 @@ from vidassets.devstack.follow import RunFollower, output_locations
 from vidassets.devstack.procs import LOOPBACK, find_executable, free_ports, port_is_free
 from vidassets.devstack.seaweed import DEFAULT_S3_PORT, SeaweedS3, SeaweedStartError
 from vidassets.devstack.services import SUPERVISOR, PidFiles, Service
+from vidassets.assets.analytics import TABLES_JOB
 from vidassets.partitions import video_id_for
 
 BUCKET = "vidassets"
@@ -415,13 +416,37 @@ def _follow(
                 say("outputs (S3 endpoint " + s3.endpoint_url + "):")
                 for line in locations:
                     say(f"  {line}")
+            _report_warehouse_row(instance, video_id, stack)
             say(f"assets in the UI: {ui}/assets")
+            say(f'query the warehouse: uv run vidassets query "select * from videos"  (S3 at {s3.endpoint_url})')
             return True
         say(f"run {run.run_id[:8]} {run.status.value}:")
         for line in follower.failure_messages() or ["(no failure event recorded)"]:
             say(_indent(line))
         say(f"details: {follower.run_url()}")
         return False
+
+
+def _report_warehouse_row(instance: dg.DagsterInstance, video_id: str, stack: Stack, wait_s: float = 120) -> None:
+    """Wait for the `video_tables` run the run-status sensor launches after the pipeline run, and say its status."""
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        stack.check_alive()
+        runs = instance.get_runs(
+            filters=dg.RunsFilter(job_name=TABLES_JOB, tags={"dagster/partition": video_id}), limit=1
+        )
+        if runs and runs[0].is_finished:
+            records = instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=dg.AssetKey("video_tables"), asset_partitions=[video_id]), limit=1
+            ).records
+            if runs[0].status == dg.DagsterRunStatus.SUCCESS and records:
+                metadata = records[0].asset_materialization.metadata
+                say(f"warehouse rows written: status={metadata['status'].value}, rows={metadata['rows'].value}")
+            else:
+                say(f"warehouse run {runs[0].run_id[:8]} {runs[0].status.value}")
+            return
+        time.sleep(2)
+    say("warehouse rows not written yet (the run-status sensor launches `video_tables_job` after each run)")
 
 
 def _no_run_hint(follower: RunFollower, ui: str, layout: Layout, waited: float) -> None:

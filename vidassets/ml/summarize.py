@@ -28,6 +28,7 @@ REDUCE_PROMPT = (
     "SUMMARY: <2-3 short paragraphs>"
 )
 STOPWORDS_MIN_LEN = 4
+TITLE_MIN_WORDS = 5
 
 
 @dataclass
@@ -89,7 +90,9 @@ class TextRankSummarizer:
         embeddings = self.encoder.encode(texts, normalize_embeddings=True, batch_size=64)
         scores = pagerank(np.clip(embeddings @ embeddings.T, 0.0, None))
         chosen = sorted(np.argsort(-scores)[:max_sentences])
-        best = int(np.argmax(scores))
+        # Title: the most central sentence that says something (greetings like "Oh, hello." are central too).
+        ranked = [int(i) for i in np.argsort(-scores)]
+        best = next((i for i in ranked if len(texts[i].split()) >= TITLE_MIN_WORDS), ranked[0])
         title_words = texts[best].split()
         return Summary(
             summary=" ".join(lines[i] for i in chosen),
