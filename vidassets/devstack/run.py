@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shlex
 import shutil
 import signal
 import sys
@@ -27,11 +28,11 @@ from typing import Any
 import dagster as dg
 from botocore.exceptions import ClientError
 
+from vidassets.assets.analytics import TABLES_JOB
 from vidassets.devstack.follow import RunFollower, output_locations
 from vidassets.devstack.procs import LOOPBACK, find_executable, free_ports, port_is_free
 from vidassets.devstack.seaweed import DEFAULT_S3_PORT, SeaweedS3, SeaweedStartError
 from vidassets.devstack.services import SUPERVISOR, PidFiles, Service
-from vidassets.assets.analytics import TABLES_JOB
 from vidassets.partitions import video_id_for
 
 BUCKET = "vidassets"
@@ -249,6 +250,7 @@ def _up(args: argparse.Namespace, layout: Layout, stack: Stack) -> int:
 
     # 3. Dagster webserver + daemon; they load the code location while we build the sample.
     env = _dagster_env(s3, layout)
+    _write_env_file(layout.state / "env", s3)
     web_port = _pick_port(WEB_PORT, "the Dagster webserver")
     ui = f"http://{LOOPBACK}:{web_port}"
     workspace = str(layout.root / "workspace.yaml")
@@ -318,6 +320,13 @@ def _dagster_env(s3: SeaweedS3, layout: Layout) -> dict[str, str]:
         PYTHONUNBUFFERED="1",
     )
     return env
+
+
+def _write_env_file(path: Path, s3: SeaweedS3) -> None:
+    """`source .vidassets/env` points a shell (vidassets query/export, boto3, the AWS CLI) at the local stack.
+    The key pair is SeaweedFS's fixed local identity, not a real credential."""
+    values = {**s3.env(), "VIDASSETS_STORAGE_ROOT": f"s3://{BUCKET}"}
+    path.write_text("".join(f"export {name}={shlex.quote(value)}\n" for name, value in values.items()))
 
 
 def _build_sample(layout: Layout, required: bool) -> Path | None:
