@@ -42,13 +42,10 @@ def bare_faster_whisper(audio_path: Path, model_path: str, threads: int, words: 
 
 
 def step_seconds(result: dg.ExecuteInProcessResult) -> dict[str, float]:
-    starts, out = {}, {}
-    for event in result.all_events:
-        if event.is_step_start:
-            starts[event.step_key] = event.timestamp
-        elif event.is_step_success:
-            out[event.step_key] = event.timestamp - starts[event.step_key]
-    return out
+    return {
+        event.step_key: event.event_specific_data.duration_ms / 1000
+        for event in result.all_events if event.is_step_success
+    }
 
 
 def main() -> None:

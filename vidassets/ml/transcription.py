@@ -1,12 +1,12 @@
 """The speech recipe the assets, the CLI and the benchmarks share: samples in, transcript dicts out."""
 
-import copy
 from typing import Any
 
 import numpy as np
 
 from vidassets.ml.alignment import align_words
 from vidassets.ml.segments import resegment
+from vidassets.ml.speaker_assignment import assign_speakers
 from vidassets.resources.models import ModelStore
 
 
@@ -31,16 +31,10 @@ def transcribe(models: ModelStore, samples: np.ndarray) -> dict[str, Any]:
 
 def diarize(models: ModelStore, samples: np.ndarray, transcript: dict[str, Any]) -> tuple[list[Any], list[dict]]:
     """Speaker turns, and the transcript's segments with a speaker on every word, cut at speaker changes."""
-    import whisperx
-
-    from vidassets.ml.diarization_offline import to_whisperx_frame
-
     if not transcript["segments"]:
         return [], []
     # The diarizer finds speech itself: sentence-level transcript spans as regions split the speaker-count
     # margin too finely (3 speakers instead of 2 on the sample call with tiny.en segments).
     turns = models.diarizer().diarize(samples)
-    labelled = whisperx.assign_word_speakers(
-        to_whisperx_frame(turns), {"segments": copy.deepcopy(transcript["segments"])}, fill_nearest=True
-    )
-    return turns, resegment(labelled["segments"], transcript["language"], by_speaker=True)
+    labelled = assign_speakers(turns, transcript["segments"])
+    return turns, resegment(labelled, transcript["language"], by_speaker=True)

@@ -182,12 +182,12 @@ class PostgresServer:
         return ""
 
     def stop(self) -> None:
-        """Fast shutdown (SIGINT: disconnect clients, checkpoint, exit), then the group by force if needed."""
+        """Immediate shutdown (SIGQUIT: no checkpoint; the cluster is deleted anyway), then the group by force."""
         if self._proc is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self._proc.pid, signal.SIGINT)
+                os.killpg(self._proc.pid, signal.SIGQUIT)
             with contextlib.suppress(subprocess.TimeoutExpired):
-                self._proc.wait(timeout=15)
+                self._proc.wait(timeout=5)
             stop_group(self._proc.pid, 5.0, proc=self._proc)
             self._proc = None
         if self._log is not None:

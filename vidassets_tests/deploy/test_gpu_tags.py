@@ -87,12 +87,22 @@ def test_bad_settings_fail_loudly(env):
         gpu_run_tags(env=env)
 
 
-@pytest.mark.parametrize("launcher", ["ecs", "batch", "k8s", "local"])
-def test_video_pipeline_job_carries_the_tags_of_its_deployment(launcher):
-    """What a code location started with VIDASSETS_RUN_LAUNCHER=<launcher> puts on every `video_pipeline` run."""
-    code = "import json; from vidassets.jobs import video_pipeline; print(json.dumps(dict(video_pipeline.tags)))"
+def test_video_pipeline_job_carries_the_tags_of_its_deployment():
+    """What a code location started with VIDASSETS_RUN_LAUNCHER=<launcher> puts on every `video_pipeline` run:
+    a fresh interpreter imports vidassets.jobs once per launcher (the tags are read when the module loads)."""
+    code = (
+        "import importlib, json, os, sys\n"
+        "result = {}\n"
+        "for launcher in ('ecs', 'batch', 'k8s', 'local'):\n"
+        "    os.environ['VIDASSETS_RUN_LAUNCHER'] = launcher\n"
+        "    jobs = importlib.reload(sys.modules['vidassets.jobs']) if 'vidassets.jobs' in sys.modules "
+        "else importlib.import_module('vidassets.jobs')\n"
+        "    result[launcher] = dict(jobs.video_pipeline.tags)\n"
+        "print(json.dumps(result))\n"
+    )
     output = subprocess.run(  # noqa: S603 - argument list, no shell
-        [sys.executable, "-c", code], env={**CLEAN_ENV, "VIDASSETS_RUN_LAUNCHER": launcher},
-        cwd=REPO, capture_output=True, text=True, check=True, timeout=120,
+        [sys.executable, "-c", code], env=CLEAN_ENV, cwd=REPO, capture_output=True, text=True, check=True, timeout=120
     ).stdout
-    assert json.loads(output) == gpu_run_tags(launcher, env={})
+    tags = json.loads(output)
+    for launcher in ("ecs", "batch", "k8s", "local"):
+        assert tags[launcher] == gpu_run_tags(launcher, env={}), launcher
