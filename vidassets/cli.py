@@ -8,7 +8,6 @@ from typing import Any
 
 import dagster as dg
 
-from vidassets.assets.analytics import latest_failure
 from vidassets.assets.speech import SUBTITLE_FORMATS
 from vidassets.partitions import video_id_for, videos_partitions
 from vidassets.resources import build_resources
@@ -31,7 +30,7 @@ def failure_message(result: dg.ExecuteInProcessResult) -> str:
                 return data.user_failure_data.description
             if data.error is not None:
                 return (data.error.cause or data.error).message.strip()
-    return "run failed"
+    return "" if result.success else "run failed"
 
 
 def _copy_transcript_files(storage: Any, video_id: str, out: Path) -> None:
@@ -40,11 +39,6 @@ def _copy_transcript_files(storage: Any, video_id: str, out: Path) -> None:
         key = f"{asset_prefix('diarized_transcript', video_id)}/transcript.{fmt}"
         if storage.exists(key):
             (out / f"transcript.{fmt}").write_bytes(storage.get_bytes(key))
-
-
-def _exit_code(instance: dg.DagsterInstance, video_id: str) -> int:
-    """1 when the pipeline failed for this video (the failure is also in the warehouse's `videos` table)."""
-    return 1 if latest_failure(instance, video_id) else 0
 
 
 def _summary(metadata: dict[str, Any]) -> str:
@@ -75,10 +69,10 @@ def process(file: Path, out: Path) -> int:
     instance.add_dynamic_partitions(videos_partitions.name, [video_id])
     print(f"{source.name} -> video {video_id}, outputs in {out}")
     steps = [*per_video_assets, video_tables]
-    failed = False
+    failed = stopped = False
     for position, asset_def in enumerate(steps, start=1):
         name = asset_def.key.to_user_string()
-        if failed and asset_def is not video_tables:
+        if (failed or stopped) and asset_def is not video_tables:
             continue
         print(f"[{position}/{len(steps)}] {name} ...", end="", flush=True)
         started = time.monotonic()
@@ -97,12 +91,12 @@ def process(file: Path, out: Path) -> int:
             observed = [e for e in result.all_events if e.event_type_value == "ASSET_OBSERVATION"]
             why = observed[-1].asset_observation_data.asset_observation.metadata if observed else {}
             print(f" skipped ({', '.join(f'{k}: {v.value}' for k, v in why.items()) or 'not materialized'})")
-            failed = True  # nothing downstream can run; the warehouse rows still record why
+            stopped = True  # nothing downstream can run; the warehouse rows still record why
             continue
         print(f" done in {elapsed:.1f}s  {_summary(materializations[-1].metadata)}")
     _copy_transcript_files(storage, video_id, out)
     print(f"outputs: {out / 'assets'}, warehouse: {out / 'warehouse'}")
-    return _exit_code(instance, video_id)
+    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -83,63 +83,6 @@ def parquet_bytes(table: pa.Table, **options: Any) -> bytes:
     return sink.getvalue()
 
 
-class PinnedFileHandler(pafs.FileSystemHandler):
-    """A read-only pyarrow filesystem (wrap in `pafs.PyFileSystem`) over a snapshot of listed files: every open
-    returns exactly the listed version of the file, read whole, or raises FileChangedError.
-
-    Why: per-video files are replaced while readers run. pyarrow opens a Parquet file more than once (footer, then
-    data; a fragment scanned twice reuses the footer it cached), and on S3 it reads with several ranged GETs. Across
-    a replacement that stitches two versions together ("Invalid column metadata (corrupt file?)" locally, "Dictionary
-    page must be before data page" or HTTP 416 on S3; both reproduced in this project). Pinning every open to the
-    listed version (local: same inode, size and mtime; S3: GET with If-Match on the listed ETag) rules that out.
-    Per-video files are small, so reading each whole costs little; compacted files are immutable and keep pyarrow's
-    own ranged reads.
-    """
-
-    def __init__(self, store: Store, pins: dict[str, ObjectInfo]) -> None:
-        self.store = store
-        self.pins = pins  # arrow path -> listed version
-
-    def get_type_name(self) -> str:
-        return "vidassets-pinned"
-
-    def normalize_path(self, path: str) -> str:
-        return path
-
-    def _info(self, path: str) -> pafs.FileInfo:
-        pin = self.pins.get(path)
-        if pin is None:
-            return pafs.FileInfo(path, pafs.FileType.NotFound)
-        return pafs.FileInfo(path, pafs.FileType.File, size=pin.size)
-
-    def get_file_info(self, paths: list[str]) -> list[pafs.FileInfo]:
-        return [self._info(path) for path in paths]
-
-    def get_file_info_selector(self, selector: pafs.FileSelector) -> list[pafs.FileInfo]:
-        base = selector.base_dir.rstrip("/") + "/"
-        return [self._info(path) for path in sorted(self.pins) if path.startswith(base)]
-
-    def open_input_file(self, path: str) -> pa.BufferReader:
-        pin = self.pins.get(path)
-        if pin is None:
-            raise FileNotFoundError(path)
-        return pa.BufferReader(self.store.read_pinned(pin))
-
-    open_input_stream = open_input_file
-
-    def _read_only(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError("read-only filesystem")
-
-    create_dir = delete_dir = delete_dir_contents = delete_root_dir_contents = delete_file = _read_only
-    move = copy_file = open_output_stream = open_append_stream = _read_only
-
-    def __eq__(self, other: object) -> bool:
-        return self is other
-
-    def __hash__(self) -> int:
-        return id(self)
-
-
 class Store:
     """Base class; `Store.for_root(root)` picks the implementation."""
 
@@ -179,12 +122,9 @@ class Store:
     def arrow_path(self, key: str) -> str:
         raise NotImplementedError
 
-    def pinned_filesystem(self, infos: Iterable[ObjectInfo]) -> pafs.FileSystem:
-        """A filesystem that reads exactly these listed versions (see PinnedFileHandler)."""
-        return pafs.PyFileSystem(PinnedFileHandler(self, {self.arrow_path(i.key): i for i in infos}))
-
     def read_pinned(self, info: ObjectInfo) -> bytes:
-        """The whole content of the listed version `info`; FileChangedError if it was replaced or deleted."""
+        """The whole content of exactly the listed version `info`; FileChangedError if it was replaced or
+        deleted since it was listed."""
         raise NotImplementedError
 
     def url(self, key: str) -> str:

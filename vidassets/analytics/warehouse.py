@@ -40,6 +40,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -72,6 +73,7 @@ SORT_KEYS: dict[str, list[str]] = {
 PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd"}
 _GEN_TIME_FORMAT = "%Y%m%dT%H%M%S%f"
 READ_ATTEMPTS = 3
+FETCH_THREADS = 16  # concurrent GETs of per-video files on S3
 _CHANGED_MARKERS = (FileChangedError.MARKER, "No such file or directory", "NoSuchKey", "HTTP status 404")
 
 
@@ -135,6 +137,35 @@ def conform(table: str, data: pa.Table, video_id: str) -> pa.Table:
     if ids != [video_id]:
         raise WarehouseError(f"{table}: rows for video ids {ids} passed to write_video({video_id!r})")
     return out
+
+
+def _partition(video_id: str) -> pc.Expression:
+    return pc.field("video_id") == video_id
+
+
+def _live_files(snap: TableSnapshot) -> list[tuple[str, ObjectInfo]]:
+    """(video_id, file) read from per-video files: every listed video the compacted generation does not serve."""
+    return [(vid, info) for vid in sorted(snap.live) if vid not in snap.covered for info in snap.live[vid]]
+
+
+class SnapshotDataset(ds.FileSystemDataset):
+    """A `pyarrow.dataset.FileSystemDataset` whose every scan (`scanner`, hence `to_table`, `to_batches`,
+    `count_rows`, `head` and DuckDB's scans) builds fresh fragments from the warehouse snapshot.
+
+    pyarrow caches a Parquet footer in the fragment on its first scan and reuses it on the next one; if the file
+    was replaced in between, the old footer is applied to the new file ("Invalid column metadata (corrupt file?)",
+    reproduced in this project). Fresh fragments make every scan read each file as one version. Methods that do not
+    scan (`schema`, `files`, `get_fragments`) see the snapshot's files as usual; `filter()`/`replace_schema()`
+    return plain pyarrow datasets without this protection.
+    """
+
+    _vidassets: tuple[Warehouse, TableSnapshot, bool]
+
+    def scanner(self, columns: Any = None, filter: pc.Expression | None = None,  # noqa: A002 - pyarrow's name
+                **kwargs: Any) -> ds.Scanner:
+        warehouse, snap, compacted = self._vidassets
+        fresh = warehouse._fresh_dataset(snap, compacted, filter)
+        return fresh.scanner(columns=columns, filter=filter, **kwargs)
 
 
 def _sql_string(value: str) -> str:
@@ -302,27 +333,52 @@ class Warehouse:
 
     def dataset(self, table: str, snapshot: TableSnapshot | None = None, *,
                 compacted: bool = True) -> ds.Dataset:
-        """`table` as one pyarrow dataset (hive partitioning by video_id over the per-video files, plus the live
-        compacted row groups). The file list is fixed when this is called; call again to see later writes.
-        `compacted=False`: only the per-video files of videos the compacted generation does not serve."""
+        """`table` as one pyarrow dataset: the live compacted row groups plus, hive-partitioned by video_id, the
+        per-video files of every other video. The file list is fixed when this is called (call again to see
+        later writes); every scan opens the files afresh, so a file replaced meanwhile is read as one whole
+        version (see `SnapshotDataset`). `compacted=False`: only the per-video files the generation does not serve.
+        """
         snap = snapshot or self.snapshot(table)
-        compacted_fs = self.store.arrow_filesystem()  # immutable files: pyarrow's own (ranged) reads
-        packed = [
-            self._format.make_fragment(self.store.arrow_path(key), compacted_fs, row_groups=row_groups)
-            for key, row_groups in snap.compacted_fragments
-        ] if compacted else []
-        pinned = [(vid, info) for vid in sorted(snap.live) if vid not in snap.covered for info in snap.live[vid]]
-        live_fs = self.store.pinned_filesystem(info for _, info in pinned)  # replaceable: exactly the listed version
-        live = [
-            self._format.make_fragment(self.store.arrow_path(info.key), live_fs,
-                                       partition_expression=pc.field("video_id") == vid)
-            for vid, info in pinned
+        fs = self.store.arrow_filesystem()
+        fragments = self._compacted_fragments(snap) if compacted else []
+        fragments += [
+            self._format.make_fragment(self.store.arrow_path(info.key), fs, partition_expression=_partition(vid))
+            for vid, info in _live_files(snap)
         ]
-        schema = SCHEMAS[table]
-        if packed and live:
-            return ds.dataset([ds.FileSystemDataset(packed, schema, self._format, compacted_fs),
-                               ds.FileSystemDataset(live, schema, self._format, live_fs)])
-        return ds.FileSystemDataset(packed + live, schema, self._format, live_fs if live else compacted_fs)
+        dataset = SnapshotDataset(fragments, SCHEMAS[table], self._format, fs)
+        dataset._vidassets = (self, snap, compacted)
+        return dataset
+
+    def _compacted_fragments(self, snap: TableSnapshot) -> list[ds.Fragment]:
+        fs = self.store.arrow_filesystem()
+        return [self._format.make_fragment(self.store.arrow_path(key), fs, row_groups=row_groups)
+                for key, row_groups in snap.compacted_fragments]
+
+    def _fresh_dataset(self, snap: TableSnapshot, compacted: bool, filter: pc.Expression | None) -> ds.Dataset:  # noqa: A002
+        """New fragments for one scan. Compacted files are immutable: pyarrow reads them directly. Per-video files
+        can be replaced at any moment, so the ones the filter needs are read whole, each exactly in the listed
+        version (`Store.read_pinned`: same inode/size/mtime locally, If-Match on the listed ETag on S3) or not at all
+        (FileChangedError, and queries list again). pyarrow's own reads could otherwise mix two versions of a file
+        (its cached footer locally, its ranged GETs on S3) and two scans of one query could see different versions.
+        """
+        schema = SCHEMAS[snap.table]
+        fs = self.store.arrow_filesystem()
+        packed = self._compacted_fragments(snap) if compacted else []
+        by_path = {self.store.arrow_path(info.key): (vid, info) for vid, info in _live_files(snap)}
+        if not by_path:
+            return ds.FileSystemDataset(packed, schema, self._format, fs)
+        candidates = [self._format.make_fragment(path, fs, partition_expression=_partition(vid))
+                      for path, (vid, _) in by_path.items()]
+        wanted = ds.FileSystemDataset(candidates, schema, self._format, fs).get_fragments(filter=filter)
+        pins = [by_path[fragment.path] for fragment in wanted]  # pruned by video_id, no file opened
+        with ThreadPoolExecutor(max_workers=FETCH_THREADS if self.store.is_s3 else 4) as pool:
+            bodies = list(pool.map(lambda pin: self.store.read_pinned(pin[1]), pins))
+        live = [self._format.make_fragment(pa.BufferReader(body), partition_expression=_partition(vid))
+                for (vid, _), body in zip(pins, bodies, strict=True)]
+        if packed:
+            return ds.dataset([ds.FileSystemDataset(packed, schema, self._format, fs),
+                               ds.FileSystemDataset(live, schema, self._format, None)])
+        return ds.FileSystemDataset(live, schema, self._format, None)
 
     def read_table(self, table: str, *, columns: list[str] | None = None,
                    filter: pc.Expression | None = None) -> pa.Table:  # noqa: A002 - pyarrow's name
