@@ -33,13 +33,3 @@ def media_sparse_gop(media_lib_dir) -> Path:
     return samples.speaking_video(
         media_lib_dir / "sparse_gop.mp4", seconds=20.0, width=640, height=360, keyframe_interval_s=10.0
     )
-
-
-@pytest.fixture(scope="session")
-def media_silent(media_lib_dir) -> Path:
-    return samples.silent_video(media_lib_dir / "silent.mp4", seconds=4.0)
-
-
-@pytest.fixture(scope="session")
-def media_photos(media_lib_dir) -> Path:
-    return samples.photo_video(media_lib_dir / "photos.mp4")

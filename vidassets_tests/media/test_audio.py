@@ -52,10 +52,10 @@ def test_custom_sample_rate_replaces_existing_output(media_talk_720p, tmp_path):
         assert container.streams.audio[0].rate == 8000
 
 
-def test_video_without_audio_names_the_input(media_silent, tmp_path):
+def test_video_without_audio_names_the_input(silent_video, tmp_path):
     out = tmp_path / "silent.flac"
     with pytest.raises(InvalidMediaError) as info:
-        extract_audio(media_silent, out, name="uploads/silent.mp4")
+        extract_audio(silent_video, out, name="uploads/silent.mp4")
     assert str(info.value) == "uploads/silent.mp4: has no audio stream"
     assert not out.exists() and list(tmp_path.iterdir()) == []
 
@@ -70,7 +70,7 @@ def test_undecodable_input_names_the_input_not_the_scratch_path(tmp_path):
     assert "Invalid data" in message and "scratch-3f9a" not in message and str(tmp_path) not in message
 
 
-def test_audio_duration_errors(tmp_path, media_silent):
+def test_audio_duration_errors(tmp_path, silent_video):
     with pytest.raises(InvalidMediaError, match="silent.mp4: has no audio stream"):
-        audio_duration_s(media_silent, name="silent.mp4")
+        audio_duration_s(silent_video, name="silent.mp4")
     assert audio_duration_s(samples.speech_wav()) == pytest.approx(30.0, abs=0.01)

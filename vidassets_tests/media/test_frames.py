@@ -115,14 +115,14 @@ def test_containers_without_a_full_index(media_talk_60s, tmp_path, suffix):
     assert times[-1] >= 2 * expected - 4 and (np.diff(times) > 0).all()
 
 
-def test_rotated_video_frames_are_upright(media_silent, tmp_path):
-    rotated = remux(media_silent, tmp_path / "portrait.mp4", "-display_rotation", "90")
+def test_rotated_video_frames_are_upright(silent_video, tmp_path):
+    rotated = remux(silent_video, tmp_path / "portrait.mp4", "-display_rotation", "90")
     frames, _ = sample_frames(rotated, name="portrait.mp4")
     assert frames[0].image.shape == (640, 272, 3)  # stored 640x272, displayed portrait
 
 
-def test_photo_slideshow_gives_one_distinct_frame_per_photo(media_photos):
-    frames, method = sample_frames(media_photos, name="photos.mp4")
+def test_photo_slideshow_gives_one_distinct_frame_per_photo(photo_video):
+    frames, method = sample_frames(photo_video, name="photos.mp4")
     assert method == "keyframes" and len(frames) == 3
     assert mean_abs_diff(frames[0].image, frames[1].image) > 20
     assert mean_abs_diff(frames[1].image, frames[2].image) > 20
@@ -130,8 +130,8 @@ def test_photo_slideshow_gives_one_distinct_frame_per_photo(media_photos):
     assert np.abs(grey[..., 0].astype(int) - grey[..., 2].astype(int)).mean() < 2
 
 
-def test_short_video_gives_one_frame(tmp_path, media_silent):
-    frames, _ = sample_frames(media_silent, name="silent.mp4", rate_fps=0.1)
+def test_short_video_gives_one_frame(tmp_path, silent_video):
+    frames, _ = sample_frames(silent_video, name="silent.mp4", rate_fps=0.1)
     assert len(frames) == 1 and frames[0].timestamp_s == 0.0
 
 

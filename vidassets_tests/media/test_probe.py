@@ -33,8 +33,8 @@ def test_probe_speaking_video(media_talk_720p):
     assert as_dict["video"]["width"] == 1280 and as_dict["audio"]["codec"] == "aac"
 
 
-def test_probe_video_without_audio(media_silent):
-    probe = probe_video(media_silent, name="uploads/silent.mp4")
+def test_probe_video_without_audio(silent_video):
+    probe = probe_video(silent_video, name="uploads/silent.mp4")
     assert probe.audio is None and probe.to_dict()["audio"] is None
     assert (probe.video.width, probe.video.height) == (640, 272)
     assert abs(probe.duration_s - 4.0) < 0.1
@@ -49,8 +49,8 @@ def test_probe_other_containers_and_index_at_end(media_talk_60s, tmp_path):
     assert abs(probe_video(phone, name="phone.mp4").duration_s - 4.0) < 0.1
 
 
-def test_probe_reports_display_rotation(media_silent, tmp_path):
-    rotated = remux(media_silent, tmp_path / "portrait.mp4", "-display_rotation", "90")
+def test_probe_reports_display_rotation(silent_video, tmp_path):
+    rotated = remux(silent_video, tmp_path / "portrait.mp4", "-display_rotation", "90")
     assert probe_video(rotated, name="portrait.mp4").video.rotation in (90, 270)
 
 

@@ -30,7 +30,7 @@ def test_builders_write_only_the_output(tmp_path):
     assert probe.duration_s == pytest.approx(2.0, abs=0.05)
 
 
-def test_photo_video(media_photos):
-    probe = probe_video(media_photos, name="photos.mp4")
+def test_photo_video(photo_video):
+    probe = probe_video(photo_video, name="photos.mp4")
     assert probe.duration_s == pytest.approx(6.0, abs=0.1) and probe.audio is None
     assert (probe.video.width, probe.video.height) == (640, 480)
