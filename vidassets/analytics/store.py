@@ -3,11 +3,13 @@
 Keys are `/`-separated and relative to the root. Every write is atomic: local files are written beside the target
 (hidden `.tmp-*` name) and renamed over it; S3 objects are built fully in memory and sent as one PUT. Listings
 carry a *token* per object that changes whenever the object is rewritten (S3: ETag + size; local: size + mtime_ns +
-inode), which the compaction manifest uses to tell whether a per-video file is still the one it compacted.
+inode): the compaction manifest uses it to tell whether a per-video file is still the one it compacted, and
+`read_pinned` to read exactly the listed version of a file or fail with FileChangedError.
 
 S3 configuration is the standard AWS environment: `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL` for an S3-compatible
 endpoint (SeaweedFS in dev and tests), credentials from the usual chain, region from `AWS_REGION` /
-`AWS_DEFAULT_REGION`. boto3 lists, writes and deletes; pyarrow's `S3FileSystem` reads Parquet (range requests).
+`AWS_DEFAULT_REGION`. boto3 lists, writes, deletes and reads per-video files (one GET each); pyarrow's
+`S3FileSystem` reads compacted Parquet files (ranged reads of immutable objects).
 """
 
 from __future__ import annotations
@@ -207,21 +209,22 @@ class LocalStore(Store):
     def list_named(self, prefix: str, name: str) -> list[ObjectInfo]:
         """`<prefix>/<folder>/<name>` for every folder directly under `prefix`: one stat per folder, which is
         several times cheaper than scanning each folder (10,000 videos: ~0.05 s instead of ~0.2 s)."""
-        folder = self._path(prefix.rstrip("/"))
+        folder = str(self._path(prefix.rstrip("/")))
         try:
             names = sorted(os.listdir(folder))
         except FileNotFoundError:
             return []
         out = []
+        base = prefix.rstrip("/")
         for sub in names:
             if sub.startswith("."):
                 continue
-            key = f"{prefix.rstrip('/')}/{sub}/{name}"
             try:
-                st = os.stat(folder / sub / name)
+                st = os.stat(f"{folder}/{sub}/{name}")  # plain strings: pathlib costs more than the stat here
             except (FileNotFoundError, NotADirectoryError):
                 continue
-            out.append(ObjectInfo(key, st.st_size, f"{st.st_size}-{st.st_mtime_ns}-{st.st_ino}", st.st_mtime))
+            out.append(ObjectInfo(f"{base}/{sub}/{name}", st.st_size, f"{st.st_size}-{st.st_mtime_ns}-{st.st_ino}",
+                                  st.st_mtime))
         return out
 
     def read_pinned(self, info: ObjectInfo) -> bytes:
