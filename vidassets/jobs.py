@@ -6,7 +6,7 @@ in one run); the `gpu` pool on model-heavy assets serialises GPU work between ru
 
 import dagster as dg
 
-from vidassets.assets import per_video_assets, video_tables
+from vidassets.assets import per_video_assets, video_tables, warehouse_compaction
 from vidassets.assets.analytics import TABLES_JOB
 from vidassets.deploy.gpu_tags import gpu_run_tags
 
@@ -23,4 +23,17 @@ video_tables_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(video_tables),
     executor_def=dg.in_process_executor,
     description="Write one video's rows into the Parquet warehouse (after each pipeline run, success or failure).",
+)
+
+warehouse_compaction_job = dg.define_asset_job(
+    name="warehouse_compaction_job",
+    selection=dg.AssetSelection.assets(warehouse_compaction),
+    description="Compact the Parquet warehouse (nightly by schedule; safe while readers and writers run).",
+)
+
+nightly_compaction = dg.ScheduleDefinition(
+    job=warehouse_compaction_job,
+    cron_schedule="0 3 * * *",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Nightly warehouse compaction: new per-video files are folded into the sorted compacted files.",
 )

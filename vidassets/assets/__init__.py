@@ -1,6 +1,6 @@
 """Per-video assets, grouped by domain."""
 
-from vidassets.assets.analytics import video_tables
+from vidassets.assets.analytics import video_tables, warehouse_compaction
 from vidassets.assets.media import audio, frames, source_video
 from vidassets.assets.moderation import moderation
 from vidassets.assets.speech import diarized_transcript, transcript
@@ -9,4 +9,4 @@ from vidassets.assets.summary import summary
 # In dependency order: `vidassets process` materializes them one by one in this order.
 per_video_assets = [source_video, frames, moderation, audio, transcript, diarized_transcript, summary]
 
-all_assets = [*per_video_assets, video_tables]
+all_assets = [*per_video_assets, video_tables, warehouse_compaction]

@@ -93,3 +93,24 @@ def _source_of(context: dg.AssetExecutionContext, manifests: dict[str, Any]) -> 
     runs = context.instance.get_runs(filters=dg.RunsFilter(tags={TAG_VIDEO_ID: context.partition_key}), limit=1)
     ref = SourceRef.from_tags(runs[0].tags) if runs else None
     return {"source_uri": ref.source_uri, "bucket": ref.bucket, "key": ref.key} if ref else {}
+
+
+@dg.asset(
+    group_name="analytics",
+    deps=[video_tables],
+    kinds={"parquet"},
+    description="Rewrite the warehouse's many per-video files into a few sorted files per table (atomically; "
+    "per-video files stay the source of truth). Keeps corpus queries under 2 s at 10,000 videos.",
+)
+def warehouse_compaction(storage: VideoStorage) -> dg.MaterializeResult:
+    results = Warehouse(storage.root).compact_all()
+    return dg.MaterializeResult(
+        metadata={
+            "tables": dg.MetadataValue.json({
+                name: {"videos": r.videos, "rows": r.rows, "files": len(r.files), "seconds": round(r.seconds, 2)}
+                for name, r in results.items()
+            }),
+            "videos": max((r.videos for r in results.values()), default=0),
+            "code_version": CODE_VERSION,
+        }
+    )
