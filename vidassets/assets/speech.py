@@ -62,12 +62,11 @@ def _word_count(segments: list[dict[str, Any]]) -> int:
 def transcript(
     context: dg.AssetExecutionContext, storage: VideoStorage, models: ModelStore, audio: dict[str, Any]
 ) -> dg.Output[dict[str, Any]]:
-    recognizer = models.recognizer()
     aligner = aligner_name(models)
     base = {
         "video_id": context.partition_key,
-        "model": f"whisper {recognizer.spec.model_name} ({recognizer.spec.compute_type}, {recognizer.spec.device})",
-        "vad": recognizer.spec.vad_method,
+        "model": f"whisper {models.whisper_model} ({models.resolved_compute_type()}, {models.resolved_device()})",
+        "vad": models.resolved_vad(),
         "aligner": aligner,
         "code_version": CODE_VERSION,
     }
