@@ -1,6 +1,5 @@
 """Speech assets: the aligned transcript (WhisperX recipe) and the diarized transcript (who spoke when)."""
 
-import os
 import time
 from typing import Any
 
@@ -8,7 +7,7 @@ import dagster as dg
 import numpy as np
 
 from vidassets.analytics.subtitles import render as render_subtitles
-from vidassets.assets.ui import markdown_image
+from vidassets.assets.ui import markdown_image, model_tag
 from vidassets.ml.transcription import aligner_name, diarize, transcribe
 from vidassets.partitions import videos_partitions
 from vidassets.resources.models import ModelStore
@@ -20,13 +19,6 @@ SAMPLE_RATE = 16_000
 SUBTITLE_FORMATS = ("json", "srt", "vtt", "txt")
 SUBTITLE_TYPES = {"json": "application/json", "srt": "application/x-subrip", "vtt": "text/vtt", "txt": "text/plain"}
 PREVIEW_SEGMENTS = 12
-
-
-def _model_version_tag() -> str:
-    """Part of `code_version`: upgrading the configured model marks partitions stale in the UI."""
-    whisper = os.environ.get("VIDASSETS_WHISPER_MODEL", "base")
-    align = os.environ.get("VIDASSETS_ALIGN_MODEL") or "whisper-words"
-    return f"{os.path.basename(whisper.rstrip('/'))}+{os.path.basename(align.rstrip('/'))}"
 
 
 def load_audio(storage: VideoStorage, audio: dict[str, Any]) -> np.ndarray:
@@ -54,7 +46,7 @@ def _word_count(segments: list[dict[str, Any]]) -> int:
 @dg.asset(
     partitions_def=videos_partitions,
     group_name="speech",
-    code_version=f"transcript-v1:{_model_version_tag()}",
+    code_version=f"transcript-v1:{model_tag(VIDASSETS_WHISPER_MODEL='base', VIDASSETS_ALIGN_MODEL='whisper-words')}",
     kinds={"pytorch"},
     pool="gpu",
     description="Aligned transcript: VAD chunks, batched faster-whisper, word times (wav2vec2 when configured).",
@@ -118,7 +110,7 @@ def speaker_stats(turns: list[Any], segments: list[dict[str, Any]]) -> list[dict
 @dg.asset(
     partitions_def=videos_partitions,
     group_name="speech",
-    code_version="diarized_transcript-v1",
+    code_version=f"diarized_transcript-v1:{model_tag(VIDASSETS_DIARIZATION_MODEL='resemblyzer')}",
     kinds={"pytorch"},
     pool="gpu",
     description="Speaker turns and a speaker label on every word and segment of the transcript.",

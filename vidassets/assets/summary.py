@@ -1,25 +1,21 @@
 """The summary of a diarized transcript: LLM when configured, extractive TextRank offline."""
 
-import os
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
 
+from vidassets.assets.ui import model_tag
 from vidassets.partitions import videos_partitions
 from vidassets.resources.models import ModelStore
 from vidassets.version import CODE_VERSION
 
 
-def _summarizer_tag() -> str:
-    return os.path.basename((os.environ.get("VIDASSETS_LLM_MODEL") or "textrank-minilm").rstrip("/"))
-
-
 @dg.asset(
     partitions_def=videos_partitions,
     group_name="speech",
-    code_version=f"summary-v1:{_summarizer_tag()}",
+    code_version=f"summary-v1:{model_tag(VIDASSETS_LLM_MODEL='textrank-minilm')}",
     kinds={"pytorch"},
     pool="gpu",
     output_required=False,
