@@ -9,6 +9,7 @@ local storage) and reports per-asset times, the total wall time, the transcript/
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import resource
@@ -23,9 +24,10 @@ import dagster as dg  # noqa: E402
 from vidassets import samples  # noqa: E402
 from vidassets.assets import per_video_assets  # noqa: E402
 from vidassets.media.audio import extract_audio  # noqa: E402
-from vidassets.partitions import video_id_for  # noqa: E402
+from vidassets.model_config import ModelConfig  # noqa: E402
 from vidassets.resources import build_resources  # noqa: E402
 from vidassets.sources import SourceRef  # noqa: E402
+from vidassets.video_ids import video_id_for  # noqa: E402
 
 CACHE = Path(".cache/bench")
 
@@ -53,7 +55,6 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=600.0)
     parser.add_argument("--whisper", default=os.environ.get("VIDASSETS_WHISPER_MODEL", "base"))
     args = parser.parse_args()
-    os.environ["VIDASSETS_WHISPER_MODEL"] = args.whisper
 
     CACHE.mkdir(parents=True, exist_ok=True)
     video = CACHE / f"speaking-{int(args.seconds)}s-1280x720.mp4"
@@ -62,8 +63,8 @@ def main() -> None:
         samples.speaking_video(video, seconds=args.seconds, width=1280, height=720)
         print(f"built {video} in {time.perf_counter() - started:.1f}s")
 
-    resources = build_resources(storage_root=tempfile.mkdtemp(prefix="vidassets-bench-"))
-    models = resources["models"]
+    config = dataclasses.replace(ModelConfig.from_env(), whisper_model=args.whisper)
+    resources = build_resources(storage_root=tempfile.mkdtemp(prefix="vidassets-bench-"), model_config=config)
     audio_path = CACHE / f"{video.stem}.flac"
     if not audio_path.exists():
         extract_audio(video, audio_path, name=str(video))
@@ -71,8 +72,8 @@ def main() -> None:
     from vidassets.ml.whisper_weights import resolve_whisper
 
     model_path, _ = resolve_whisper(args.whisper)
-    bare_s, bare_segments = bare_faster_whisper(audio_path, model_path, models.threads(), words=False)
-    bare_words_s, _ = bare_faster_whisper(audio_path, model_path, models.threads(), words=True)
+    bare_s, bare_segments = bare_faster_whisper(audio_path, model_path, config.threads(), words=False)
+    bare_words_s, _ = bare_faster_whisper(audio_path, model_path, config.threads(), words=True)
 
     video_id = video_id_for("local", str(video.resolve()))
     storage = resources["storage"]
@@ -88,7 +89,7 @@ def main() -> None:
     steps = step_seconds(result)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    print(f"\n{args.seconds / 60:.0f}-minute 1280x720 video, whisper {args.whisper} int8, {models.threads()} threads")
+    print(f"\n{args.seconds / 60:.0f}-minute 1280x720 video, whisper {args.whisper} int8, {config.threads()} threads")
     print(f"{'step':<24}{'seconds':>10}")
     for step, seconds in steps.items():
         print(f"{step:<24}{seconds:>10.1f}")

@@ -7,6 +7,7 @@ and phrase start-time error — all through the same `transcribe`/`diarize` code
 """
 
 import argparse
+import dataclasses
 import os
 import time
 
@@ -18,21 +19,22 @@ from vidassets import samples  # noqa: E402
 from vidassets.ml.der import diarization_error_rate, read_rttm  # noqa: E402
 from vidassets.ml.diarization_offline import SpeakerTurn  # noqa: E402
 from vidassets.ml.transcript_quality import normalize, phrase_start_errors, read_stm, word_error_rate  # noqa: E402
-from vidassets.ml.transcription import diarize, transcribe  # noqa: E402
-from vidassets.resources import model_store_from_env  # noqa: E402
+from vidassets.ml.transcription import diarize  # noqa: E402
+from vidassets.model_config import ModelConfig  # noqa: E402
+from vidassets.resources.models import ModelLoader  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--whisper", default="base")
     args = parser.parse_args()
-    os.environ["VIDASSETS_WHISPER_MODEL"] = args.whisper
-    models = model_store_from_env()
+    config = dataclasses.replace(ModelConfig.from_env(), whisper_model=args.whisper)
+    models = ModelLoader(config)
     audio = decode_audio(str(samples.speech_wav()), sampling_rate=16_000)
     reference = read_stm(samples.speech_stm())
 
     started = time.perf_counter()
-    transcript = transcribe(models, audio)
+    transcript = models.transcribe(audio)
     asr_s = time.perf_counter() - started
     ref_words = [w for p in reference for w in normalize(p.text)]
     hyp_words = [w for s in transcript["segments"] for w in normalize(s["text"])]
@@ -40,12 +42,12 @@ def main() -> None:
     errors = phrase_start_errors(reference, transcript["segments"])
 
     started = time.perf_counter()
-    turns, segments = diarize(models, audio, transcript)
+    turns, segments = diarize(models.diarizer(), audio, transcript)
     diar_s = time.perf_counter() - started
     hypothesis = [SpeakerTurn(t.start, t.end, t.speaker) for t in turns]
     der = diarization_error_rate(read_rttm(samples.speech_rttm()), hypothesis, collar=0.25)
 
-    print(f"whisper {args.whisper} ({models.resolved_compute_type()}, vad={models.resolved_vad()}), "
+    print(f"whisper {args.whisper} ({config.resolved_compute_type()}, vad={config.resolved_vad()}), "
           f"{len(transcript['segments'])} segments, {asr_s:.1f}s")
     print(f"WER: {wer:.1%} ({len(ref_words)} reference words)   baseline bare WhisperX base int8 batch 8: 21.0%")
     print(f"phrase start error: mean {sum(errors) / len(errors):.3f}s, max {max(errors):.3f}s, "

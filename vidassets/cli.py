@@ -8,11 +8,13 @@ from typing import Any
 
 import dagster as dg
 
-from vidassets.assets.speech import SUBTITLE_FORMATS
-from vidassets.partitions import video_id_for, videos_partitions
+from vidassets.partitions import videos_partitions
 from vidassets.resources import build_resources
-from vidassets.resources.storage import asset_prefix
+from vidassets.resources.storage import VideoStorage
+from vidassets.run_failures import step_failure_message
 from vidassets.sources import SourceRef, video_suffix
+from vidassets.storage.layout import TRANSCRIPT_FORMATS, transcript_key
+from vidassets.video_ids import video_id_for
 
 QUIET_LOGGING = {"console": {"config": {"log_level": "CRITICAL"}}}  # we print our own progress
 SUMMARY_KEYS = (
@@ -22,23 +24,18 @@ SUMMARY_KEYS = (
 
 
 def failure_message(result: dg.ExecuteInProcessResult) -> str:
-    """The user-facing cause of a failed in-process run: a Failure's description, else the error."""
-    for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data:
-            data = event.step_failure_data
-            if data.user_failure_data is not None and data.user_failure_data.description:
-                return data.user_failure_data.description
-            if data.error is not None:
-                return (data.error.cause or data.error).message.strip()
-    return "" if result.success else "run failed"
+    """The user-facing cause of a failed in-process run ("" when it succeeded)."""
+    if result.success:
+        return ""
+    return step_failure_message(result.all_events) or "run failed"
 
 
-def _copy_transcript_files(storage: Any, video_id: str, out: Path) -> None:
+def _copy_transcript_files(storage: VideoStorage, video_id: str, out: Path) -> None:
     """`DIR/transcript.json` (WhisperX's shape) and subtitles at the top of the output folder."""
-    for fmt in SUBTITLE_FORMATS:
-        key = f"{asset_prefix('diarized_transcript', video_id)}/transcript.{fmt}"
-        if storage.exists(key):
-            (out / f"transcript.{fmt}").write_bytes(storage.get_bytes(key))
+    for fmt in TRANSCRIPT_FORMATS:
+        data = storage.store.find_bytes(transcript_key(video_id, fmt))
+        if data is not None:
+            (out / f"transcript.{fmt}").write_bytes(data)
 
 
 def _summary(metadata: dict[str, Any]) -> str:

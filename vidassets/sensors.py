@@ -16,9 +16,10 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 
 from vidassets.jobs import video_pipeline, video_tables_job
-from vidassets.partitions import video_id_for, videos_partitions
+from vidassets.partitions import videos_partitions
 from vidassets.resources.uploads import UploadsBucket
 from vidassets.sources import SourceRef, video_suffix
+from vidassets.video_ids import video_id_for
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,7 @@
-"""What a partition stands for: the uploaded object, carried in run tags and in the storage registry."""
+"""What a partition stands for: the uploaded object, carried in run tags."""
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".wmv", ".flv"})
 
@@ -42,9 +41,6 @@ class SourceRef:
             TAG_SOURCE_URI: self.source_uri,
         }
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
     @classmethod
     def from_tags(cls, tags: dict[str, str]) -> "SourceRef | None":
         if TAG_SOURCE_URI not in tags:
@@ -53,7 +49,3 @@ class SourceRef:
             video_id=tags[TAG_VIDEO_ID], source_uri=tags[TAG_SOURCE_URI], bucket=tags[TAG_BUCKET],
             key=tags[TAG_KEY], etag=tags.get(TAG_ETAG, ""),
         )
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "SourceRef":
-        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})

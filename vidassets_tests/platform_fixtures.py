@@ -1,6 +1,7 @@
 """Fixtures for platform tests: a real Dagster instance, a fresh bucket per test, resources pointed at it,
 and real media built from package-shipped files (see vidassets/samples.py)."""
 
+import dataclasses
 import itertools
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +10,7 @@ import dagster as dg
 import pytest
 
 from vidassets import samples
+from vidassets.model_config import ModelConfig
 from vidassets.resources import build_resources
 
 _bucket_numbers = itertools.count()
@@ -35,8 +37,8 @@ def resources(s3_server, bucket, monkeypatch, tmp_path) -> dict[str, object]:
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("VIDASSETS_WATCH_BUCKET", bucket)
     monkeypatch.setenv("VIDASSETS_SCRATCH", str(tmp_path / "scratch"))
-    monkeypatch.setenv("VIDASSETS_WHISPER_MODEL", "tiny.en")  # the default `base` runs in the end-to-end test
-    return build_resources(storage_root=f"s3://{bucket}/store")
+    tiny = dataclasses.replace(ModelConfig.from_env(), whisper_model="tiny.en")  # `base` runs in the end-to-end test
+    return build_resources(storage_root=f"s3://{bucket}/store", model_config=tiny)
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,8 @@
 
 import pytest
 
-from vidassets.partitions import is_video_id, video_id_for
-from vidassets.resources.storage import asset_prefix
+from vidassets.storage.layout import asset_prefix
+from vidassets.video_ids import is_video_id, video_id_for
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from vidassets.partitions import is_video_id, video_id_for
 from vidassets.sensors import Cursor, ListedObject, s3_video_sensor, select_new
 from vidassets.sources import TAG_KEY, SourceRef
+from vidassets.video_ids import is_video_id, video_id_for
 
 T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 

@@ -15,7 +15,6 @@ import csv
 import io
 import json
 import math
-import os
 import re
 import sys
 from collections.abc import Sequence
@@ -30,19 +29,14 @@ import pyarrow.compute as pc
 
 from vidassets.analytics.schemas import SCHEMAS, TABLES
 from vidassets.analytics.warehouse import Warehouse, is_changed_file_error
+from vidassets.storage.layout import DEFAULT_ROOT, ROOT_ENV, root_from_env
 
-ROOT_ENV = "VIDASSETS_STORAGE_ROOT"
-DEFAULT_ROOT = "s3://vidassets"
 FORMATS = ("table", "csv", "json")
 MAX_CELL = 60
 
 
 class QueryError(RuntimeError):
     """A query the warehouse cannot answer, with a message meant for the analyst."""
-
-
-def default_root() -> str:
-    return os.environ.get(ROOT_ENV) or DEFAULT_ROOT
 
 
 def referenced_tables(sql: str) -> list[str]:
@@ -209,7 +203,7 @@ def build_parser(prog: str = "vidassets query") -> argparse.ArgumentParser:
 def query_main(argv: Sequence[str] | None = None) -> int:
     """`vidassets query "SQL" [--root ROOT] [--format table|csv|json]`; 0 on success, 1 on a query error."""
     args = build_parser().parse_args(argv)
-    root = args.root or default_root()
+    root = args.root or root_from_env()
     try:
         result = run_query_arrow(root, args.sql)
     except QueryError as err:

@@ -1,8 +1,7 @@
 """Pure functions: one video's JSON manifests -> its rows in every warehouse table.
 
-`video_tables(**manifests)` is the entry point; its keyword names are the asset names, so an asset can call
-`video_tables(**{name: manifest for name, manifest in loaded.items()}, processed_at=now)`. Every manifest is
-optional:
+`video_tables(**manifests)` is the entry point; its keywords are the asset names of `manifests.VideoManifests`, so
+an asset can call `video_tables(**loaded, processed_at=now)`. Every manifest is optional:
 
 - no moderation / transcript / diarized_transcript / summary: those tables get no rows (rejected video, no speech,
   a step that did not run) and `videos.reason` says what is missing;
@@ -15,13 +14,23 @@ Nothing here reads the clock, the network or the disk: the same manifests always
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import urlparse
 
 import pyarrow as pa
 
 from vidassets.analytics.schemas import SCHEMA_VERSION, SCHEMAS, TABLES
-from vidassets.partitions import is_video_id
+from vidassets.manifests import (
+    MANIFEST_ASSETS,
+    DiarizedTranscriptManifest,
+    FailureRecord,
+    ModerationManifest,
+    Segment,
+    SummaryManifest,
+    TranscriptManifest,
+    VideoManifests,
+)
+from vidassets.video_ids import is_video_id
 
 Manifest = Mapping[str, Any]
 
@@ -92,7 +101,7 @@ def _source_fields(video_id: str, source: Manifest | None, failure: Manifest | N
     }
 
 
-def _transcript_words(transcript: Manifest | None, diarized: Manifest | None) -> int | None:
+def _transcript_words(transcript: TranscriptManifest | None, diarized: DiarizedTranscriptManifest | None) -> int | None:
     if diarized is not None:
         return sum(len(seg.get("words") or []) or len(str(seg.get("text", "")).split())
                    for seg in diarized.get("segments") or [])
@@ -105,16 +114,17 @@ def _transcript_words(transcript: Manifest | None, diarized: Manifest | None) ->
 
 def videos_row(
     video_id: str,
+    manifests: VideoManifests,
     *,
-    source_video: Manifest | None = None,
-    moderation: Manifest | None = None,
-    transcript: Manifest | None = None,
-    diarized_transcript: Manifest | None = None,
-    summary: Manifest | None = None,
     failure: Manifest | None = None,
     processed_at: datetime | str | None = None,
 ) -> dict[str, Any]:
     """The `videos` row; see docs/DATA.md for how `status` and `reason` are decided."""
+    source_video = manifests.get("source_video")
+    moderation = manifests.get("moderation")
+    transcript = manifests.get("transcript")
+    diarized_transcript = manifests.get("diarized_transcript")
+    summary = manifests.get("summary")
     row = _source_fields(video_id, source_video, failure)
     row.update(processed_at=_timestamp(processed_at), schema_version=SCHEMA_VERSION)
     chain = [m for m in (summary, diarized_transcript, transcript, moderation, source_video) if m]
@@ -162,7 +172,7 @@ def videos_row(
     return {name: row.get(name) for name in SCHEMAS["videos"].names}
 
 
-def moderation_frame_rows(video_id: str, moderation: Manifest) -> list[dict[str, Any]]:
+def moderation_frame_rows(video_id: str, moderation: ModerationManifest) -> list[dict[str, Any]]:
     """One row per detection; a frame with no detection gets one row with null label, score and box."""
     thresholds = {str(k): float(v) for k, v in ((moderation.get("policy") or {}).get("reject_labels") or {}).items()}
     flagged_times = {round(float(t), 3) for t in moderation.get("flagged_timestamps_s") or []}
@@ -192,12 +202,13 @@ def moderation_frame_rows(video_id: str, moderation: Manifest) -> list[dict[str,
     return rows
 
 
-def _speech_segments(transcript: Manifest | None, diarized: Manifest | None) -> list[Manifest]:
+def _speech_segments(transcript: TranscriptManifest | None,
+                     diarized: DiarizedTranscriptManifest | None) -> list[Segment]:
     source = diarized if diarized is not None else transcript
     return list((source or {}).get("segments") or [])
 
 
-def segment_rows(video_id: str, segments: list[Manifest]) -> list[dict[str, Any]]:
+def segment_rows(video_id: str, segments: list[Segment]) -> list[dict[str, Any]]:
     rows = []
     for index, seg in enumerate(segments):
         text = str(seg.get("text") or "").strip()
@@ -215,7 +226,7 @@ def segment_rows(video_id: str, segments: list[Manifest]) -> list[dict[str, Any]
     return rows
 
 
-def word_rows(video_id: str, segments: list[Manifest]) -> list[dict[str, Any]]:
+def word_rows(video_id: str, segments: list[Segment]) -> list[dict[str, Any]]:
     rows = []
     for seg_index, seg in enumerate(segments):
         for word_index, word in enumerate(seg.get("words") or []):
@@ -233,7 +244,7 @@ def word_rows(video_id: str, segments: list[Manifest]) -> list[dict[str, Any]]:
     return rows
 
 
-def speaker_rows(video_id: str, diarized: Manifest) -> list[dict[str, Any]]:
+def speaker_rows(video_id: str, diarized: DiarizedTranscriptManifest) -> list[dict[str, Any]]:
     """From the manifest's `speakers` stats, with turn counts from `turns`; stats are rebuilt from turns when absent."""
     turns: dict[str, int] = {}
     talk: dict[str, float] = {}
@@ -266,7 +277,7 @@ def speaker_rows(video_id: str, diarized: Manifest) -> list[dict[str, Any]]:
     ]
 
 
-def summary_rows(video_id: str, summary: Manifest) -> list[dict[str, Any]]:
+def summary_rows(video_id: str, summary: SummaryManifest) -> list[dict[str, Any]]:
     topics = summary.get("topics")
     return [{
         "video_id": video_id,
@@ -299,22 +310,25 @@ def to_table(table: str, rows: list[dict[str, Any]]) -> pa.Table:
 
 def video_tables(
     *,
-    source_video: Manifest | None = None,
-    moderation: Manifest | None = None,
-    transcript: Manifest | None = None,
-    diarized_transcript: Manifest | None = None,
-    summary: Manifest | None = None,
-    failure: Manifest | None = None,
+    failure: FailureRecord | Manifest | None = None,
     processed_at: datetime | str | None = None,
     video_id: str | None = None,
+    **manifests: Unpack[VideoManifests],
 ) -> dict[str, pa.Table]:
     """Every table (all of `TABLES`, some with 0 rows) for one video, ready for `Warehouse.write_video`.
 
     `processed_at` (a datetime or ISO string; naive means UTC) is stored as is; pass `datetime.now(UTC)`.
     Raises ValueError when the manifests name different videos or an unsafe id.
     """
-    given = {"source_video": source_video, "moderation": moderation, "transcript": transcript,
-             "diarized_transcript": diarized_transcript, "summary": summary}
+    unknown = sorted(set(manifests) - set(MANIFEST_ASSETS))
+    if unknown:
+        raise TypeError(f"unknown manifests {unknown}; expected some of {', '.join(MANIFEST_ASSETS)}")
+    given: VideoManifests = {name: manifests.get(name) for name in MANIFEST_ASSETS}  # type: ignore[misc]
+    source_video = given["source_video"]
+    moderation = given["moderation"]
+    transcript = given["transcript"]
+    diarized_transcript = given["diarized_transcript"]
+    summary = given["summary"]
     present = [m for m in (*given.values(), failure) if m is not None]
     vid = _resolve_video_id(video_id, present)
     if failure is None:
@@ -323,9 +337,10 @@ def video_tables(
     if failure is not None:
         # Only the source facts of a failed video are trusted; other manifests may be from an older run.
         source = source_video if source_video is not None and not source_video.get("error") else None
-        rows["videos"] = [videos_row(vid, source_video=source, failure=failure, processed_at=processed_at)]
+        rows["videos"] = [videos_row(vid, {"source_video": source}, failure=failure,  # type: ignore[typeddict-item]
+                                     processed_at=processed_at)]
         return {name: to_table(name, table_rows) for name, table_rows in rows.items()}
-    rows["videos"] = [videos_row(vid, **given, processed_at=processed_at)]
+    rows["videos"] = [videos_row(vid, given, processed_at=processed_at)]
     if moderation is not None:
         rows["moderation_frames"] = moderation_frame_rows(vid, moderation)
     rejected = moderation is not None and moderation.get("verdict") == "rejected"

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vidassets.analytics.query import DEFAULT_ROOT, ROOT_ENV, default_root
-from vidassets.analytics.store import Store
-from vidassets.partitions import is_video_id
+from vidassets.storage import Store
+from vidassets.storage.layout import DEFAULT_ROOT, ROOT_ENV, manifest_key, root_from_env
+from vidassets.video_ids import is_video_id
 
 MAX_LINE_WIDTH = 42
 MAX_LINE_COUNT = 2
@@ -282,9 +282,9 @@ def load_transcript(root: str, video_id: str) -> tuple[dict[str, Any], bool]:
         raise ExportError(f"{video_id!r} is not a video id (e.g. team-talk-cfe380202ac6)")
     store = Store.for_root(root)
     for asset, diarized in (("diarized_transcript", True), ("transcript", False)):
-        key = f"assets/{asset}/{video_id}/manifest.json"
+        key = manifest_key(asset, video_id)
         try:
-            data = store.get_bytes(key)
+            data = store.find_bytes(key)
         except Exception as err:  # botocore / OS errors: report where we looked
             raise ExportError(f"cannot read {store.url(key)}: {err}") from err
         if data is not None:
@@ -327,7 +327,7 @@ def export_main(argv: Sequence[str] | None = None) -> int:
         print("error: --max-line-width must be >= 10 and --max-line-count >= 1", file=sys.stderr)
         return 2
     try:
-        manifest, diarized = load_transcript(args.root or default_root(), args.video_id)
+        manifest, diarized = load_transcript(args.root or root_from_env(), args.video_id)
     except ExportError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -58,13 +58,18 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from vidassets.analytics.schemas import SCHEMA_VERSION, SCHEMAS, TABLES, schema_for
-from vidassets.analytics.store import FileChangedError, LocalStore, ObjectInfo, Store
-from vidassets.partitions import is_video_id
+from vidassets.storage import FileChangedError, ObjectInfo, Store
+from vidassets.storage.base import AtomicWriter
+from vidassets.storage.layout import (
+    PART_FILE,
+    compacted_prefix,
+    current_key,
+    table_prefix,
+    video_file_key,
+    video_prefix,
+)
+from vidassets.video_ids import is_video_id
 
-WAREHOUSE = "warehouse"
-COMPACTED = "_compacted"
-PART_FILE = "part-0.parquet"
-CURRENT_FILE = "CURRENT.json"
 MANIFEST_FORMAT = 1
 # Detail tables first, `videos` last: a reader that sees a video's row also sees its details.
 WRITE_ORDER = ("moderation_frames", "segments", "words", "speakers", "summaries", "videos")
@@ -82,7 +87,6 @@ PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd"}  # per-video files: sm
 COMPACTED_PARQUET_OPTIONS: dict[str, Any] = {"compression": "snappy"}
 _GEN_TIME_FORMAT = "%Y%m%dT%H%M%S%f"
 READ_ATTEMPTS = 3
-FETCH_THREADS = 16  # concurrent GETs of per-video files on S3
 _CHANGED_MARKERS = (FileChangedError.MARKER, "No such file or directory", "NoSuchKey", "HTTP status 404")
 
 
@@ -99,23 +103,6 @@ def _check_video_id(video_id: str) -> str:
     if not isinstance(video_id, str) or not is_video_id(video_id):
         raise WarehouseError(f"unsafe video id {video_id!r}: partition keys must come from video_id_for()")
     return video_id
-
-
-def table_prefix(table: str) -> str:
-    schema_for(table)
-    return f"{WAREHOUSE}/{table}"
-
-
-def video_prefix(table: str, video_id: str) -> str:
-    return f"{table_prefix(table)}/video_id={_check_video_id(video_id)}"
-
-
-def video_file_key(table: str, video_id: str) -> str:
-    return f"{video_prefix(table, video_id)}/{PART_FILE}"
-
-
-def compacted_prefix(table: str) -> str:
-    return f"{WAREHOUSE}/{COMPACTED}/{table_prefix(table).split('/', 1)[1]}"
 
 
 def conform(table: str, data: pa.Table, video_id: str) -> pa.Table:
@@ -236,8 +223,8 @@ class CompactionResult:
 class Warehouse:
     """Parquet tables under `<root>/warehouse/`; `root` is a local folder or `s3://bucket[/prefix]`."""
 
-    def __init__(self, root: str, *, store: Store | None = None) -> None:
-        self.store = store or Store.for_root(root.rstrip("/") if root.rstrip("/") else root)
+    def __init__(self, root: str | Store) -> None:
+        self.store = root if isinstance(root, Store) else Store.for_root(root.rstrip("/") or root)
         self.root = self.store.root
         self._format = ds.ParquetFileFormat()
 
@@ -283,22 +270,16 @@ class Warehouse:
         return self.store.delete(keys) if keys else 0
 
     def _video_files(self, table: str, video_id: str) -> list[ObjectInfo]:
+        """The video's files, plus temp files a crashed writer left (an hour old: never a live writer's)."""
         prefix = video_prefix(table, video_id)
-        if isinstance(self.store, LocalStore):
-            infos = self.store.list(prefix, include_hidden=True)
-            cutoff = time.time() - 3600  # leftovers of a crashed local writer, never a live one's temp file
-            return [i for i in infos if not i.key.rsplit("/", 1)[-1].startswith(".") or i.mtime < cutoff]
-        return self.store.list(prefix)
+        return self.store.list(prefix) + self.store.list_leftovers(prefix, older_than_s=3600)
 
     # ----------------------------------------------------------------------------------------------- reads
 
     def _list_live(self, table: str) -> dict[str, list[ObjectInfo]]:
         """video_id -> its file in `table`. Readers take exactly `video_id=<id>/part-0.parquet` (write_video
         removes anything else it finds in a video's folder)."""
-        if isinstance(self.store, LocalStore):
-            infos = self.store.list_named(table_prefix(table), PART_FILE)  # one stat per video, no folder scans
-        else:
-            infos = self.store.list(table_prefix(table))
+        infos = self.store.list_named(table_prefix(table), PART_FILE)
         live: dict[str, list[ObjectInfo]] = {}
         for info in infos:
             parts = info.key.split("/")
@@ -310,7 +291,7 @@ class Warehouse:
         return live
 
     def _load_current(self, table: str) -> dict[str, Any] | None:
-        data = self.store.get_bytes(f"{compacted_prefix(table)}/{CURRENT_FILE}")
+        data = self.store.find_bytes(current_key(table))
         if data is None:
             return None
         current = json.loads(data)
@@ -381,7 +362,7 @@ class Warehouse:
                       for path, (vid, _) in by_path.items()]
         wanted = ds.FileSystemDataset(candidates, schema, self._format, fs).get_fragments(filter=filter)
         pins = [by_path[fragment.path] for fragment in wanted]  # pruned by video_id, no file opened
-        with ThreadPoolExecutor(max_workers=FETCH_THREADS if self.store.is_s3 else 4) as pool:
+        with ThreadPoolExecutor(max_workers=self.store.read_concurrency) as pool:
             bodies = list(pool.map(lambda pin: self.store.read_pinned(pin[1]), pins))
         live = [self._format.make_fragment(pa.BufferReader(body), partition_expression=_partition(vid))
                 for (vid, _), body in zip(pins, bodies, strict=True)]
@@ -424,11 +405,12 @@ class Warehouse:
         con = connection or duckdb.connect()
         for name in tables if tables is not None else TABLES:
             snap = self.snapshot(name)
-            if engine == "arrow" or not isinstance(self.store, LocalStore) or not snap.compacted_fragments:
+            paths = [self.store.local_path(key) for key, _ in snap.compacted_fragments]
+            if engine == "arrow" or not paths or None in paths:
                 con.register(name, self.dataset(name, snap))
                 continue
             # Whole compacted files minus the videos they no longer serve (the arrow path skips row groups).
-            files = ", ".join(_sql_string(self.store.arrow_path(key)) for key, _ in snap.compacted_fragments)
+            files = ", ".join(_sql_string(str(path)) for path in paths)
             excluded = sorted(set(snap.current["videos"] if snap.current else ()) - snap.covered)
             where = f" WHERE video_id NOT IN ({', '.join(_sql_string(v) for v in excluded)})" if excluded else ""
             live_name = f"__vidassets_{name}_live"
@@ -463,7 +445,7 @@ class Warehouse:
         started = time.time()
         snap = self.snapshot(table)
         if min_age_s is None:
-            min_age_s = 1.0 if isinstance(self.store, LocalStore) else 0.0
+            min_age_s = self.store.token_settle_s
         recent = {
             vid for vid, infos in snap.live.items()
             if vid not in snap.covered and any(info.mtime > started - min_age_s for info in infos)
@@ -504,7 +486,7 @@ class Warehouse:
             "videos": tokens,
             "files": files,
         }
-        self.store.put_bytes(f"{compacted_prefix(table)}/{CURRENT_FILE}", json.dumps(current).encode())
+        self.store.put_bytes(current_key(table), json.dumps(current).encode())
         removed = self._collect_garbage(table, keep={generation, previous}, grace_s=grace_s)
         return CompactionResult(
             table=table, generation=generation, files=[f["key"] for f in files], videos=len(eligible),
@@ -519,9 +501,8 @@ class Warehouse:
         now = time.time()
         by_generation: dict[str, list[ObjectInfo]] = {}
         base = compacted_prefix(table)
-        # Locally include hidden `.tmp-` files: a crashed compaction's partial files go with its generation.
-        listing = (self.store.list(base, include_hidden=True) if isinstance(self.store, LocalStore)
-                   else self.store.list(base))
+        # Temp files a crashed compaction left go with their generation.
+        listing = self.store.list(base) + self.store.list_leftovers(base, older_than_s=0)
         for info in listing:
             rest = info.key[len(base) + 1:]
             if "/" in rest:
@@ -547,7 +528,7 @@ class _GenerationWriter:
         self.store, self.prefix, self.schema, self.file_rows = store, prefix, schema, file_rows
         self.files: list[dict[str, Any]] = []
         self._writer: pq.ParquetWriter | None = None
-        self._sink: Any = None
+        self._file: AtomicWriter | None = None
         self._key = ""
         self._rows = 0
         self._groups: list[list[str]] = []
@@ -557,12 +538,8 @@ class _GenerationWriter:
 
     def _open(self) -> None:
         self._key = f"{self.prefix}/part-{len(self.files):05d}.parquet"
-        if isinstance(self.store, LocalStore):
-            self._sink = self.store.scratch_file(self._key)
-            self._writer = pq.ParquetWriter(str(self._sink), self.schema, **COMPACTED_PARQUET_OPTIONS)
-        else:
-            self._sink = pa.BufferOutputStream()
-            self._writer = pq.ParquetWriter(self._sink, self.schema, **COMPACTED_PARQUET_OPTIONS)
+        self._file = self.store.atomic_writer(self._key)
+        self._writer = pq.ParquetWriter(self._file.sink, self.schema, **COMPACTED_PARQUET_OPTIONS)
         self._rows = 0
         self._groups = []
 
@@ -593,13 +570,11 @@ class _GenerationWriter:
         if self._writer is None:
             return
         self._writer.close()
-        if isinstance(self.store, LocalStore):
-            self.store.put_file(self._key, self._sink)
-        else:
-            self.store.put_bytes(self._key, self._sink.getvalue().to_pybytes())
+        assert self._file is not None
+        self._file.commit()
         self.files.append({"key": self._key, "rows": self._rows, "row_groups": self._groups})
         self._writer = None
-        self._sink = None
+        self._file = None
 
     def close(self) -> list[dict[str, Any]]:
         self._flush_pending()

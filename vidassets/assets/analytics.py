@@ -6,20 +6,20 @@ pipeline run becomes a `videos` row with status `failed` and the error.
 """
 
 from datetime import UTC, datetime
-from typing import Any
 
 import dagster as dg
 
 from vidassets.analytics.rows import video_tables as rows_for_video
 from vidassets.analytics.schemas import SCHEMA_VERSION
 from vidassets.analytics.warehouse import Warehouse
+from vidassets.manifests import MANIFEST_ASSETS, FailureRecord, VideoManifests
 from vidassets.partitions import videos_partitions
-from vidassets.resources.io_manager import manifest_key
 from vidassets.resources.storage import VideoStorage
+from vidassets.run_failures import run_failure_message
 from vidassets.sources import TAG_VIDEO_ID, SourceRef
+from vidassets.storage.layout import WAREHOUSE, manifest_key
 from vidassets.version import CODE_VERSION
 
-MANIFEST_ASSETS = ("source_video", "moderation", "transcript", "diarized_transcript", "summary")
 PARTITION_TAG = "dagster/partition"
 
 
@@ -35,21 +35,13 @@ def latest_failure(instance: dg.DagsterInstance, video_id: str, current_run_id: 
     ]
     if not runs or runs[0].status != dg.DagsterRunStatus.FAILURE:
         return None
-    for record in instance.get_records_for_run(runs[0].run_id, of_type=dg.DagsterEventType.STEP_FAILURE).records:
-        data = record.event_log_entry.dagster_event.step_failure_data
-        if data.user_failure_data is not None and data.user_failure_data.description:
-            return data.user_failure_data.description
-        if data.error is not None:
-            cause = data.error.cause or data.error
-            return cause.message.strip()
-    return f"run {runs[0].run_id} failed"
+    return run_failure_message(instance, runs[0].run_id)
 
 
-def load_manifests(storage: VideoStorage, video_id: str) -> dict[str, Any]:
-    found = {}
-    for name in MANIFEST_ASSETS:
-        key = manifest_key(dg.AssetKey(name), video_id)
-        found[name] = storage.get_json(key) if storage.exists(key) else None
+def load_manifests(storage: VideoStorage, video_id: str) -> VideoManifests:
+    found: VideoManifests = {
+        name: storage.store.find_json(manifest_key(name, video_id)) for name in MANIFEST_ASSETS  # type: ignore[misc]
+    }
     diarized = found["diarized_transcript"]
     if diarized is None or not diarized.get("segments"):
         found["summary"] = None  # a summary left from an earlier upload with speech is not this video's
@@ -69,27 +61,29 @@ def video_tables(context: dg.AssetExecutionContext, storage: VideoStorage) -> dg
     video_id = context.partition_key
     manifests = load_manifests(storage, video_id)
     error = latest_failure(context.instance, video_id, context.run.run_id)
-    failure = {"video_id": video_id, "error": error, **_source_of(context, manifests)} if error else None
+    failure: FailureRecord | None = (
+        {"video_id": video_id, "error": error, **_source_of(context, manifests)} if error else None
+    )
     tables = rows_for_video(**manifests, failure=failure, processed_at=datetime.now(UTC), video_id=video_id)
-    counts = Warehouse(storage.root).write_video(video_id, tables)
+    counts = Warehouse(storage.store).write_video(video_id, tables)
     status = tables["videos"].column("status")[0].as_py()
     return dg.MaterializeResult(
         metadata={
             "status": status,
             "reason": tables["videos"].column("reason")[0].as_py() or "",
             "rows": dg.MetadataValue.json(counts),
-            "warehouse": dg.MetadataValue.path(storage.url("warehouse")),
+            "warehouse": dg.MetadataValue.path(storage.store.url(WAREHOUSE)),
             "schema_version": SCHEMA_VERSION,
             "code_version": CODE_VERSION,
         }
     )
 
 
-def _source_of(context: dg.AssetExecutionContext, manifests: dict[str, Any]) -> dict[str, Any]:
+def _source_of(context: dg.AssetExecutionContext, manifests: VideoManifests) -> FailureRecord:
     """Where a failed video came from: its source manifest, else the pipeline run's tags."""
-    source = manifests["source_video"] or {}
+    source = manifests.get("source_video")
     if source:
-        return {k: source.get(k) for k in ("source_uri", "bucket", "key")}
+        return {"source_uri": source["source_uri"], "bucket": source["bucket"], "key": source["key"]}
     runs = context.instance.get_runs(filters=dg.RunsFilter(tags={TAG_VIDEO_ID: context.partition_key}), limit=1)
     ref = SourceRef.from_tags(runs[0].tags) if runs else None
     return {"source_uri": ref.source_uri, "bucket": ref.bucket, "key": ref.key} if ref else {}
@@ -103,7 +97,7 @@ def _source_of(context: dg.AssetExecutionContext, manifests: dict[str, Any]) -> 
     "per-video files stay the source of truth). Keeps corpus queries under 2 s at 10,000 videos.",
 )
 def warehouse_compaction(storage: VideoStorage) -> dg.MaterializeResult:
-    results = Warehouse(storage.root).compact_all()
+    results = Warehouse(storage.store).compact_all()
     return dg.MaterializeResult(
         metadata={
             "tables": dg.MetadataValue.json({

@@ -3,26 +3,24 @@
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 import dagster as dg
 
 from vidassets.assets.ui import markdown_image
-from vidassets.media.audio import audio_duration_s, extract_audio
+from vidassets.manifests import AudioManifest, FramesManifest, ModerationManifest, SourceVideoManifest
+from vidassets.media.audio import SAMPLE_RATE, audio_duration_s, extract_audio
 from vidassets.media.contact_sheet import contact_sheet
 from vidassets.media.errors import InvalidMediaError
 from vidassets.media.frames import encode_jpeg, sample_frames
 from vidassets.media.probe import probe_video
 from vidassets.partitions import videos_partitions
-from vidassets.resources.io_manager import manifest_key
-from vidassets.resources.storage import VideoStorage, asset_prefix, sha256_file
+from vidassets.resources.storage import VideoStorage, sha256_file
 from vidassets.sources import TAG_VIDEO_ID, SourceRef
+from vidassets.storage.layout import CONTENT_TYPES, asset_prefix, audio_key, frame_key, manifest_key
 from vidassets.version import CODE_VERSION
 
-AUDIO_SAMPLE_RATE = 16_000
 
-
-def resolve_source(context: dg.AssetExecutionContext, storage: VideoStorage) -> SourceRef:
+def resolve_source(context: dg.AssetExecutionContext) -> SourceRef:
     """Which object this partition stands for: this run's tags (sensor runs, `vidassets process`), else the
     tags of the newest run the sensor requested for it (UI re-materializations carry no tags)."""
     video_id = context.partition_key
@@ -46,8 +44,8 @@ def resolve_source(context: dg.AssetExecutionContext, storage: VideoStorage) -> 
     kinds={"s3", "video"},
     description="The uploaded video, fetched, hashed and probed (duration, streams, codecs, resolution, fps).",
 )
-def source_video(context: dg.AssetExecutionContext, storage: VideoStorage) -> dg.Output[dict[str, Any]]:
-    ref = resolve_source(context, storage)
+def source_video(context: dg.AssetExecutionContext, storage: VideoStorage) -> dg.Output[SourceVideoManifest]:
+    ref = resolve_source(context)
     label = ref.source_uri
     head = storage.head_source(ref.source_uri)
     fetched = storage.fetch_source(ref.source_uri, ref.video_id, ref.suffix)
@@ -61,8 +59,8 @@ def source_video(context: dg.AssetExecutionContext, storage: VideoStorage) -> dg
             allow_retries=False,
         ) from err
     sha256 = sha256_file(fetched)
-    storage.adopt_video(fetched, sha256, ref.suffix)
-    manifest = {
+    storage.adopt(fetched, "videos", sha256, ref.suffix)
+    manifest: SourceVideoManifest = {
         "video_id": ref.video_id,
         "source_uri": ref.source_uri,
         "bucket": ref.bucket,
@@ -108,8 +106,8 @@ class FramesConfig(dg.Config):
     description="Frames sampled over the whole video (keyframe-first decode, fixed rate cap), JPEG + index.",
 )
 def frames(
-    context: dg.AssetExecutionContext, config: FramesConfig, storage: VideoStorage, source_video: dict[str, Any]
-) -> dg.Output[dict[str, Any]]:
+    context: dg.AssetExecutionContext, config: FramesConfig, storage: VideoStorage, source_video: SourceVideoManifest
+) -> dg.Output[FramesManifest]:
     started = time.monotonic()
     path = storage.cached_video(source_video)
     sampled, method = sample_frames(
@@ -117,23 +115,23 @@ def frames(
         max_side=config.max_side,
     )
     decoded_s = time.monotonic() - started
-    prefix = asset_prefix("frames", context.partition_key)
+    video_id = context.partition_key
     index, uploads = [], []
     for frame in sampled:
-        key = f"{prefix}/frame_{frame.index:05d}.jpg"
-        uploads.append((key, encode_jpeg(frame.image, config.jpeg_quality), "image/jpeg"))
+        key = frame_key(video_id, frame.index)
+        uploads.append((key, encode_jpeg(frame.image, config.jpeg_quality), CONTENT_TYPES["jpg"]))
         height, width = frame.image.shape[:2]
         index.append({
             "index": frame.index, "timestamp_s": round(frame.timestamp_s, 3), "is_keyframe": frame.is_keyframe,
             "key": key, "width": width, "height": height,
         })
-    storage.put_many(uploads)
-    removed = storage.replace_prefix(prefix, keep={key for key, _, _ in uploads} | {
-        manifest_key(context.asset_key, context.partition_key)
-    })
+    storage.store.put_many(uploads)
+    removed = storage.store.replace_prefix(
+        asset_prefix("frames", video_id), keep={key for key, _, _ in uploads} | {manifest_key("frames", video_id)}
+    )
     duration = source_video["probe"]["duration_s"]
-    manifest = {
-        "video_id": context.partition_key,
+    manifest: FramesManifest = {
+        "video_id": video_id,
         "method": method,
         "rate_fps": config.rate_fps,
         "max_frames": config.max_frames,
@@ -169,9 +167,9 @@ def frames(
 def audio(
     context: dg.AssetExecutionContext,
     storage: VideoStorage,
-    source_video: dict[str, Any],
-    moderation: dict[str, Any],
-) -> Iterator[dg.Output[dict[str, Any]]]:
+    source_video: SourceVideoManifest,
+    moderation: ModerationManifest,
+) -> Iterator[dg.Output[AudioManifest]]:
     video_id = context.partition_key
     if moderation["verdict"] != "approved":
         reason = "; ".join(moderation["reasons"]) or moderation["verdict"]
@@ -181,7 +179,7 @@ def audio(
             metadata={"skipped": f"moderation {moderation['verdict']}", "reasons": reason},
         ))
         return
-    base = {"video_id": video_id, "sample_rate": AUDIO_SAMPLE_RATE, "channels": 1, "code_version": CODE_VERSION}
+    base = {"video_id": video_id, "sample_rate": SAMPLE_RATE, "channels": 1, "code_version": CODE_VERSION}
     if source_video["probe"]["audio"] is None:
         context.log.info(f"{video_id}: no audio track; recorded as having no speech")
         yield dg.Output(
@@ -189,17 +187,17 @@ def audio(
             metadata={"has_audio": False, "note": "no audio track: no speech", "code_version": CODE_VERSION},
         )
         return
-    local = storage.scratch() / "audio" / f"{video_id}.flac"
-    local.parent.mkdir(parents=True, exist_ok=True)
-    extract_audio(storage.cached_video(source_video), local, name=source_video["source_uri"],
-                  sample_rate=AUDIO_SAMPLE_RATE)
-    key = f"{asset_prefix('audio', video_id)}/audio.flac"
-    url = storage.put_file(key, local, "audio/flac")
-    duration = audio_duration_s(local)
-    sha256 = sha256_file(local)
-    cached = storage.scratch() / "objects" / f"{sha256}.flac"  # what speech assets read, no re-download
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    local.replace(cached)
+    local = storage.scratch_file("audio", ".flac")  # unique: concurrent runs of one video never share it
+    try:
+        extract_audio(storage.cached_video(source_video), local, name=source_video["source_uri"])
+        key = audio_key(video_id)
+        url = storage.store.put_file(key, local, CONTENT_TYPES["flac"])
+        duration = audio_duration_s(local)
+        sha256 = sha256_file(local)
+    except BaseException:
+        local.unlink(missing_ok=True)
+        raise
+    cached = storage.adopt(local, "objects", sha256, ".flac")  # what speech assets read, no re-download
     yield dg.Output(
         {**base, "has_audio": True, "key": key, "format": "flac", "duration_s": round(duration, 3),
          "sha256": sha256},

@@ -1,12 +1,11 @@
 """The moderation verdict: NudeNet v3 on every sampled frame, gated by a configurable policy."""
 
-from typing import Any
-
 import dagster as dg
 
+from vidassets.manifests import FrameDetections, FramesManifest, ModerationManifest
 from vidassets.ml.moderation_policy import DEFAULT_REJECT_LABELS, ModerationPolicy, decide
 from vidassets.partitions import videos_partitions
-from vidassets.resources.models import ModelStore
+from vidassets.resources.models import ModelLoader
 from vidassets.resources.storage import VideoStorage
 from vidassets.version import CODE_VERSION
 
@@ -20,7 +19,7 @@ class ModerationConfig(dg.Config):
     batch_size: int = 8
 
 
-def _top_detections_markdown(frames: list[dict[str, Any]], limit: int = 10) -> str:
+def _top_detections_markdown(frames: list[FrameDetections], limit: int = 10) -> str:
     rows = sorted(
         ((det["score"], det["label"], frame["timestamp_s"]) for frame in frames for det in frame["detections"]),
         reverse=True,
@@ -45,9 +44,9 @@ def moderation(
     context: dg.AssetExecutionContext,
     config: ModerationConfig,
     storage: VideoStorage,
-    models: ModelStore,
-    frames: dict[str, Any],
-) -> dg.Output[dict[str, Any]]:
+    models: dg.ResourceParam[ModelLoader],
+    frames: FramesManifest,
+) -> dg.Output[ModerationManifest]:
     try:
         policy = ModerationPolicy(
             reject_labels=dict(config.reject_labels), reject_ratio=config.reject_ratio,
@@ -56,11 +55,11 @@ def moderation(
     except ValueError as err:
         raise dg.Failure(description=f"moderation config: {err}", allow_retries=False) from err
     detector = models.nudenet()
-    images = storage.get_many([frame["key"] for frame in frames["frames"]])
+    images = storage.store.get_many([frame["key"] for frame in frames["frames"]])
     detections = detector.detect(images, batch_size=config.batch_size)
     timestamps = [frame["timestamp_s"] for frame in frames["frames"]]
     result = decide(policy, timestamps, detections)
-    per_frame = [
+    per_frame: list[FrameDetections] = [
         {
             "index": frame["index"],
             "timestamp_s": frame["timestamp_s"],
@@ -68,13 +67,13 @@ def moderation(
         }
         for frame, dets in zip(frames["frames"], detections, strict=True)
     ]
-    manifest = {
+    manifest: ModerationManifest = {
         "video_id": context.partition_key,
-        **result,
+        **result,  # type: ignore[typeddict-item]
         "frames": per_frame,
         "model": detector.name,
         "method": "nudenet-v3 per-frame detection + ratio policy",
-        "device": models.resolved_device(),
+        "device": models.config.resolved_device(),
         "code_version": CODE_VERSION,
     }
     if result["verdict"] == "rejected":

@@ -7,21 +7,21 @@ import dagster as dg
 import numpy as np
 
 from vidassets.analytics.subtitles import render as render_subtitles
-from vidassets.assets.ui import markdown_image, model_tag
-from vidassets.ml.transcription import aligner_name, diarize, transcribe
+from vidassets.assets.ui import markdown_image
+from vidassets.manifests import AudioManifest, DiarizedTranscriptManifest, Segment, SpeakerStats, TranscriptManifest
+from vidassets.media.audio import SAMPLE_RATE
+from vidassets.ml.transcription import diarize
+from vidassets.model_config import current_model_config
 from vidassets.partitions import videos_partitions
-from vidassets.resources.models import ModelStore
-from vidassets.resources.storage import VideoStorage, asset_prefix
+from vidassets.resources.models import ModelLoader
+from vidassets.resources.storage import VideoStorage
+from vidassets.storage.layout import CONTENT_TYPES, TRANSCRIPT_FORMATS, transcript_key
 from vidassets.version import CODE_VERSION
 
-SAMPLE_RATE = 16_000
-# Written beside the manifest: WhisperX's JSON shape (a public interface), subtitles, plain text.
-SUBTITLE_FORMATS = ("json", "srt", "vtt", "txt")
-SUBTITLE_TYPES = {"json": "application/json", "srt": "application/x-subrip", "vtt": "text/vtt", "txt": "text/plain"}
 PREVIEW_SEGMENTS = 12
 
 
-def load_audio(storage: VideoStorage, audio: dict[str, Any]) -> np.ndarray:
+def load_audio(storage: VideoStorage, audio: AudioManifest) -> np.ndarray:
     """Float32 mono 16 kHz samples of the `audio` asset (decoded with PyAV, no FFmpeg process)."""
     from faster_whisper import decode_audio
 
@@ -29,7 +29,7 @@ def load_audio(storage: VideoStorage, audio: dict[str, Any]) -> np.ndarray:
     return decode_audio(str(path), sampling_rate=SAMPLE_RATE)
 
 
-def _preview(segments: list[dict[str, Any]]) -> str:
+def _preview(segments: list[Segment]) -> str:
     lines = []
     for seg in segments[:PREVIEW_SEGMENTS]:
         who = f"**{seg['speaker']}** " if seg.get("speaker") else ""
@@ -39,37 +39,43 @@ def _preview(segments: list[dict[str, Any]]) -> str:
     return "\n".join(lines) or "_no speech_"
 
 
-def _word_count(segments: list[dict[str, Any]]) -> int:
+def _word_count(segments: list[Segment]) -> int:
     return sum(len(seg.get("words", [])) for seg in segments)
 
 
 @dg.asset(
     partitions_def=videos_partitions,
     group_name="speech",
-    code_version=f"transcript-v1:{model_tag(VIDASSETS_WHISPER_MODEL='base', VIDASSETS_ALIGN_MODEL='whisper-words')}",
+    code_version=f"transcript-v1:{current_model_config().code_tag('transcript')}",
     kinds={"pytorch"},
     pool="gpu",
     description="Aligned transcript: VAD chunks, batched faster-whisper, word times (wav2vec2 when configured).",
 )
 def transcript(
-    context: dg.AssetExecutionContext, storage: VideoStorage, models: ModelStore, audio: dict[str, Any]
-) -> dg.Output[dict[str, Any]]:
-    aligner = aligner_name(models)
+    context: dg.AssetExecutionContext,
+    storage: VideoStorage,
+    models: dg.ResourceParam[ModelLoader],
+    audio: AudioManifest,
+) -> dg.Output[TranscriptManifest]:
+    config = models.config
+    aligner = config.aligner_label()
     base = {
         "video_id": context.partition_key,
-        "model": f"whisper {models.whisper_model} ({models.resolved_compute_type()}, {models.resolved_device()})",
-        "vad": models.resolved_vad(),
+        "model": config.whisper_label(),
+        "vad": config.resolved_vad(),
         "aligner": aligner,
         "code_version": CODE_VERSION,
     }
     started = time.monotonic()
     if audio["has_audio"]:
-        result = transcribe(models, load_audio(storage, audio))
+        result = models.transcribe(load_audio(storage, audio))
     else:
         result = {"language": None, "language_probability": None, "segments": []}
     elapsed = time.monotonic() - started
     segments = result["segments"]
-    manifest = {**base, **result, "duration_s": audio["duration_s"], "word_count": _word_count(segments)}
+    manifest: TranscriptManifest = {
+        **base, **result, "duration_s": audio["duration_s"], "word_count": _word_count(segments)  # type: ignore[typeddict-item]
+    }
     return dg.Output(
         manifest,
         metadata={
@@ -87,9 +93,9 @@ def transcript(
     )
 
 
-def speaker_stats(turns: list[Any], segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def speaker_stats(turns: list[Any], segments: list[Segment]) -> list[SpeakerStats]:
     """Talk time from diarization turns, word counts from the labelled words, per speaker."""
-    stats: dict[str, dict[str, Any]] = {}
+    stats: dict[str, Any] = {}
     for turn in turns:
         entry = stats.setdefault(turn.speaker, {"speaker": turn.speaker, "talk_time_s": 0.0, "word_count": 0})
         entry["talk_time_s"] += turn.end - turn.start
@@ -110,7 +116,7 @@ def speaker_stats(turns: list[Any], segments: list[dict[str, Any]]) -> list[dict
 @dg.asset(
     partitions_def=videos_partitions,
     group_name="speech",
-    code_version=f"diarized_transcript-v1:{model_tag(VIDASSETS_DIARIZATION_MODEL='resemblyzer')}",
+    code_version=f"diarized_transcript-v1:{current_model_config().code_tag('diarized_transcript')}",
     kinds={"pytorch"},
     pool="gpu",
     description="Speaker turns and a speaker label on every word and segment of the transcript.",
@@ -118,36 +124,40 @@ def speaker_stats(turns: list[Any], segments: list[dict[str, Any]]) -> list[dict
 def diarized_transcript(
     context: dg.AssetExecutionContext,
     storage: VideoStorage,
-    models: ModelStore,
-    audio: dict[str, Any],
-    transcript: dict[str, Any],
-) -> dg.Output[dict[str, Any]]:
+    models: dg.ResourceParam[ModelLoader],
+    audio: AudioManifest,
+    transcript: TranscriptManifest,
+) -> dg.Output[DiarizedTranscriptManifest]:
     from vidassets.ml.speaker_timeline import speaker_timeline_png
 
     turns, segments = [], []
-    if transcript["segments"]:
-        turns, segments = diarize(models, load_audio(storage, audio), transcript)
+    if transcript["segments"]:  # a video with no speech never loads the diarizer
+        diarizer = models.diarizer()
+        name, method = diarizer.name, diarizer.method
+        turns, segments = diarize(diarizer, load_audio(storage, audio), transcript)
+    else:
+        name, method = models.diarizer_name(), "not run: no speech"
     speakers = speaker_stats(turns, segments)
-    manifest = {
+    manifest: DiarizedTranscriptManifest = {
         "video_id": context.partition_key,
         "language": transcript["language"],
         "segments": segments,
         "turns": [{"start": round(t.start, 3), "end": round(t.end, 3), "speaker": t.speaker} for t in turns],
         "speakers": speakers,
-        "diarizer": models.diarizer().name,
-        "diarizer_method": models.diarizer().method,
+        "diarizer": name,
+        "diarizer_method": method,
         "transcript_model": transcript["model"],
         "aligner": transcript["aligner"],
         "code_version": CODE_VERSION,
     }
-    prefix = asset_prefix("diarized_transcript", context.partition_key)
-    for fmt in SUBTITLE_FORMATS:
-        storage.put_bytes(f"{prefix}/transcript.{fmt}", render_subtitles(manifest, fmt).encode(), SUBTITLE_TYPES[fmt])
+    for fmt in TRANSCRIPT_FORMATS:
+        key = transcript_key(context.partition_key, fmt)
+        storage.store.put_bytes(key, render_subtitles(manifest, fmt).encode(), CONTENT_TYPES[fmt])
     metadata: dict[str, Any] = {
-        "subtitles": dg.MetadataValue.path(storage.url(f"{prefix}/transcript.srt")),
+        "subtitles": dg.MetadataValue.path(storage.store.url(transcript_key(context.partition_key, "srt"))),
         "speakers": len(speakers),
         "talk_time_s": dg.MetadataValue.json({s["speaker"]: s["talk_time_s"] for s in speakers}),
-        "diarizer": models.diarizer().name,
+        "diarizer": name,
         "preview": dg.MetadataValue.md(_preview(segments)),
         "code_version": CODE_VERSION,
     }

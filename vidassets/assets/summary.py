@@ -2,20 +2,20 @@
 
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import dagster as dg
 
-from vidassets.assets.ui import model_tag
+from vidassets.manifests import DiarizedTranscriptManifest, SummaryManifest
+from vidassets.model_config import current_model_config
 from vidassets.partitions import videos_partitions
-from vidassets.resources.models import ModelStore
+from vidassets.resources.models import ModelLoader
 from vidassets.version import CODE_VERSION
 
 
 @dg.asset(
     partitions_def=videos_partitions,
     group_name="speech",
-    code_version=f"summary-v1:{model_tag(VIDASSETS_LLM_MODEL='textrank-minilm')}",
+    code_version=f"summary-v1:{current_model_config().code_tag('summary')}",
     kinds={"pytorch"},
     pool="gpu",
     output_required=False,
@@ -23,8 +23,10 @@ from vidassets.version import CODE_VERSION
     "Videos without speech get none.",
 )
 def summary(
-    context: dg.AssetExecutionContext, models: ModelStore, diarized_transcript: dict[str, Any]
-) -> Iterator[dg.Output[dict[str, Any]]]:
+    context: dg.AssetExecutionContext,
+    models: dg.ResourceParam[ModelLoader],
+    diarized_transcript: DiarizedTranscriptManifest,
+) -> Iterator[dg.Output[SummaryManifest]]:
     segments = diarized_transcript["segments"]
     if not segments:
         context.log.info(f"{context.partition_key}: no speech, no summary")
@@ -34,7 +36,9 @@ def summary(
         return
     started = time.monotonic()
     result = models.summarizer().summarize(segments)
-    manifest = {"video_id": context.partition_key, **result.to_dict(), "code_version": CODE_VERSION}
+    manifest: SummaryManifest = {
+        "video_id": context.partition_key, **result.to_dict(), "code_version": CODE_VERSION  # type: ignore[typeddict-item]
+    }
     yield dg.Output(
         manifest,
         metadata={

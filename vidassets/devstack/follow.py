@@ -66,10 +66,6 @@ class RunFollower:
                 return record
         return None
 
-    def adopt(self, run_id: str) -> None:
-        """Follow `run_id` from now on (e.g. an earlier run, when no new one will come)."""
-        self.run_id, self.status, self._events_cursor = run_id, None, None
-
     def poll(self) -> dg.DagsterRun | None:
         """The run once it has ended, else None."""
         if self.run_id is None:

@@ -33,7 +33,7 @@ from vidassets.devstack.follow import RunFollower, output_locations
 from vidassets.devstack.procs import LOOPBACK, find_executable, free_ports, port_is_free
 from vidassets.devstack.seaweed import DEFAULT_S3_PORT, SeaweedS3, SeaweedStartError
 from vidassets.devstack.services import SUPERVISOR, PidFiles, Service
-from vidassets.partitions import video_id_for
+from vidassets.video_ids import video_id_for
 
 BUCKET = "vidassets"
 UPLOAD_PREFIX = "uploads/"

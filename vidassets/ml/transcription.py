@@ -1,40 +1,48 @@
-"""The speech recipe the assets, the CLI and the benchmarks share: samples in, transcript dicts out."""
+"""The speech recipe the assets and the benchmarks share: loaded models and samples in, transcript dicts out."""
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from vidassets.ml.alignment import align_words
+from vidassets.ml.diarization import Diarizer
 from vidassets.ml.segments import resegment
 from vidassets.ml.speaker_assignment import assign_speakers
-from vidassets.resources.models import ModelStore
+from vidassets.ml.speech_recognition import SpeechRecognizer
+
+# language -> (wav2vec2 model, metadata), as `whisperx.load_align_model` returns; loaded once the language is known
+AlignModelLoader = Callable[[str], tuple[Any, dict[str, Any]]]
 
 
-def aligner_name(models: ModelStore) -> str:
-    return f"wav2vec2:{models.align_model}" if models.align_model else "faster-whisper-cross-attention"
-
-
-def transcribe(models: ModelStore, samples: np.ndarray) -> dict[str, Any]:
-    """VAD + batched Whisper + word times, re-cut into sentences: `{language, language_probability, segments}`."""
-    recognizer = models.recognizer()
+def transcribe(
+    recognizer: SpeechRecognizer,
+    samples: np.ndarray,
+    *,
+    language: str | None,
+    batch_size: int,
+    load_align_model: AlignModelLoader | None = None,
+    device: str = "cpu",
+) -> dict[str, Any]:
+    """VAD + batched Whisper + word times (wav2vec2 when `load_align_model` is given, else Whisper's own),
+    re-cut into sentences: `{language, language_probability, segments}`."""
     result = recognizer.transcribe(
-        samples, language=models.language, batch_size=models.batch_size, word_timestamps=not models.align_model
+        samples, language=language, batch_size=batch_size, word_timestamps=load_align_model is None
     )
-    if models.align_model and result["segments"]:
-        align_model, metadata = models.aligner(result["language"])
-        aligned = align_words(result["segments"], samples, align_model, metadata, models.resolved_device())
-        result["segments"] = resegment(aligned, result["language"])
-    else:
-        result["segments"] = resegment(result["segments"], result["language"])
+    segments = result["segments"]
+    if load_align_model is not None and segments:
+        model, metadata = load_align_model(result["language"])
+        segments = align_words(segments, samples, model, metadata, device)
+    result["segments"] = resegment(segments, result["language"])
     return result
 
 
-def diarize(models: ModelStore, samples: np.ndarray, transcript: dict[str, Any]) -> tuple[list[Any], list[dict]]:
+def diarize(diarizer: Diarizer, samples: np.ndarray, transcript: dict[str, Any]) -> tuple[list[Any], list[dict]]:
     """Speaker turns, and the transcript's segments with a speaker on every word, cut at speaker changes."""
     if not transcript["segments"]:
         return [], []
     # The diarizer finds speech itself: sentence-level transcript spans as regions split the speaker-count
     # margin too finely (3 speakers instead of 2 on the sample call with tiny.en segments).
-    turns = models.diarizer().diarize(samples)
+    turns = diarizer.diarize(samples)
     labelled = assign_speakers(turns, transcript["segments"])
     return turns, resegment(labelled, transcript["language"], by_speaker=True)

@@ -1,15 +1,22 @@
-"""Model choice, device and a per-process cache: a run that handles many partitions loads each model once."""
+"""`ModelLoader`: loads the configured models once per process and hands them to the assets.
 
-import os
+A run that handles many partitions, or a long-lived worker that executes many runs, loads each model once. Model
+choice comes in as a `ModelConfig` (read once from the environment); nothing here reads the environment.
+"""
+
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import dagster as dg
+from vidassets.model_config import ModelConfig
 
 if TYPE_CHECKING:
+    import numpy as np
+
+    from vidassets.ml.diarization import Diarizer
     from vidassets.ml.nudenet_detector import NudeNetDetector
     from vidassets.ml.speech_recognition import SpeechRecognizer
+    from vidassets.ml.summarize import Summarizer
 
 T = TypeVar("T")
 
@@ -29,109 +36,87 @@ def loaded_model_keys() -> list[tuple[Any, ...]]:
     return list(_CACHE)
 
 
-def cuda_available() -> bool:
-    try:
-        import torch
-    except ImportError:
-        return False
-    return bool(torch.cuda.is_available())
+class ModelLoader:
+    """The configured models, loaded on first use and cached per process. Passed to assets as the `models`
+    resource; the HF token (hub ids only) is held here, never shown in the UI, logs or metadata."""
 
+    def __init__(self, config: ModelConfig | None = None, *, hf_token: str | None = None) -> None:
+        self.config = config or ModelConfig()
+        self._hf_token = hf_token
 
-class ModelStore(dg.ConfigurableResource):
-    """Owns which models run, where (`cuda` when present, else `cpu`) and with how many CPU threads."""
-
-    device: str = "auto"
-    cpu_threads: int = 0
-    nudenet_model_path: str | None = None
-    whisper_model: str = "base"  # offline name (base, tiny.en), a CTranslate2 directory, or a hub id
-    compute_type: str = "auto"  # float16 on cuda, int8 on cpu
-    batch_size: int = 8
-    language: str | None = None  # None: detect
-    vad_method: str = "auto"  # pyannote on cuda, silero on cpu
-    align_model: str | None = None  # wav2vec2 directory or torchaudio bundle; None: whisper word times
-    diarization_model: str | None = None  # pyannote pipeline dir (config.yaml) or hub id; None: offline diarizer
-    hf_token: str | None = None  # only for hub ids; pass as dg.EnvVar("HF_TOKEN") so the UI never shows it
-    min_speakers: int | None = None
-    max_speakers: int | None = None
-    llm_model: str | None = None  # local instruction-LLM directory (production: Llama-3.2-3B-Instruct); None: TextRank
-
-    def resolved_device(self) -> str:
-        if self.device == "auto":
-            return "cuda" if cuda_available() else "cpu"
-        if self.device not in ("cpu", "cuda"):
-            raise ValueError(f"ModelStore.device must be auto, cpu or cuda, not {self.device!r}")
-        return self.device
-
-    def threads(self) -> int:
-        """CPU threads for inference: the cores this process may use (WhisperX's default of 4 thrashes 2 cores)."""
-        if self.cpu_threads > 0:
-            return self.cpu_threads
-        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-    def resolved_compute_type(self) -> str:
-        if self.compute_type != "auto":
-            return self.compute_type
-        return "float16" if self.resolved_device() == "cuda" else "int8"
-
-    def resolved_vad(self) -> str:
-        if self.vad_method not in ("auto", "pyannote", "silero"):
-            raise ValueError(f"ModelStore.vad_method must be auto, pyannote or silero, not {self.vad_method!r}")
-        if self.vad_method != "auto":
-            return self.vad_method
-        return "pyannote" if self.resolved_device() == "cuda" else "silero"
+    def __repr__(self) -> str:
+        return f"ModelLoader({self.config!r})"
 
     def recognizer(self) -> "SpeechRecognizer":
         from vidassets.ml.speech_recognition import RecognizerSpec, SpeechRecognizer
         from vidassets.ml.whisper_weights import resolve_whisper
 
-        path, english_only = resolve_whisper(self.whisper_model)
+        cfg = self.config
+        path, english_only = resolve_whisper(cfg.whisper_model)
         spec = RecognizerSpec(
-            model_path=path, model_name=self.whisper_model, english_only=english_only,
-            device=self.resolved_device(), compute_type=self.resolved_compute_type(), threads=self.threads(),
-            vad_method=self.resolved_vad(),
+            model_path=path, model_name=cfg.whisper_model, english_only=english_only,
+            device=cfg.resolved_device(), compute_type=cfg.resolved_compute_type(), threads=cfg.threads(),
+            vad_method=cfg.resolved_vad(),
         )
         return cached_model(("whisper", spec), lambda: SpeechRecognizer(spec))
 
     def aligner(self, language: str) -> tuple[Any, dict[str, Any]]:
+        """The configured wav2vec2 alignment model for `language`."""
         from vidassets.ml.alignment import load_align_model
 
-        if not self.align_model:
+        name, device = self.config.align_model, self.config.resolved_device()
+        if not name:
             raise ValueError("no alignment model configured (VIDASSETS_ALIGN_MODEL)")
-        device = self.resolved_device()
-        return cached_model(
-            ("align", self.align_model, language, device),
-            lambda: load_align_model(self.align_model, language, device),
+        return cached_model(("align", name, language, device), lambda: load_align_model(name, language, device))
+
+    def transcribe(self, samples: "np.ndarray") -> dict[str, Any]:
+        """The speech recipe (`ml.transcription.transcribe`) with the configured models."""
+        from vidassets.ml.transcription import transcribe
+
+        cfg = self.config
+        return transcribe(
+            self.recognizer(), samples, language=cfg.language, batch_size=cfg.batch_size,
+            load_align_model=self.aligner if cfg.align_model else None, device=cfg.resolved_device(),
         )
 
-    def diarizer(self) -> Any:
-        """pyannote when a pipeline is configured, else the offline window-embedding diarizer."""
-        device = self.resolved_device()
-        if self.diarization_model:
+    def diarizer_name(self) -> str:
+        """The configured diarizer's name, without loading it (for videos with no speech)."""
+        if self.config.diarization_model:
+            from vidassets.ml.diarization_pyannote import pipeline_label
+
+            return pipeline_label(self.config.diarization_model)
+        from vidassets.ml.diarization_offline import WindowEmbeddingDiarizer
+
+        return WindowEmbeddingDiarizer.NAME
+
+    def diarizer(self) -> "Diarizer":
+        """pyannote when a pipeline is configured, else the configured offline diarizer."""
+        cfg = self.config
+        device = cfg.resolved_device()
+        bounds = {"min_speakers": cfg.min_speakers, "max_speakers": cfg.max_speakers}
+        if cfg.diarization_model:
             from vidassets.ml.diarization_pyannote import PyannoteDiarizer
 
+            model = cfg.diarization_model
             return cached_model(
-                ("pyannote", self.diarization_model, device, self.min_speakers, self.max_speakers),
-                lambda: PyannoteDiarizer(
-                    self.diarization_model, token=self.hf_token, device=device,
-                    min_speakers=self.min_speakers, max_speakers=self.max_speakers,
-                ),
+                ("pyannote", model, device, cfg.min_speakers, cfg.max_speakers),
+                lambda: PyannoteDiarizer(model, token=self._hf_token, device=device, **bounds),
             )
         from vidassets.ml.diarization_offline import WindowEmbeddingDiarizer
 
         return cached_model(
-            ("offline-diarizer", device, self.min_speakers, self.max_speakers),
-            lambda: WindowEmbeddingDiarizer(
-                device=device, min_speakers=self.min_speakers, max_speakers=self.max_speakers
-            ),
+            ("offline-diarizer", cfg.offline_diarizer, device, cfg.min_speakers, cfg.max_speakers),
+            lambda: WindowEmbeddingDiarizer(device=device, **bounds),
         )
 
-    def summarizer(self) -> Any:
+    def summarizer(self) -> "Summarizer":
         """The configured instruction LLM, or the offline extractive TextRank summarizer."""
-        device = self.resolved_device()
-        if self.llm_model:
+        device = self.config.resolved_device()
+        llm = self.config.llm_model
+        if llm:
             from vidassets.ml.summarize import LLMSummarizer
 
-            return cached_model(("llm", self.llm_model, device), lambda: LLMSummarizer(self.llm_model, device=device))
+            return cached_model(("llm", llm, device), lambda: LLMSummarizer(llm, device=device))
         from vidassets.ml.summarize import TextRankSummarizer
 
         return cached_model(("textrank", device), lambda: TextRankSummarizer(device=device))
@@ -139,8 +124,8 @@ class ModelStore(dg.ConfigurableResource):
     def nudenet(self) -> "NudeNetDetector":
         from vidassets.ml.nudenet_detector import NudeNetDetector
 
-        device = self.resolved_device()
+        path, device, threads = self.config.nudenet_model_path, self.config.resolved_device(), self.config.threads()
         return cached_model(
-            ("nudenet", self.nudenet_model_path, device, self.threads()),
-            lambda: NudeNetDetector.load(self.nudenet_model_path, device=device, threads=self.threads()),
+            ("nudenet", path, device, threads),
+            lambda: NudeNetDetector.load(path, device=device, threads=threads),
         )

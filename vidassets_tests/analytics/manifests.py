@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from vidassets.partitions import video_id_for
+from vidassets.video_ids import video_id_for
 
 CODE_VERSION = "0.1.0+gabc123def456"
 APPROVED = video_id_for("vidassets", "uploads/team talk.mp4")

@@ -11,6 +11,7 @@ import pytest
 
 from vidassets.analytics import query as query_module
 from vidassets.analytics.query import QueryError, query_main, referenced_tables, run_query
+from vidassets.storage.layout import root_from_env
 from vidassets_tests.analytics import manifests as m
 
 SPEAKERS_SQL = "SELECT video_id, speaker, talk_time_s, word_count FROM speakers ORDER BY speaker"
@@ -55,7 +56,7 @@ def test_root_defaults_to_the_environment(loaded, monkeypatch, capsys):
     assert query_main(["SELECT count(*) AS n FROM videos", "--format", "csv"]) == 0
     assert capsys.readouterr().out == "n\n3\n"
     monkeypatch.delenv("VIDASSETS_STORAGE_ROOT")
-    assert query_module.default_root() == "s3://vidassets"
+    assert root_from_env() == "s3://vidassets"
 
 
 def test_unknown_table_lists_the_tables(local_root, capsys):

@@ -9,7 +9,6 @@ import re
 
 import pytest
 
-from vidassets.analytics.store import Store
 from vidassets.analytics.subtitles import (
     build_cues,
     export_main,
@@ -19,6 +18,7 @@ from vidassets.analytics.subtitles import (
     to_vtt,
     to_whisperx_json,
 )
+from vidassets.storage import Store
 from vidassets_tests.analytics import manifests as m
 
 SRT_TIME = r"(\d{2,}):(\d{2}):(\d{2}),(\d{3})"

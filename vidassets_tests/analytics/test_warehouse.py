@@ -18,14 +18,9 @@ from vidassets.analytics.examples import EXAMPLES
 from vidassets.analytics.query import run_query
 from vidassets.analytics.rows import video_tables
 from vidassets.analytics.schemas import SCHEMAS, TABLES
-from vidassets.analytics.warehouse import (
-    CURRENT_FILE,
-    Warehouse,
-    WarehouseError,
-    compacted_prefix,
-    is_changed_file_error,
-    video_file_key,
-)
+from vidassets.analytics.warehouse import Warehouse, WarehouseError, is_changed_file_error
+from vidassets.storage.layout import CURRENT_FILE, compacted_prefix, video_file_key
+from vidassets.storage.s3 import S3Store
 from vidassets_tests.analytics import manifests as m
 from vidassets_tests.analytics.conftest import PROCESSED_AT, load
 
@@ -110,7 +105,7 @@ def test_raw_layout_reads_with_duckdb_and_pyarrow_hive_partitioning(loaded: Ware
     base = loaded.store.arrow_path("warehouse/segments")
     raw = ds.dataset(base, filesystem=fs, format="parquet", partitioning="hive").to_table()
     assert raw.num_rows == 5 and set(raw.column("video_id").to_pylist()) == {m.APPROVED}
-    if not loaded.store.is_s3:
+    if not isinstance(loaded.store, S3Store):
         got = duckdb.execute(
             f"SELECT video_id, count(*) FROM read_parquet('{base}/*/*.parquet', hive_partitioning = true) GROUP BY 1"
         ).fetchall()
@@ -156,7 +151,7 @@ def test_rewrite_as_rejected_removes_speech_tables(loaded: Warehouse):
     for table in ("segments", "words", "speakers", "summaries"):
         assert loaded.store.list(f"warehouse/{table}/video_id={m.APPROVED}") == []
         assert loaded.connect([table]).execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
-    if not loaded.store.is_s3:  # no empty video_id=… folders left behind
+    if not isinstance(loaded.store, S3Store):  # no empty video_id=… folders left behind
         assert not (Path(loaded.root) / "warehouse" / "segments" / f"video_id={m.APPROVED}").exists()
 
 
@@ -246,7 +241,7 @@ def test_readers_never_see_a_half_written_file(root):
     assert not errors, errors[:3]
     assert len(seen) >= 3
     assert set(seen) <= {(20_000, frozenset("A")), (35_000, frozenset("B"))}, set(seen)
-    if not wh.store.is_s3:
+    if not isinstance(wh.store, S3Store):
         assert not [p for p in Path(root).rglob(".tmp-*")], "temporary files left behind"
 
 
@@ -293,7 +288,8 @@ def test_rewrite_and_delete_after_compaction_keep_per_video_semantics(loaded: Wa
     snap = loaded.snapshot("videos")
     assert m.APPROVED not in snap.covered and m.REJECTED not in snap.live
     # Same answers as a warehouse that never saw a compaction.
-    fresh_root = (loaded.root + "-fresh") if loaded.store.is_s3 else str(Path(loaded.root).parent / "fresh")
+    on_s3 = isinstance(loaded.store, S3Store)
+    fresh_root = (loaded.root + "-fresh") if on_s3 else str(Path(loaded.root).parent / "fresh")
     fresh = load(fresh_root, {m.APPROVED: _rewritten_approved(), m.FAILED: corpus_tables[m.FAILED]})
     want = _all_examples(fresh)
     for engine in ("auto", "arrow"):

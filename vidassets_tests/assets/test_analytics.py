@@ -53,7 +53,7 @@ def test_three_real_videos_in_the_warehouse(s3_server, bucket, instance, resourc
     call = by_key["uploads/call.mp4"]
     assert _tables(call, instance, resources).success
     counts = run_query(root, f"select count(*) n from segments where video_id = '{call.partition_key}'")
-    diarized = resources["storage"].get_json(f"assets/diarized_transcript/{call.partition_key}/manifest.json")
+    diarized = resources["storage"].store.get_json(f"assets/diarized_transcript/{call.partition_key}/manifest.json")
     assert counts.n[0] == len(diarized["segments"]) > 0
     assert run_query(root, "select count(*) n from videos").n[0] == 3
 
@@ -61,5 +61,5 @@ def test_three_real_videos_in_the_warehouse(s3_server, bucket, instance, resourc
     before = run_query(root, "select speaker, talk_time_s from speakers order by speaker")
     compacted = dg.materialize(all_assets, selection=["warehouse_compaction"], instance=instance, resources=resources)
     assert compacted.success
-    assert list(resources["storage"].list("warehouse/_compacted")), "compacted files written"
+    assert list(resources["storage"].store.keys("warehouse/_compacted")), "compacted files written"
     assert run_query(root, "select speaker, talk_time_s from speakers order by speaker").equals(before)

@@ -21,7 +21,7 @@ def test_speaking_video_media_assets(s3_server, bucket, instance, resources, spe
     )
     result = run_request(request, instance, resources)
     assert result.success, failure_message(result)
-    storage, vid = resources["storage"], request.partition_key
+    storage, vid = resources["storage"].store, request.partition_key
 
     source = _manifest(storage, "source_video", vid)
     assert source["key"] == "uploads/Team Talk.mp4" and len(source["sha256"]) == 64
@@ -63,18 +63,18 @@ def test_rematerializing_frames_replaces_only_that_partition(s3_server, bucket, 
     )
     for request in requests:
         assert run_request(request, instance, resources, selection=["source_video", "frames"]).success
-    storage = resources["storage"]
+    storage = resources["storage"].store
     one, two = (r.partition_key for r in requests)
-    before_two = sorted(storage.list(f"assets/frames/{two}"))
+    before_two = sorted(storage.keys(f"assets/frames/{two}"))
 
     # Fewer frames the second time: stale frames of `one` go, `two` is untouched.
     config = dg.RunConfig(ops={"frames": {"config": {"rate_fps": 0.2}}})
     again = run_request(requests[0], instance, resources, selection=["frames"], run_config=config)
     assert again.success, failure_message(again)
     frames_one = _manifest(storage, "frames", one)
-    listed = sorted(storage.list(f"assets/frames/{one}"))
+    listed = sorted(storage.keys(f"assets/frames/{one}"))
     assert listed == sorted([f["key"] for f in frames_one["frames"]] + [f"assets/frames/{one}/manifest.json"])
-    assert sorted(storage.list(f"assets/frames/{two}")) == before_two
+    assert sorted(storage.keys(f"assets/frames/{two}")) == before_two
 
 
 def test_video_without_audio_track_has_no_speech(s3_server, bucket, instance, resources, silent_video):
@@ -83,7 +83,7 @@ def test_video_without_audio_track_has_no_speech(s3_server, bucket, instance, re
     )
     result = run_request(request, instance, resources)
     assert result.success, failure_message(result)
-    audio = resources["storage"].get_json(f"assets/audio/{request.partition_key}/manifest.json")
+    audio = resources["storage"].store.get_json(f"assets/audio/{request.partition_key}/manifest.json")
     assert audio["has_audio"] is False and audio["key"] is None
 
 
@@ -109,7 +109,7 @@ def test_bad_inputs_fail_clearly_while_good_video_in_same_tick_succeeds(
     # Earlier outputs stay intact: the good video's manifests are all there.
     good = next(r for r in requests if r.tags["vidassets/key"] == "uploads/good.mp4").partition_key
     for asset in ("source_video", "frames", "moderation", "audio"):
-        assert json.loads(resources["storage"].get_bytes(f"assets/{asset}/{good}/manifest.json"))
+        assert json.loads(resources["storage"].store.get_bytes(f"assets/{asset}/{good}/manifest.json"))
 
 
 def test_ui_rematerialization_without_tags_finds_the_object(s3_server, bucket, instance, resources, silent_video):
@@ -123,7 +123,7 @@ def test_ui_rematerialization_without_tags_finds_the_object(s3_server, bucket, i
         selection=["source_video"], partition_key=request.partition_key, instance=instance, resources=resources,
     )
     assert untagged.success
-    manifest = resources["storage"].get_json(f"assets/source_video/{request.partition_key}/manifest.json")
+    manifest = resources["storage"].store.get_json(f"assets/source_video/{request.partition_key}/manifest.json")
     assert manifest["key"] == "uploads/clip.mp4"
 
 

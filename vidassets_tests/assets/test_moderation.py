@@ -11,7 +11,7 @@ def test_benign_real_photos_are_approved(s3_server, bucket, instance, resources,
     )
     result = run_request(request, instance, resources)
     assert result.success, failure_message(result)
-    verdict = resources["storage"].get_json(f"assets/moderation/{request.partition_key}/manifest.json")
+    verdict = resources["storage"].store.get_json(f"assets/moderation/{request.partition_key}/manifest.json")
     assert verdict["verdict"] == "approved" and verdict["reasons"] == []
     assert verdict["model"].startswith("nudenet-320n")
     # The detector really ran: the astronaut's face is found.
@@ -29,7 +29,7 @@ def test_rejection_gate_uses_real_detections(s3_server, bucket, instance, resour
     }}})
     result = run_request(request, instance, resources, run_config=config)
     assert result.success, failure_message(result)
-    storage = resources["storage"]
+    storage = resources["storage"].store
     verdict = storage.get_json(f"assets/moderation/{request.partition_key}/manifest.json")
     assert verdict["verdict"] == "rejected"
     assert any("FACE_FEMALE" in reason for reason in verdict["reasons"])

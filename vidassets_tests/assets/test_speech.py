@@ -5,12 +5,13 @@ import dagster as dg
 from vidassets import samples
 from vidassets.media.ffmpeg import ffmpeg_input, run_ffmpeg
 from vidassets.ml.transcript_quality import normalize, phrase_start_errors, read_stm, word_error_rate
-from vidassets.resources.models import ModelStore
+from vidassets.model_config import ModelConfig
+from vidassets.resources.models import ModelLoader
 from vidassets_tests.pipeline_helpers import failure_message, run_request, upload_and_tick
 
 
 def _manifest(resources, asset: str, video_id: str) -> dict:
-    return resources["storage"].get_json(f"assets/{asset}/{video_id}/manifest.json")
+    return resources["storage"].store.get_json(f"assets/{asset}/{video_id}/manifest.json")
 
 
 def test_speaking_video_gets_aligned_diarized_transcript_and_summary(
@@ -93,8 +94,8 @@ def test_video_without_audio_runs_speech_assets_without_error(s3_server, bucket,
 
 
 def test_models_load_once_per_process_across_partitions():
-    store = ModelStore(whisper_model="tiny.en", device="cpu")
-    assert store.recognizer() is ModelStore(whisper_model="tiny.en", device="cpu").recognizer()
+    store = ModelLoader(ModelConfig(whisper_model="tiny.en", device="cpu"))
+    assert store.recognizer() is ModelLoader(ModelConfig(whisper_model="tiny.en", device="cpu")).recognizer()
     assert store.diarizer() is store.diarizer()
 
 

@@ -2,7 +2,6 @@
 
 import os
 import shutil
-import subprocess
 
 import pytest
 
@@ -41,28 +40,3 @@ def test_run_ffmpeg_failure_names_the_source(tmp_path):
     message = str(info.value)
     assert message.startswith("uploads/a.mp4: ffmpeg failed (exit ")
     assert "No such file or directory" in message and "abc123" not in message
-
-
-def test_ensure_ffmpeg_on_path(monkeypatch, tmp_path):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setenv("PATH", "/usr/bin:/bin")
-    bin_dir = ffmpeg.ensure_ffmpeg_on_path()
-    assert bin_dir == tmp_path / "cache" / "vidassets" / "bin"
-    assert os.environ["PATH"].split(os.pathsep)[0] == str(bin_dir)
-    assert shutil.which("ffmpeg") == str(bin_dir / "ffmpeg")
-    version = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True, check=True)
-    assert version.stdout.startswith("ffmpeg version")
-    # Idempotent: same link, PATH entry not duplicated.
-    ffmpeg.ensure_ffmpeg_on_path()
-    assert os.environ["PATH"].split(os.pathsep).count(str(bin_dir)) == 1
-    assert os.path.realpath(bin_dir / "ffmpeg") == os.path.realpath(ffmpeg.ffmpeg_exe())
-    assert [p.name for p in bin_dir.iterdir()] == ["ffmpeg"]
-
-
-def test_ensure_ffmpeg_on_path_repoints_a_stale_link(monkeypatch, tmp_path):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "ffmpeg").symlink_to(tmp_path / "old-ffmpeg-that-is-gone")
-    monkeypatch.setenv("PATH", "/usr/bin")
-    ffmpeg.ensure_ffmpeg_on_path(bin_dir)
-    assert os.path.realpath(bin_dir / "ffmpeg") == os.path.realpath(ffmpeg.ffmpeg_exe())

@@ -1,4 +1,4 @@
-"""The production alignment path (`ModelStore.aligner` -> `load_align_model` -> `align_words` -> `whisperx.align`)
+"""The production alignment path (`ModelLoader.aligner` -> `load_align_model` -> `align_words` -> `whisperx.align`)
 on a real tiny.en transcript of pyannote's sample call, with a tiny random wav2vec2 CTC model built offline.
 
 The aligner's weights are random, so word times are meaningless; what is checked is everything that does not
@@ -16,7 +16,8 @@ import pytest
 
 from vidassets.ml.alignment import align_words, ensure_punkt_tab, load_align_model
 from vidassets.ml.whisper_weights import ModelNotFoundError
-from vidassets.resources.models import ModelStore
+from vidassets.model_config import ModelConfig
+from vidassets.resources.models import ModelLoader
 from vidassets.samples import speech_wav
 from vidassets_tests.ml.model_builders import build_tiny_wav2vec2, files_under, offline_guard
 
@@ -44,13 +45,13 @@ def align_dir(offline, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def transcript(offline, audio) -> dict[str, Any]:
-    recognizer = ModelStore(whisper_model="tiny.en", device="cpu").recognizer()
+    recognizer = ModelLoader(ModelConfig(whisper_model="tiny.en", device="cpu")).recognizer()
     return recognizer.transcribe(audio, language="en", batch_size=8, word_timestamps=False)
 
 
 @pytest.fixture(scope="module")
 def aligned(offline, audio, align_dir, transcript) -> list[dict[str, Any]]:
-    model, metadata = ModelStore(align_model=str(align_dir), device="cpu").aligner("en")
+    model, metadata = ModelLoader(ModelConfig(align_model=str(align_dir), device="cpu")).aligner("en")
     return align_words(transcript["segments"], audio, model, metadata, "cpu")
 
 
@@ -97,17 +98,17 @@ def test_word_times_and_scores(aligned, transcript, audio):
 
 
 def test_float64_audio_is_accepted(offline, audio, align_dir):
-    model, metadata = ModelStore(align_model=str(align_dir), device="cpu").aligner("en")
+    model, metadata = ModelLoader(ModelConfig(align_model=str(align_dir), device="cpu")).aligner("en")
     segment = [{"start": 0.5, "end": 2.5, "text": "Hello there. How are you?"}]
     out = align_words(segment, audio[: 3 * 16_000].astype(np.float64), model, metadata, "cpu")
     assert [s["text"] for s in out] == ["Hello there.", "How are you?"]
 
 
 def test_aligner_is_loaded_once(offline, align_dir, aligned):
-    store = ModelStore(align_model=str(align_dir), device="cpu")
+    store = ModelLoader(ModelConfig(align_model=str(align_dir), device="cpu"))
     first = store.aligner("en")
     assert store.aligner("en") is first
-    assert ModelStore(align_model=str(align_dir), device="cpu").aligner("en") is first
+    assert ModelLoader(ModelConfig(align_model=str(align_dir), device="cpu")).aligner("en") is first
     model, metadata = first
     assert metadata["type"] == "huggingface" and metadata["language"] == "en"
     assert {"|", "<pad>", "a", "'"} <= set(metadata["dictionary"])
@@ -122,7 +123,7 @@ def test_unusable_align_model_names_the_setting(offline, tmp_path, kind):
         "uncached-bundle": "WAV2VEC2_ASR_BASE_960H",  # TORCH_HOME is an empty tmp dir: would download
     }[kind]
     with pytest.raises(ModelNotFoundError, match="VIDASSETS_ALIGN_MODEL"):
-        ModelStore(align_model=name, device="cpu").aligner("en")
+        ModelLoader(ModelConfig(align_model=name, device="cpu")).aligner("en")
     with pytest.raises(ModelNotFoundError, match="VIDASSETS_ALIGN_MODEL"):
         load_align_model(name, "en", "cpu")
     assert files_under(offline["home"] / "torch") == []

@@ -1,4 +1,4 @@
-"""The production pyannote path (`ModelStore.diarizer()` -> `PyannoteDiarizer` -> `whisperx.diarize.
+"""The production pyannote path (`ModelLoader.diarizer()` -> `PyannoteDiarizer` -> `whisperx.diarize.
 DiarizationPipeline` -> pyannote's `SpeakerDiarization`) run end to end, offline, from a local pipeline directory.
 
 The directory holds the real pyannote segmentation model shipped in the whisperx wheel, a tiny random x-vector
@@ -20,7 +20,8 @@ from vidassets.ml.der import read_rttm
 from vidassets.ml.diarization_offline import SpeakerTurn, to_whisperx_frame
 from vidassets.ml.diarization_pyannote import PyannoteDiarizer
 from vidassets.ml.whisper_weights import ModelNotFoundError
-from vidassets.resources.models import ModelStore
+from vidassets.model_config import ModelConfig
+from vidassets.resources.models import ModelLoader
 from vidassets.samples import speech_rttm, speech_stm, speech_wav
 from vidassets_tests.ml.model_builders import build_pyannote_pipeline_dir, files_under, offline_guard
 
@@ -48,8 +49,9 @@ def pipeline_dir(offline, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def store(pipeline_dir) -> ModelStore:
-    return ModelStore(diarization_model=str(pipeline_dir), hf_token=FAKE_TOKEN, device="cpu", max_speakers=2)
+def store(pipeline_dir) -> ModelLoader:
+    config = ModelConfig(diarization_model=str(pipeline_dir), device="cpu", max_speakers=2)
+    return ModelLoader(config, hf_token=FAKE_TOKEN)
 
 
 @pytest.fixture(scope="module")
@@ -106,9 +108,7 @@ def test_store_loads_the_pipeline_once(store, turns, pipeline_dir):
     diarizer = store.diarizer()
     assert isinstance(diarizer, PyannoteDiarizer)
     assert diarizer is store.diarizer()
-    assert diarizer is ModelStore(
-        diarization_model=str(pipeline_dir), hf_token=FAKE_TOKEN, device="cpu", max_speakers=2
-    ).diarizer()
+    assert diarizer is ModelLoader(store.config, hf_token=FAKE_TOKEN).diarizer()
     assert diarizer.name == f"pyannote:{pipeline_dir.name}"
     assert (diarizer.min_speakers, diarizer.max_speakers) == (None, 2)
 
@@ -133,7 +133,7 @@ def test_pyannote_telemetry_is_switched_off(offline, store, turns, monkeypatch):
     from pyannote.audio.telemetry.metrics import is_metrics_enabled
 
     monkeypatch.setenv("PYANNOTE_METRICS_ENABLED", "true")  # pyannote's default at import
-    PyannoteDiarizer(str(store.diarization_model), token=None, device="cpu", min_speakers=None, max_speakers=2)
+    PyannoteDiarizer(str(store.config.diarization_model), token=None, device="cpu", min_speakers=None, max_speakers=2)
     assert not is_metrics_enabled()
     assert os.environ["PYANNOTE_METRICS_ENABLED"] == "false"
 
@@ -173,7 +173,7 @@ def test_unusable_pipeline_names_the_setting(offline, pipeline_dir, tmp_path, mo
         error = error.__cause__ or error.__context__
     assert FAKE_TOKEN not in "\n".join(chain)
     with pytest.raises(ModelNotFoundError, match="VIDASSETS_DIARIZATION_MODEL"):
-        ModelStore(diarization_model=model, hf_token=FAKE_TOKEN, device="cpu").diarizer()
+        ModelLoader(ModelConfig(diarization_model=model, device="cpu"), hf_token=FAKE_TOKEN).diarizer()
 
 
 def test_nothing_was_downloaded(offline, turns):

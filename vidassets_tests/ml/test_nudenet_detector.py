@@ -6,7 +6,8 @@ from nudenet import NudeDetector
 from skimage import data
 
 from vidassets.ml.nudenet_detector import NudeNetDetector
-from vidassets.resources.models import ModelStore, loaded_model_keys
+from vidassets.model_config import ModelConfig
+from vidassets.resources.models import ModelLoader, loaded_model_keys
 
 
 def _jpeg(rgb) -> bytes:
@@ -23,7 +24,7 @@ def photos() -> list[bytes]:
 
 
 def test_detections_equal_nudenet_reference(photos):
-    ours = ModelStore(device="cpu").nudenet().detect(photos, batch_size=3)
+    ours = ModelLoader(ModelConfig(device="cpu")).nudenet().detect(photos, batch_size=3)
     reference = NudeDetector()
     for got, image in zip(ours, photos, strict=True):
         expected = reference.detect(image)
@@ -34,8 +35,8 @@ def test_detections_equal_nudenet_reference(photos):
 
 
 def test_model_is_loaded_once_per_process():
-    store = ModelStore(device="cpu")
-    assert store.nudenet() is store.nudenet() is ModelStore(device="cpu").nudenet()
+    store = ModelLoader(ModelConfig(device="cpu"))
+    assert store.nudenet() is store.nudenet() is ModelLoader(ModelConfig(device="cpu")).nudenet()
     assert sum(1 for key in loaded_model_keys() if key[0] == "nudenet") == 1
 
 

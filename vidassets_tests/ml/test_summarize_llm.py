@@ -10,7 +10,8 @@ from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
 from vidassets.ml.summarize import LLMSummarizer, parse_reduce_answer
 from vidassets.ml.whisper_weights import ModelNotFoundError
-from vidassets.resources.models import ModelStore
+from vidassets.model_config import ModelConfig
+from vidassets.resources.models import ModelLoader
 
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }} {% endfor %}"
@@ -90,8 +91,8 @@ def test_prompt_uses_the_chat_template(tiny_llm):
 
 
 def test_model_store_caches_the_llm_and_reports_missing_models(tiny_llm, tmp_path):
-    store = ModelStore(llm_model=str(tiny_llm), device="cpu")
-    assert store.summarizer() is ModelStore(llm_model=str(tiny_llm), device="cpu").summarizer()
+    store = ModelLoader(ModelConfig(llm_model=str(tiny_llm), device="cpu"))
+    assert store.summarizer() is ModelLoader(ModelConfig(llm_model=str(tiny_llm), device="cpu")).summarizer()
     with pytest.raises(ModelNotFoundError, match="VIDASSETS_LLM_MODEL"):
         LLMSummarizer(str(tmp_path / "missing"), device="cpu")
 

@@ -1,0 +1,167 @@
+"""The value of every per-video asset, defined once (as WhisperX's `schema.py` does for its outputs).
+
+Each asset's manifest is JSON at `<root>/assets/<asset>/<video_id>/manifest.json`; assets return these, the
+warehouse rows, the CLI and the API read them. `Segment` and `Word` are WhisperX's transcript shape, which
+`transcript.json` keeps (a public interface). Dagster-free.
+"""
+
+from typing import Any, NotRequired, TypedDict
+
+
+class Word(TypedDict):
+    word: str
+    start: NotRequired[float | None]
+    end: NotRequired[float | None]
+    score: NotRequired[float | None]
+    speaker: NotRequired[str | None]
+
+
+class Segment(TypedDict):
+    start: float
+    end: float
+    text: str
+    words: list[Word]
+    speaker: NotRequired[str | None]
+
+
+class TurnRecord(TypedDict):
+    start: float
+    end: float
+    speaker: str
+
+
+class SpeakerStats(TypedDict):
+    speaker: str
+    talk_time_s: float
+    word_count: int
+    words_per_minute: float | None
+
+
+class SourceVideoManifest(TypedDict):
+    video_id: str
+    source_uri: str
+    bucket: str
+    key: str
+    etag: str
+    size_bytes: int
+    suffix: str
+    sha256: str
+    probe: dict[str, Any]  # media.probe.VideoProbe.to_dict()
+    fetched_at: str
+    code_version: str
+
+
+class FrameEntry(TypedDict):
+    index: int
+    timestamp_s: float
+    is_keyframe: bool
+    key: str
+    width: int
+    height: int
+
+
+class FramesManifest(TypedDict):
+    video_id: str
+    method: str
+    rate_fps: float
+    max_frames: int
+    count: int
+    frames: list[FrameEntry]
+    code_version: str
+
+
+class FrameDetections(TypedDict):
+    index: int
+    timestamp_s: float
+    detections: list[dict[str, Any]]  # {label, score, box}
+
+
+class ModerationManifest(TypedDict):
+    video_id: str
+    verdict: str  # approved | rejected
+    reasons: list[str]
+    frames_checked: int
+    frames_flagged: int
+    flagged_ratio: float
+    flagged_timestamps_s: list[float]
+    label_counts: dict[str, int]
+    policy: dict[str, Any]
+    frames: list[FrameDetections]
+    model: str
+    method: str
+    device: str
+    code_version: str
+
+
+class AudioManifest(TypedDict):
+    video_id: str
+    sample_rate: int
+    channels: int
+    has_audio: bool
+    key: str | None
+    duration_s: float
+    format: NotRequired[str]
+    sha256: NotRequired[str]
+    code_version: str
+
+
+class TranscriptManifest(TypedDict):
+    video_id: str
+    model: str
+    vad: str
+    aligner: str
+    language: str | None
+    language_probability: float | None
+    segments: list[Segment]
+    duration_s: float
+    word_count: int
+    code_version: str
+
+
+class DiarizedTranscriptManifest(TypedDict):
+    video_id: str
+    language: str | None
+    segments: list[Segment]
+    turns: list[TurnRecord]
+    speakers: list[SpeakerStats]
+    diarizer: str
+    diarizer_method: str
+    transcript_model: str
+    aligner: str
+    code_version: str
+
+
+class SummaryManifest(TypedDict):
+    video_id: str
+    summary: str
+    title: str
+    topics: list[str]
+    method: str
+    model: str
+    speakers: list[str]
+    details: dict[str, Any]
+    code_version: str
+
+
+class FailureRecord(TypedDict, total=False):
+    """A failed pipeline run of a video: the error, and where the video came from."""
+
+    video_id: str
+    error: str
+    source_uri: str | None
+    bucket: str | None
+    key: str | None
+    code_version: str
+
+
+class VideoManifests(TypedDict, total=False):
+    """Whichever manifests of one video exist; the input of the warehouse rows."""
+
+    source_video: SourceVideoManifest | None
+    moderation: ModerationManifest | None
+    transcript: TranscriptManifest | None
+    diarized_transcript: DiarizedTranscriptManifest | None
+    summary: SummaryManifest | None
+
+
+MANIFEST_ASSETS: tuple[str, ...] = tuple(VideoManifests.__annotations__)

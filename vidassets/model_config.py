@@ -1,0 +1,129 @@
+"""Which models run, where and how: read from the environment once per process, in this one place.
+
+The code location builds its `ModelLoader` resource from `current_model_config()`, and the assets take their
+`code_version` from the same object, so what the UI calls stale is what the runs load. `ml/` never reads this:
+it receives loaded models and plain values. Dagster-free; secrets (HF token) are not part of it.
+"""
+
+import functools
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEVICES = ("auto", "cpu", "cuda")
+VAD_METHODS = ("auto", "pyannote", "silero")
+OFFLINE_DIARIZERS = ("window", "segmentation")
+
+
+def cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def available_cores() -> int:
+    """The cores this process may use (its CPU affinity), not the machine's."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _short(name: str) -> str:
+    return os.path.basename(name.rstrip("/")) or name
+
+
+def _optional_int(value: str | None) -> int | None:
+    return int(value) if value else None
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    device: str = "auto"  # cuda when present, else cpu
+    cpu_threads: int = 0  # 0: the cores available (WhisperX's default of 4 thrashes 2 cores)
+    nudenet_model_path: str | None = None  # None: the 320n.onnx shipped in the nudenet wheel
+    whisper_model: str = "base"  # offline name (base, tiny.en), a CTranslate2 directory, or a hub id
+    compute_type: str = "auto"  # float16 on cuda, int8 on cpu
+    batch_size: int = 8
+    language: str | None = None  # None: detect
+    vad_method: str = "auto"  # pyannote on cuda, silero on cpu
+    align_model: str | None = None  # wav2vec2 directory or torchaudio bundle; None: whisper word times
+    diarization_model: str | None = None  # pyannote pipeline dir (config.yaml) or hub id; None: offline diarizer
+    offline_diarizer: str = "window"  # the offline method when no pyannote pipeline is configured
+    min_speakers: int | None = None
+    max_speakers: int | None = None
+    llm_model: str | None = None  # local instruction-LLM dir (production: Llama-3.2-3B-Instruct); None: TextRank
+
+    def __post_init__(self) -> None:
+        if self.device not in DEVICES:
+            raise ValueError(f"device must be one of {', '.join(DEVICES)}, not {self.device!r}")
+        if self.vad_method not in VAD_METHODS:
+            raise ValueError(f"vad_method must be one of {', '.join(VAD_METHODS)}, not {self.vad_method!r}")
+        if self.offline_diarizer not in OFFLINE_DIARIZERS:
+            raise ValueError(f"offline_diarizer must be one of {', '.join(OFFLINE_DIARIZERS)}, "
+                             f"not {self.offline_diarizer!r}")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "ModelConfig":
+        """From `VIDASSETS_*` variables (see the README's table); unset means the default above."""
+        env = os.environ if env is None else env
+        return cls(
+            device=env.get("VIDASSETS_DEVICE") or "auto",
+            cpu_threads=int(env.get("VIDASSETS_CPU_THREADS") or 0),
+            nudenet_model_path=env.get("VIDASSETS_NUDENET_MODEL") or None,
+            whisper_model=env.get("VIDASSETS_WHISPER_MODEL") or "base",
+            compute_type=env.get("VIDASSETS_COMPUTE_TYPE") or "auto",
+            batch_size=int(env.get("VIDASSETS_BATCH_SIZE") or 8),
+            language=env.get("VIDASSETS_LANGUAGE") or None,
+            vad_method=env.get("VIDASSETS_VAD") or "auto",
+            align_model=env.get("VIDASSETS_ALIGN_MODEL") or None,
+            diarization_model=env.get("VIDASSETS_DIARIZATION_MODEL") or None,
+            offline_diarizer=env.get("VIDASSETS_DIARIZER") or "window",
+            min_speakers=_optional_int(env.get("VIDASSETS_MIN_SPEAKERS")),
+            max_speakers=_optional_int(env.get("VIDASSETS_MAX_SPEAKERS")),
+            llm_model=env.get("VIDASSETS_LLM_MODEL") or None,
+        )
+
+    # --- resolved at run time (GPU when present) ---------------------------------------------------------
+
+    def resolved_device(self) -> str:
+        if self.device == "auto":
+            return "cuda" if cuda_available() else "cpu"
+        return self.device
+
+    def threads(self) -> int:
+        """CPU threads for inference."""
+        return self.cpu_threads if self.cpu_threads > 0 else available_cores()
+
+    def resolved_compute_type(self) -> str:
+        if self.compute_type != "auto":
+            return self.compute_type
+        return "float16" if self.resolved_device() == "cuda" else "int8"
+
+    def resolved_vad(self) -> str:
+        if self.vad_method != "auto":
+            return self.vad_method
+        return "pyannote" if self.resolved_device() == "cuda" else "silero"
+
+    # --- provenance: what manifests record and what code versions name ------------------------------------
+
+    def whisper_label(self) -> str:
+        return f"whisper {self.whisper_model} ({self.resolved_compute_type()}, {self.resolved_device()})"
+
+    def aligner_label(self) -> str:
+        return f"wav2vec2:{self.align_model}" if self.align_model else "faster-whisper-cross-attention"
+
+    def code_tag(self, role: str) -> str:
+        """Short model names for an asset's `code_version`: configuring another model marks partitions stale."""
+        tags = {
+            "transcript": f"{_short(self.whisper_model)}+{_short(self.align_model or 'whisper-words')}",
+            "diarized_transcript": _short(self.diarization_model) if self.diarization_model
+            else ("resemblyzer" if self.offline_diarizer == "window" else f"resemblyzer-{self.offline_diarizer}"),
+            "summary": _short(self.llm_model or "textrank-minilm"),
+        }
+        return tags[role]
+
+
+@functools.cache
+def current_model_config() -> ModelConfig:
+    """This process's configuration, read from the environment once."""
+    return ModelConfig.from_env()

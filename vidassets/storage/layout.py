@@ -1,0 +1,93 @@
+"""Every key under the storage root, in one place.
+
+```
+<root>/assets/<asset>/<video_id>/manifest.json              an asset's value (JSON manifest)
+<root>/assets/frames/<video_id>/frame_00000.jpg              artifacts beside it
+<root>/assets/audio/<video_id>/audio.flac
+<root>/assets/diarized_transcript/<video_id>/transcript.{json,srt,vtt,txt}
+<root>/warehouse/<table>/video_id=<id>/part-0.parquet        analytics, hive layout, one file per table per video
+<root>/warehouse/_compacted/<table>/CURRENT.json             the live compacted generation
+<root>/warehouse/_compacted/<table>/<generation>/part-NNNNN.parquet
+```
+
+Every key that names a video is built from a validated video id (`video_ids.check_video_id`), never raw input.
+"""
+
+import os
+import re
+
+from vidassets.video_ids import check_video_id
+
+ROOT_ENV = "VIDASSETS_STORAGE_ROOT"
+DEFAULT_ROOT = "s3://vidassets"
+
+ASSETS = "assets"
+MANIFEST_FILE = "manifest.json"
+TRANSCRIPT_ASSET = "diarized_transcript"  # the transcript files users read live beside its manifest
+TRANSCRIPT_FORMATS = ("json", "srt", "vtt", "txt")  # json is WhisperX's shape: a public interface
+CONTENT_TYPES = {
+    "json": "application/json", "srt": "application/x-subrip", "vtt": "text/vtt", "txt": "text/plain",
+    "jpg": "image/jpeg", "flac": "audio/flac",
+}
+
+WAREHOUSE = "warehouse"
+COMPACTED = "_compacted"
+PART_FILE = "part-0.parquet"
+CURRENT_FILE = "CURRENT.json"
+
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def root_from_env() -> str:
+    """The storage root: `VIDASSETS_STORAGE_ROOT`, else `s3://vidassets`."""
+    return os.environ.get(ROOT_ENV) or DEFAULT_ROOT
+
+
+def _name(value: str, what: str) -> str:
+    if not _NAME_RE.match(value):
+        raise ValueError(f"unsafe {what} name {value!r}")
+    return value
+
+
+def asset_prefix(asset: str, video_id: str) -> str:
+    """`assets/<asset>/<video_id>`; refuses anything that is not a safe video id."""
+    return f"{ASSETS}/{_name(asset, 'asset')}/{check_video_id(video_id)}"
+
+
+def manifest_key(asset: str, video_id: str) -> str:
+    return f"{asset_prefix(asset, video_id)}/{MANIFEST_FILE}"
+
+
+def frame_key(video_id: str, index: int) -> str:
+    return f"{asset_prefix('frames', video_id)}/frame_{index:05d}.jpg"
+
+
+def audio_key(video_id: str) -> str:
+    return f"{asset_prefix('audio', video_id)}/audio.flac"
+
+
+def transcript_key(video_id: str, fmt: str) -> str:
+    """`transcript.<fmt>` beside the diarized transcript's manifest."""
+    if fmt not in TRANSCRIPT_FORMATS:
+        raise ValueError(f"unknown transcript format {fmt!r}; one of {', '.join(TRANSCRIPT_FORMATS)}")
+    return f"{asset_prefix(TRANSCRIPT_ASSET, video_id)}/transcript.{fmt}"
+
+
+def table_prefix(table: str) -> str:
+    return f"{WAREHOUSE}/{_name(table, 'table')}"
+
+
+def video_prefix(table: str, video_id: str) -> str:
+    return f"{table_prefix(table)}/video_id={check_video_id(video_id)}"
+
+
+def video_file_key(table: str, video_id: str) -> str:
+    return f"{video_prefix(table, video_id)}/{PART_FILE}"
+
+
+def compacted_prefix(table: str) -> str:
+    return f"{WAREHOUSE}/{COMPACTED}/{_name(table, 'table')}"
+
+
+def current_key(table: str) -> str:
+    return f"{compacted_prefix(table)}/{CURRENT_FILE}"
