@@ -1,5 +1,6 @@
 """Per-video assets, grouped by domain."""
 
+from vidassets.assets import manifest_types  # noqa: F401  (first: the manifests' Dagster types)
 from vidassets.assets.analytics import video_tables, warehouse_compaction
 from vidassets.assets.media import audio, frames, source_video
 from vidassets.assets.moderation import moderation

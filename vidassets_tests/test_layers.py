@@ -1,0 +1,58 @@
+"""The layering holds: the Dagster-free packages import neither Dagster nor the Dagster-facing packages, directly,
+lazily inside a function, or through anything they import."""
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import vidassets
+
+PACKAGE = Path(vidassets.__file__).parent
+DAGSTER_FREE = ["media", "ml", "analytics", "storage", "manifests.py", "model_config.py", "video_ids.py"]
+FORBIDDEN = ("dagster", "dagster_aws", "vidassets.resources", "vidassets.assets", "vidassets.sensors",
+             "vidassets.definitions", "vidassets.jobs", "vidassets.partitions")
+
+
+def _files() -> list[Path]:
+    out = []
+    for name in DAGSTER_FREE:
+        path = PACKAGE / name
+        out += sorted(path.rglob("*.py")) if path.is_dir() else [path]
+    return out
+
+
+def _modules() -> list[str]:
+    return [".".join(("vidassets", *p.relative_to(PACKAGE).with_suffix("").parts)).removesuffix(".__init__")
+            for p in _files()]
+
+
+def test_no_forbidden_import_statements():
+    found = []
+    for path in _files():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            found += [f"{path.relative_to(PACKAGE)}: {n}" for n in names
+                      if any(n == f or n.startswith(f + ".") for f in FORBIDDEN)]
+    assert found == []
+
+
+def test_importing_them_loads_no_dagster():
+    code = (
+        "import importlib, json, sys\n"
+        f"for name in {_modules()!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('dagster', 'dagster_aws')"
+        f" or m.startswith({FORBIDDEN[2:]!r}))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_object_storage_is_implemented_in_one_package():
+    """boto3 S3 clients are made in exactly one place: `storage/s3.py`."""
+    makers = [str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
+              if ".client(\"s3\"" in p.read_text() or ".client('s3'" in p.read_text()]
+    assert makers == ["storage/s3.py"]
