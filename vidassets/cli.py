@@ -34,11 +34,13 @@ def failure_message(result: dg.ExecuteInProcessResult) -> str:
 
 
 def _copy_transcript_files(storage: Any, video_id: str, out: Path) -> None:
-    """`DIR/transcript.json` (WhisperX's shape) and subtitles at the top of the output folder."""
-    for fmt in SUBTITLE_FORMATS:
-        key = f"{asset_prefix('diarized_transcript', video_id)}/transcript.{fmt}"
-        if storage.exists(key):
-            (out / f"transcript.{fmt}").write_bytes(storage.get_bytes(key))
+    """`DIR/transcript.json` (WhisperX's shape), subtitles and their PII-redacted copies at the top of the output
+    folder."""
+    for name in ("transcript", "transcript.redacted"):
+        for fmt in SUBTITLE_FORMATS:
+            key = f"{asset_prefix('diarized_transcript', video_id)}/{name}.{fmt}"
+            if storage.exists(key):
+                (out / f"{name}.{fmt}").write_bytes(storage.get_bytes(key))
 
 
 def _summary(metadata: dict[str, Any]) -> str:

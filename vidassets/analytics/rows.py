@@ -21,6 +21,11 @@ from urllib.parse import urlparse
 import pyarrow as pa
 
 from vidassets.analytics.schemas import SCHEMA_VERSION, SCHEMAS, TABLES
+from vidassets.analytics.text_moderation_rows import (
+    speech_verdict_fields,
+    spoken_rejection_reason,
+    text_moderation_rows,
+)
 from vidassets.partitions import is_video_id
 
 Manifest = Mapping[str, Any]
@@ -111,6 +116,7 @@ def videos_row(
     transcript: Manifest | None = None,
     diarized_transcript: Manifest | None = None,
     summary: Manifest | None = None,
+    text_moderation: Manifest | None = None,
     failure: Manifest | None = None,
     processed_at: datetime | str | None = None,
 ) -> dict[str, Any]:
@@ -140,11 +146,13 @@ def videos_row(
     row["diarizer_model"] = _str((diarized_transcript or {}).get("diarizer"))
     row["moderation_model"] = _str((moderation or {}).get("model"))
     row["summary_model"] = _str((summary or {}).get("model"))
+    row.update(speech_verdict_fields(text_moderation))
 
     missing = []
     if moderation is None:
         missing.append("no moderation")
     if moderation is not None and moderation.get("verdict") == "rejected":
+        row.update(speech_verdict_fields(None))  # speech was never processed: a manifest here is a leftover
         row["status"] = "rejected"
         row["reason"] = "; ".join(str(r) for r in moderation.get("reasons") or []) or "rejected by moderation"
     elif row["has_audio"] is False:
@@ -156,9 +164,13 @@ def videos_row(
             missing.append("no transcript")
         elif diarized_transcript is None:
             missing.append("no diarized transcript")
-        if summary is None:
+        spoken_rejection = spoken_rejection_reason(text_moderation)
+        if summary is None and spoken_rejection is None:
             missing.append("no summary")
-        row.update(status="approved", reason="; ".join(missing) or None)
+        if spoken_rejection is not None:
+            row.update(status="rejected", reason="; ".join([spoken_rejection, *missing]))
+        else:
+            row.update(status="approved", reason="; ".join(missing) or None)
     return {name: row.get(name) for name in SCHEMAS["videos"].names}
 
 
@@ -304,6 +316,7 @@ def video_tables(
     transcript: Manifest | None = None,
     diarized_transcript: Manifest | None = None,
     summary: Manifest | None = None,
+    text_moderation: Manifest | None = None,
     failure: Manifest | None = None,
     processed_at: datetime | str | None = None,
     video_id: str | None = None,
@@ -314,7 +327,7 @@ def video_tables(
     Raises ValueError when the manifests name different videos or an unsafe id.
     """
     given = {"source_video": source_video, "moderation": moderation, "transcript": transcript,
-             "diarized_transcript": diarized_transcript, "summary": summary}
+             "diarized_transcript": diarized_transcript, "summary": summary, "text_moderation": text_moderation}
     present = [m for m in (*given.values(), failure) if m is not None]
     vid = _resolve_video_id(video_id, present)
     if failure is None:
@@ -337,4 +350,6 @@ def video_tables(
             rows["speakers"] = speaker_rows(vid, diarized_transcript)
         if summary is not None:
             rows["summaries"] = summary_rows(vid, summary)
+        if text_moderation is not None:
+            rows["text_moderation"] = text_moderation_rows(vid, text_moderation)
     return {name: to_table(name, table_rows) for name, table_rows in rows.items()}

@@ -19,7 +19,7 @@ from vidassets.resources.storage import VideoStorage
 from vidassets.sources import TAG_VIDEO_ID, SourceRef
 from vidassets.version import CODE_VERSION
 
-MANIFEST_ASSETS = ("source_video", "moderation", "transcript", "diarized_transcript", "summary")
+MANIFEST_ASSETS = ("source_video", "moderation", "transcript", "diarized_transcript", "text_moderation", "summary")
 PARTITION_TAG = "dagster/partition"
 
 
@@ -53,6 +53,8 @@ def load_manifests(storage: VideoStorage, video_id: str) -> dict[str, Any]:
     diarized = found["diarized_transcript"]
     if diarized is None or not diarized.get("segments"):
         found["summary"] = None  # a summary left from an earlier upload with speech is not this video's
+    if (found["text_moderation"] or {}).get("verdict") == "rejected":
+        found["summary"] = None  # a summary left from before the spoken content was rejected
     return found
 
 
@@ -63,7 +65,7 @@ def load_manifests(storage: VideoStorage, video_id: str) -> dict[str, Any]:
     deps=list(MANIFEST_ASSETS),
     kinds={"parquet"},
     description="This video's rows in the warehouse tables (videos, moderation_frames, segments, words, speakers, "
-    "summaries); rewritten whole on every materialization.",
+    "summaries, text_moderation); rewritten whole on every materialization.",
 )
 def video_tables(context: dg.AssetExecutionContext, storage: VideoStorage) -> dg.MaterializeResult:
     video_id = context.partition_key

@@ -32,6 +32,9 @@ def model_store_from_env() -> ModelStore:
         min_speakers=_optional_int("VIDASSETS_MIN_SPEAKERS"),
         max_speakers=_optional_int("VIDASSETS_MAX_SPEAKERS"),
         llm_model=os.environ.get("VIDASSETS_LLM_MODEL") or None,
+        text_moderation_model=os.environ.get("VIDASSETS_TEXT_MODERATION_MODEL") or None,
+        text_moderation_languages=os.environ.get("VIDASSETS_TEXT_MODERATION_LANGUAGES") or "en",
+        text_moderation_labels=os.environ.get("VIDASSETS_TEXT_MODERATION_LABELS") or None,
     )
 
 

@@ -10,6 +10,7 @@ import dagster as dg
 if TYPE_CHECKING:
     from vidassets.ml.nudenet_detector import NudeNetDetector
     from vidassets.ml.speech_recognition import SpeechRecognizer
+    from vidassets.ml.text_moderation import TextModerator
 
 T = TypeVar("T")
 
@@ -54,6 +55,9 @@ class ModelStore(dg.ConfigurableResource):
     min_speakers: int | None = None
     max_speakers: int | None = None
     llm_model: str | None = None  # local instruction-LLM directory (production: Llama-3.2-3B-Instruct); None: TextRank
+    text_moderation_model: str | None = None  # local HF text-classification dir (Detoxify-like); None: profanity-check
+    text_moderation_languages: str = "en"  # comma-separated ISO 639-1 codes the configured model was trained on
+    text_moderation_labels: str | None = None  # `label=category,...` for labels the built-in aliases do not know
 
     def resolved_device(self) -> str:
         if self.device == "auto":
@@ -135,6 +139,18 @@ class ModelStore(dg.ConfigurableResource):
         from vidassets.ml.summarize import TextRankSummarizer
 
         return cached_model(("textrank", device), lambda: TextRankSummarizer(device=device))
+
+    def text_moderator(self) -> "TextModerator":
+        """The configured transcript classifier, or alt-profanity-check's packaged model (English)."""
+        from vidassets.ml.text_moderation import load_text_moderator, parse_label_map
+
+        device = self.resolved_device()
+        languages = [code.strip() for code in self.text_moderation_languages.split(",") if code.strip()]
+        return cached_model(
+            ("text_moderation", self.text_moderation_model, device, tuple(languages), self.text_moderation_labels),
+            lambda: load_text_moderator(self.text_moderation_model, device=device, languages=languages,
+                                        label_map=parse_label_map(self.text_moderation_labels)),
+        )
 
     def nudenet(self) -> "NudeNetDetector":
         from vidassets.ml.nudenet_detector import NudeNetDetector
