@@ -44,7 +44,8 @@ def _top_lines_markdown(rows: list[dict[str, Any]], segments: list[dict[str, Any
     for row in flagged[:TOP_LINES]:
         text = str(segments[row["segment_index"]].get("text", "")).replace("|", "\\|")
         score = max(row["scores"].values())
-        lines.append(f"| {row['start']:.1f}–{row['end']:.1f} | {row['speaker'] or ''} | "
+        when = "–".join(f"{t:.1f}" if t is not None else "?" for t in (row["start"], row["end"]))
+        lines.append(f"| {when} | {row['speaker'] or ''} | "
                      f"{', '.join(row['flagged_categories'])} | {score:.2f} | {text} |")
     if len(flagged) > TOP_LINES:
         lines.append(f"\n… {len(flagged) - TOP_LINES} more flagged lines")
