@@ -31,11 +31,13 @@ def failure_message(result: dg.ExecuteInProcessResult) -> str:
 
 
 def _copy_transcript_files(storage: VideoStorage, video_id: str, out: Path) -> None:
-    """`DIR/transcript.json` (WhisperX's shape) and subtitles at the top of the output folder."""
-    for fmt in TRANSCRIPT_FORMATS:
-        data = storage.store.find_bytes(transcript_key(video_id, fmt))
-        if data is not None:
-            (out / f"transcript.{fmt}").write_bytes(data)
+    """`DIR/transcript.json` (WhisperX's shape), subtitles and their PII-redacted copies at the top of the output
+    folder."""
+    for redacted in (False, True):
+        for fmt in TRANSCRIPT_FORMATS:
+            data = storage.store.find_bytes(transcript_key(video_id, fmt, redacted=redacted))
+            if data is not None:
+                (out / f"transcript{'.redacted' if redacted else ''}.{fmt}").write_bytes(data)
 
 
 def _summary(metadata: dict[str, Any]) -> str:

@@ -131,6 +131,38 @@ class DiarizedTranscriptManifest(TypedDict):
     code_version: str
 
 
+class SegmentScores(TypedDict):
+    segment_index: int
+    start: float | None
+    end: float | None
+    speaker: str | None
+    scores: dict[str, float]  # category -> score
+    flagged: bool
+    flagged_categories: list[str]
+
+
+class TextModerationManifest(TypedDict):
+    video_id: str
+    verdict: str  # approved | flagged | rejected | no_speech | unsupported_language
+    reasons: list[str]
+    language: str | None
+    model: str
+    method: str
+    categories: list[str]
+    model_languages: list[str] | None
+    policy: dict[str, Any]
+    speech_s: float
+    segments: list[SegmentScores]
+    flagged_segments: int
+    flagged_speech_s: float
+    flagged_share: float
+    category_counts: dict[str, int]
+    pii: dict[str, Any]  # {method, entities, counts, redactions, mask}
+    redacted_files: dict[str, str]  # format -> key of transcript.redacted.<format>
+    transcript_model: str | None
+    code_version: str
+
+
 class SummaryManifest(TypedDict):
     video_id: str
     summary: str
@@ -161,6 +193,7 @@ class VideoManifests(TypedDict, total=False):
     moderation: ModerationManifest | None
     transcript: TranscriptManifest | None
     diarized_transcript: DiarizedTranscriptManifest | None
+    text_moderation: TextModerationManifest | None
     summary: SummaryManifest | None
 
 

@@ -52,6 +52,9 @@ class ModelConfig:
     min_speakers: int | None = None
     max_speakers: int | None = None
     llm_model: str | None = None  # local instruction-LLM dir (production: Llama-3.2-3B-Instruct); None: TextRank
+    text_moderation_model: str | None = None  # local HF text-classification dir (Detoxify-like); None: profanity-check
+    text_moderation_languages: str = "en"  # comma-separated ISO 639-1 codes the configured model was trained on
+    text_moderation_labels: str | None = None  # `label=category,...` for labels the built-in aliases do not know
 
     def __post_init__(self) -> None:
         if self.device not in DEVICES:
@@ -81,6 +84,9 @@ class ModelConfig:
             min_speakers=_optional_int(env.get("VIDASSETS_MIN_SPEAKERS")),
             max_speakers=_optional_int(env.get("VIDASSETS_MAX_SPEAKERS")),
             llm_model=env.get("VIDASSETS_LLM_MODEL") or None,
+            text_moderation_model=env.get("VIDASSETS_TEXT_MODERATION_MODEL") or None,
+            text_moderation_languages=env.get("VIDASSETS_TEXT_MODERATION_LANGUAGES") or "en",
+            text_moderation_labels=env.get("VIDASSETS_TEXT_MODERATION_LABELS") or None,
         )
 
     # --- resolved at run time (GPU when present) ---------------------------------------------------------
@@ -119,6 +125,7 @@ class ModelConfig:
             "diarized_transcript": _short(self.diarization_model) if self.diarization_model
             else ("resemblyzer" if self.offline_diarizer == "window" else f"resemblyzer-{self.offline_diarizer}"),
             "summary": _short(self.llm_model or "textrank-minilm"),
+            "text_moderation": _short(self.text_moderation_model or "profanity-check"),
         }
         return tags[role]
 

@@ -25,6 +25,8 @@ def test_process_local_file_writes_every_asset(speaking_video, tmp_path):
     assert manifest["source_uri"] == speaking_video.resolve().as_uri()
     assert (out / "assets" / "audio" / video_dir.name / "audio.flac").stat().st_size > 10_000
     assert len(list((out / "assets" / "frames" / video_dir.name).glob("frame_*.jpg"))) >= 10
+    assert any("text_moderation" in line and "done in" in line for line in lines), done.stdout
+    assert (out / "transcript.srt").is_file() and (out / "transcript.redacted.srt").is_file()
 
 
 def test_process_bad_file_names_it_and_the_cause(tmp_path):

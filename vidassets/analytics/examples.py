@@ -27,6 +27,19 @@ FROM moderation_frames
 WHERE label IS NOT NULL
 GROUP BY label
 ORDER BY detections DESC, label""",
+    "spoken_moderation_by_speaker": """\
+SELECT video_id, speaker, category,
+       count(*) AS segments,
+       count(*) FILTER (WHERE flagged) AS flagged,
+       round(max(score), 2) AS max_score
+FROM text_moderation
+GROUP BY video_id, speaker, category
+ORDER BY video_id, speaker, category""",
+    "flagged_lines": """\
+SELECT t.video_id, t.speaker, t.start_s, t.category, round(t.score, 2) AS score, s.text
+FROM text_moderation t JOIN segments s USING (video_id, segment_index)
+WHERE t.flagged
+ORDER BY t.score DESC, t.video_id, t.start_s""",
     "phrase_search": """\
 SELECT video_id, speaker, start_s, end_s, text
 FROM segments

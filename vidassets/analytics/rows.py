@@ -20,6 +20,11 @@ from urllib.parse import urlparse
 import pyarrow as pa
 
 from vidassets.analytics.schemas import SCHEMA_VERSION, SCHEMAS, TABLES
+from vidassets.analytics.text_moderation_rows import (
+    speech_verdict_fields,
+    spoken_rejection_reason,
+    text_moderation_rows,
+)
 from vidassets.manifests import (
     MANIFEST_ASSETS,
     DiarizedTranscriptManifest,
@@ -125,6 +130,7 @@ def videos_row(
     transcript = manifests.get("transcript")
     diarized_transcript = manifests.get("diarized_transcript")
     summary = manifests.get("summary")
+    text_moderation = manifests.get("text_moderation")
     row = _source_fields(video_id, source_video, failure)
     row.update(processed_at=_timestamp(processed_at), schema_version=SCHEMA_VERSION)
     chain = [m for m in (summary, diarized_transcript, transcript, moderation, source_video) if m]
@@ -150,11 +156,13 @@ def videos_row(
     row["diarizer_model"] = _str((diarized_transcript or {}).get("diarizer"))
     row["moderation_model"] = _str((moderation or {}).get("model"))
     row["summary_model"] = _str((summary or {}).get("model"))
+    row.update(speech_verdict_fields(text_moderation))
 
     missing = []
     if moderation is None:
         missing.append("no moderation")
     if moderation is not None and moderation.get("verdict") == "rejected":
+        row.update(speech_verdict_fields(None))  # speech was never processed: a manifest here is a leftover
         row["status"] = "rejected"
         row["reason"] = "; ".join(str(r) for r in moderation.get("reasons") or []) or "rejected by moderation"
     elif row["has_audio"] is False:
@@ -166,9 +174,13 @@ def videos_row(
             missing.append("no transcript")
         elif diarized_transcript is None:
             missing.append("no diarized transcript")
-        if summary is None:
+        spoken_rejection = spoken_rejection_reason(text_moderation)
+        if summary is None and spoken_rejection is None:
             missing.append("no summary")
-        row.update(status="approved", reason="; ".join(missing) or None)
+        if spoken_rejection is not None:
+            row.update(status="rejected", reason="; ".join([spoken_rejection, *missing]))
+        else:
+            row.update(status="approved", reason="; ".join(missing) or None)
     return {name: row.get(name) for name in SCHEMAS["videos"].names}
 
 
@@ -329,6 +341,7 @@ def video_tables(
     transcript = given["transcript"]
     diarized_transcript = given["diarized_transcript"]
     summary = given["summary"]
+    text_moderation = given["text_moderation"]
     present = [m for m in (*given.values(), failure) if m is not None]
     vid = _resolve_video_id(video_id, present)
     if failure is None:
@@ -352,4 +365,6 @@ def video_tables(
             rows["speakers"] = speaker_rows(vid, diarized_transcript)
         if summary is not None:
             rows["summaries"] = summary_rows(vid, summary)
+        if text_moderation is not None:
+            rows["text_moderation"] = text_moderation_rows(vid, text_moderation)
     return {name: to_table(name, table_rows) for name, table_rows in rows.items()}

@@ -14,11 +14,12 @@ import json
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # schema_fingerprint() of each released SCHEMA_VERSION. Never edit an existing entry: bump the version.
 EXPECTED_FINGERPRINTS: dict[int, str] = {
     1: "4257c9c60985cc4f",
+    2: "5b3bf5c57d8642cc",  # + text_moderation table, videos.speech_* and pii_redactions
 }
 
 STATUSES = ("approved", "rejected", "failed", "no_speech")
@@ -80,6 +81,15 @@ VIDEOS = _table(
     _col("diarizer_model", pa.string(), "Speaker diarization model name."),
     _col("moderation_model", pa.string(), "Moderation detector name (NudeNet v3 variant)."),
     _col("summary_model", pa.string(), "Model that wrote the summary and title."),
+    _col("speech_verdict", pa.string(), "Spoken-content moderation of the transcript: `approved`, `flagged` (lines "
+         "flagged, video kept), `rejected` (flagged share of speech time above the policy's limit: no summary), "
+         "`unsupported_language` (the model does not read the transcript's language: not scored), `no_speech`; "
+         "null when text_moderation did not run."),
+    _col("speech_flagged_share", pa.float64(), "Share of speech time (segment durations) in flagged segments, 0-1.",
+         unit="share"),
+    _col("speech_moderation_model", pa.string(), "Model that scored the transcript, e.g. `alt-profanity-check 1.9.1`."),
+    _col("pii_redactions", pa.int32(), "Personal-data spans (e-mail, phone, card, IBAN, SSN) replaced by tags in "
+         "transcript.redacted.*; null when text_moderation did not run.", unit="spans"),
     _col("code_version", pa.string(), "vidassets version (+git commit) of the most downstream manifest present."),
     _col("processed_at", UTC_TIMESTAMP, "When these warehouse rows were built (UTC).", unit="timestamp UTC"),
 )
@@ -147,6 +157,26 @@ SUMMARIES = _table(
     _col("model", pa.string(), "Model that produced the summary."),
 )
 
+TEXT_MODERATION = _table(
+    "text_moderation",
+    "One row per transcript segment and moderation category (spoken-content moderation): the score, whether it "
+    "flags the segment under the policy, and the model that scored it. Join `segments` on (video_id, "
+    "segment_index) for the text.",
+    _col("segment_index", pa.int32(), "Segment of the diarized transcript (joins `segments.segment_index`).",
+         nullable=False),
+    _col("speaker", pa.string(), "Diarization label of the segment, e.g. `SPEAKER_00`; null when not diarized."),
+    _col("start_s", pa.float64(), "Start time of the segment from the start of the video.", unit="s"),
+    _col("end_s", pa.float64(), "End time of the segment from the start of the video.", unit="s"),
+    _col("category", pa.string(), "Moderation category: `profanity` (offline default), or from a configured "
+         "model `toxicity`, `severe_toxicity`, `obscene`, `insult`, `threat`, `identity_attack`, "
+         "`sexual_explicit`.", nullable=False),
+    _col("score", pa.float64(), "The model's probability for the category, 0-1.", unit="probability"),
+    _col("flagged", pa.bool_(), "The score reaches the policy's threshold for this category.", nullable=False),
+    _col("model", pa.string(), "Model that produced the score, e.g. `alt-profanity-check 1.9.1`.", nullable=False),
+    _col("method", pa.string(), "How the model scores (e.g. TF-IDF + linear SVM, transformers sequence "
+         "classification with sigmoid)."),
+)
+
 SCHEMAS: dict[str, pa.Schema] = {
     "videos": VIDEOS,
     "moderation_frames": MODERATION_FRAMES,
@@ -154,6 +184,7 @@ SCHEMAS: dict[str, pa.Schema] = {
     "words": WORDS,
     "speakers": SPEAKERS,
     "summaries": SUMMARIES,
+    "text_moderation": TEXT_MODERATION,
 }
 TABLES: tuple[str, ...] = tuple(SCHEMAS)
 

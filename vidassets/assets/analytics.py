@@ -45,6 +45,8 @@ def load_manifests(storage: VideoStorage, video_id: str) -> VideoManifests:
     diarized = found["diarized_transcript"]
     if diarized is None or not diarized.get("segments"):
         found["summary"] = None  # a summary left from an earlier upload with speech is not this video's
+    if (found["text_moderation"] or {}).get("verdict") == "rejected":
+        found["summary"] = None  # a summary left from before the spoken content was rejected
     return found
 
 
@@ -55,7 +57,7 @@ def load_manifests(storage: VideoStorage, video_id: str) -> VideoManifests:
     deps=list(MANIFEST_ASSETS),
     kinds={"parquet"},
     description="This video's rows in the warehouse tables (videos, moderation_frames, segments, words, speakers, "
-    "summaries); rewritten whole on every materialization.",
+    "summaries, text_moderation); rewritten whole on every materialization.",
 )
 def video_tables(context: dg.AssetExecutionContext, storage: VideoStorage) -> dg.MaterializeResult:
     video_id = context.partition_key

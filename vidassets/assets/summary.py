@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from vidassets.manifests import DiarizedTranscriptManifest, SummaryManifest
+from vidassets.manifests import DiarizedTranscriptManifest, SummaryManifest, TextModerationManifest
 from vidassets.model_config import current_model_config
 from vidassets.partitions import videos_partitions
 from vidassets.resources.models import ModelLoader
@@ -20,14 +20,23 @@ from vidassets.version import CODE_VERSION
     pool="gpu",
     output_required=False,
     description="Summary, title and topics of the diarized transcript; says which method and model wrote it. "
-    "Videos without speech get none.",
+    "Videos without speech, or whose spoken content text_moderation rejected, get none.",
 )
 def summary(
     context: dg.AssetExecutionContext,
     models: dg.ResourceParam[ModelLoader],
     diarized_transcript: DiarizedTranscriptManifest,
+    text_moderation: TextModerationManifest,
 ) -> Iterator[dg.Output[SummaryManifest]]:
     segments = diarized_transcript["segments"]
+    if text_moderation["verdict"] == "rejected":
+        reason = "; ".join(text_moderation["reasons"])
+        context.log.warning(f"{context.partition_key}: spoken content rejected, no summary ({reason})")
+        context.log_event(dg.AssetObservation(
+            asset_key=context.asset_key, partition=context.partition_key,
+            metadata={"skipped": "spoken content rejected", "reasons": reason},
+        ))
+        return
     if not segments:
         context.log.info(f"{context.partition_key}: no speech, no summary")
         context.log_event(dg.AssetObservation(

@@ -39,7 +39,7 @@ class NudeNetDetector:
     def load(cls, model_path: str | None, *, device: str, threads: int) -> "NudeNetDetector":
         path = model_path or str(Path(_nudenet.__file__).with_name("320n.onnx"))
         if not Path(path).is_file():
-            raise FileNotFoundError(f"NudeNet model not found at {path}: set ModelStore.nudenet_model_path")
+            raise FileNotFoundError(f"NudeNet model not found at {path}: set VIDASSETS_NUDENET_MODEL")
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1

@@ -33,7 +33,7 @@ class RecognizerSpec:
 
 
 class SpeechRecognizer:
-    """One loaded Whisper model plus its VAD; build through `ModelStore.recognizer()` so it is cached."""
+    """One loaded Whisper model plus its VAD; build through `ModelLoader.recognizer()` so it is cached."""
 
     def __init__(self, spec: RecognizerSpec):
         from faster_whisper import BatchedInferencePipeline, WhisperModel

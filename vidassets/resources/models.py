@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from vidassets.ml.nudenet_detector import NudeNetDetector
     from vidassets.ml.speech_recognition import SpeechRecognizer
     from vidassets.ml.summarize import Summarizer
+    from vidassets.ml.text_moderation import TextModerator
 
 T = TypeVar("T")
 
@@ -120,6 +121,19 @@ class ModelLoader:
         from vidassets.ml.summarize import TextRankSummarizer
 
         return cached_model(("textrank", device), lambda: TextRankSummarizer(device=device))
+
+    def text_moderator(self) -> "TextModerator":
+        """The configured transcript classifier, or alt-profanity-check's packaged model (English)."""
+        from vidassets.ml.text_moderation import load_text_moderator, parse_label_map
+
+        cfg = self.config
+        device = cfg.resolved_device()
+        languages = [code.strip() for code in cfg.text_moderation_languages.split(",") if code.strip()]
+        return cached_model(
+            ("text_moderation", cfg.text_moderation_model, device, tuple(languages), cfg.text_moderation_labels),
+            lambda: load_text_moderator(cfg.text_moderation_model, device=device, languages=languages,
+                                        label_map=parse_label_map(cfg.text_moderation_labels)),
+        )
 
     def nudenet(self) -> "NudeNetDetector":
         from vidassets.ml.nudenet_detector import NudeNetDetector

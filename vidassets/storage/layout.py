@@ -4,7 +4,7 @@
 <root>/assets/<asset>/<video_id>/manifest.json              an asset's value (JSON manifest)
 <root>/assets/frames/<video_id>/frame_00000.jpg              artifacts beside it
 <root>/assets/audio/<video_id>/audio.flac
-<root>/assets/diarized_transcript/<video_id>/transcript.{json,srt,vtt,txt}
+<root>/assets/diarized_transcript/<video_id>/transcript.{json,srt,vtt,txt}, transcript.redacted.{…}
 <root>/warehouse/<table>/video_id=<id>/part-0.parquet        analytics, hive layout, one file per table per video
 <root>/warehouse/_compacted/<table>/CURRENT.json             the live compacted generation
 <root>/warehouse/_compacted/<table>/<generation>/part-NNNNN.parquet
@@ -66,11 +66,13 @@ def audio_key(video_id: str) -> str:
     return f"{asset_prefix('audio', video_id)}/audio.flac"
 
 
-def transcript_key(video_id: str, fmt: str) -> str:
-    """`transcript.<fmt>` beside the diarized transcript's manifest."""
+def transcript_key(video_id: str, fmt: str, *, redacted: bool = False) -> str:
+    """`transcript.<fmt>` (or its PII-redacted copy `transcript.redacted.<fmt>`) beside the diarized transcript's
+    manifest, where users of the subtitles look for them."""
     if fmt not in TRANSCRIPT_FORMATS:
         raise ValueError(f"unknown transcript format {fmt!r}; one of {', '.join(TRANSCRIPT_FORMATS)}")
-    return f"{asset_prefix(TRANSCRIPT_ASSET, video_id)}/transcript.{fmt}"
+    name = "transcript.redacted" if redacted else "transcript"
+    return f"{asset_prefix(TRANSCRIPT_ASSET, video_id)}/{name}.{fmt}"
 
 
 def table_prefix(table: str) -> str:

@@ -75,6 +75,23 @@ def _moderation(video_id: str, frames: list[dict[str, Any]], verdict: str, reaso
     }
 
 
+def _text_moderation(video_id: str, segments: list[dict[str, Any]], profanity: list[float]) -> dict[str, Any]:
+    """What the text_moderation asset writes with the offline default model and the `flag` policy."""
+    rows = [{"segment_index": i, "start": seg["start"], "end": seg["end"], "speaker": seg["speaker"],
+             "scores": {"profanity": score}, "flagged": score >= 0.5,
+             "flagged_categories": ["profanity"] if score >= 0.5 else []}
+            for i, (seg, score) in enumerate(zip(segments, profanity, strict=True))]
+    return {
+        "video_id": video_id, "language": "en", "model": "alt-profanity-check 1.9.1",
+        "method": "TF-IDF + calibrated linear SVM (scikit-learn), offensive/profane language, English",
+        "categories": ["profanity"], "model_languages": ["en"],
+        "policy": {"action": "flag", "threshold": 0.5, "category_thresholds": {}, "reject_share": 0.1},
+        "speech_s": round(sum(r["end"] - r["start"] for r in rows), 3), "verdict": "approved", "reasons": [],
+        "segments": rows, "flagged_segments": 0, "flagged_speech_s": 0.0, "flagged_share": 0.0,
+        "category_counts": {}, "pii": {"counts": {}, "redactions": [], "mask": []}, "code_version": CODE_VERSION,
+    }
+
+
 def approved_manifests() -> dict[str, dict[str, Any]]:
     vid = APPROVED
     frames = [
@@ -121,6 +138,7 @@ def approved_manifests() -> dict[str, dict[str, Any]]:
             "speakers": speakers, "diarizer": "resemblyzer-spectral", "transcript_model": "whisper base (int8, cpu)",
             "aligner": "faster-whisper-cross-attention", "code_version": CODE_VERSION,
         },
+        "text_moderation": _text_moderation(vid, diarized_segments, [0.03, 0.01, 0.02, 0.01, 0.04]),
         "summary": {
             "video_id": vid, "summary": "A quarterly planning review covering the budget and the hiring plan.",
             "title": "Quarterly planning review", "topics": ["budget", "hiring plan", "planning"],

@@ -27,7 +27,7 @@ def test_every_table_is_returned_with_its_exact_schema(corpus_tables):
 def test_approved_two_speaker_video(corpus_tables):
     tables = corpus_tables[m.APPROVED]
     assert _counts(tables) == {"videos": 1, "moderation_frames": 5, "segments": 5, "words": 43, "speakers": 2,
-                               "summaries": 1}
+                               "summaries": 1, "text_moderation": 5}
     (video,) = tables["videos"].to_pylist()
     assert video == {
         "video_id": m.APPROVED, "source_uri": "s3://vidassets/uploads/team talk.mp4", "bucket": "vidassets",
@@ -36,6 +36,8 @@ def test_approved_two_speaker_video(corpus_tables):
         "speakers": 2, "word_count": 43, "whisper_model": "whisper base (int8, cpu)",
         "align_model": "faster-whisper-cross-attention", "diarizer_model": "resemblyzer-spectral",
         "moderation_model": "nudenet-v3-320n", "summary_model": "all-MiniLM-L6-v2", "code_version": m.CODE_VERSION,
+        "speech_verdict": "approved", "speech_flagged_share": 0.0,
+        "speech_moderation_model": "alt-profanity-check 1.9.1", "pii_redactions": 0,
         "processed_at": datetime(2025, 5, 1, 10, 5, tzinfo=UTC), "schema_version": SCHEMA_VERSION,
     }
     speakers = tables["speakers"].to_pylist()
@@ -65,7 +67,7 @@ def test_approved_two_speaker_video(corpus_tables):
 def test_rejected_video_has_moderation_rows_and_no_speech_rows(corpus_tables):
     tables = corpus_tables[m.REJECTED]
     assert _counts(tables) == {"videos": 1, "moderation_frames": 4, "segments": 0, "words": 0, "speakers": 0,
-                               "summaries": 0}
+                               "summaries": 0, "text_moderation": 0}
     (video,) = tables["videos"].to_pylist()
     assert video["status"] == "rejected"
     assert video["reason"] == ("2 of 3 sampled frames flagged (limit 1); "
@@ -81,16 +83,17 @@ def test_rejected_video_has_moderation_rows_and_no_speech_rows(corpus_tables):
 def test_rejected_video_ignores_stale_speech_manifests():
     parts = m.rejected_manifests()
     approved = m.approved_manifests()
-    for name in ("transcript", "diarized_transcript", "summary"):
+    for name in ("transcript", "diarized_transcript", "summary", "text_moderation"):
         parts[name] = {**approved[name], "video_id": m.REJECTED}
     tables = video_tables(**parts)
     assert {n for n, t in tables.items() if t.num_rows} == {"videos", "moderation_frames"}
+    assert tables["videos"].column("speech_verdict").to_pylist() == [None]
 
 
 def test_failed_video_is_one_row_with_the_error(corpus_tables):
     tables = corpus_tables[m.FAILED]
     assert _counts(tables) == {"videos": 1, "moderation_frames": 0, "segments": 0, "words": 0, "speakers": 0,
-                               "summaries": 0}
+                               "summaries": 0, "text_moderation": 0}
     (video,) = tables["videos"].to_pylist()
     assert video["status"] == "failed"
     assert video["reason"] == "s3://vidassets/uploads/broken upload.mp4: not a video: moov atom not found"
@@ -180,3 +183,35 @@ def test_odd_values_are_coerced_not_crashing():
     assert (video["width"], video["height"], video["fps"], video["language_probability"]) == (1280, None, 29.97, None)
     first = tables["words"].to_pylist()[0]
     assert first["start_s"] is None and first["score"] is None and first["end_s"] == 0.9
+
+
+def test_text_moderation_rows_and_the_spoken_verdict_in_videos(corpus_tables):
+    tables = corpus_tables[m.APPROVED]
+    rows = tables["text_moderation"].to_pylist()
+    assert [(r["segment_index"], r["speaker"], r["category"], r["score"], r["flagged"]) for r in rows] == [
+        (0, "SPEAKER_00", "profanity", 0.03, False), (1, "SPEAKER_00", "profanity", 0.01, False),
+        (2, "SPEAKER_01", "profanity", 0.02, False), (3, "SPEAKER_01", "profanity", 0.01, False),
+        (4, "SPEAKER_00", "profanity", 0.04, False)]
+    assert rows[2]["start_s"] == 7.0 and rows[2]["end_s"] == 8.8
+    assert {r["model"] for r in rows} == {"alt-profanity-check 1.9.1"} and all(r["method"] for r in rows)
+    (video,) = tables["videos"].to_pylist()
+    assert (video["status"], video["speech_verdict"], video["speech_flagged_share"], video["pii_redactions"]) == (
+        "approved", "approved", 0.0, 0)
+    assert video["speech_moderation_model"] == "alt-profanity-check 1.9.1"
+
+
+def test_spoken_rejection_rejects_the_video_with_the_reason():
+    parts = m.approved_manifests()
+    moderation = parts["text_moderation"]
+    moderation["segments"][2].update(scores={"profanity": 0.97}, flagged=True, flagged_categories=["profanity"])
+    moderation.update(verdict="rejected", flagged_share=0.1425, reasons=[
+        "14% of speech time flagged (limit 10%)", "profanity: 1 segment(s) at or above 0.50"])
+    del parts["summary"]
+    tables = video_tables(**parts)
+    (video,) = tables["videos"].to_pylist()
+    assert video["status"] == "rejected" and video["speech_verdict"] == "rejected"
+    assert video["reason"] == ("spoken content: 14% of speech time flagged (limit 10%); "
+                               "profanity: 1 segment(s) at or above 0.50")
+    flagged = [r for r in tables["text_moderation"].to_pylist() if r["flagged"]]
+    assert [(r["segment_index"], r["speaker"]) for r in flagged] == [(2, "SPEAKER_01")]
+    assert tables["segments"].num_rows == 5  # the lines stay queryable

@@ -80,8 +80,10 @@ def test_silent_audio_track_gives_empty_transcript_and_no_summary(
     assert transcript["segments"] == [] and transcript["word_count"] == 0
     diarized = _manifest(resources, "diarized_transcript", request.partition_key)
     assert diarized["segments"] == [] and diarized["speakers"] == []
+    spoken = _manifest(resources, "text_moderation", request.partition_key)
+    assert (spoken["verdict"], spoken["segments"], spoken["pii"]["mask"]) == ("no_speech", [], [])
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert "summary" not in materialized
+    assert "summary" not in materialized and "text_moderation" in materialized
 
 
 def test_video_without_audio_runs_speech_assets_without_error(s3_server, bucket, instance, resources, silent_video):
@@ -91,6 +93,7 @@ def test_video_without_audio_runs_speech_assets_without_error(s3_server, bucket,
     result = run_request(request, instance, resources)
     assert result.success, failure_message(result)
     assert _manifest(resources, "transcript", request.partition_key)["segments"] == []
+    assert _manifest(resources, "text_moderation", request.partition_key)["verdict"] == "no_speech"
 
 
 def test_models_load_once_per_process_across_partitions():

@@ -184,3 +184,40 @@ def offline_guard(monkeypatch: "pytest.MonkeyPatch", home: Path) -> list[str]:
 
 def files_under(directory: Path) -> list[Path]:
     return sorted(p for p in Path(directory).rglob("*") if p.is_file()) if Path(directory).exists() else []
+
+
+TEXT_CLASSIFIER_VOCAB = (
+    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
+    "you", "are", "a", "the", "stupid", "idiot", "meeting", "today", "thank", "call", "me", "nice", "weather",
+    "hello",
+)
+
+
+def build_tiny_text_classifier(directory: Path, labels: tuple[str, ...], *, multi_label: bool = True,
+                               biases: dict[str, float] | None = None) -> Path:
+    """A Hugging Face `BertForSequenceClassification` + WordPiece tokenizer directory, 2 layers of width 32, with
+    `labels` as `id2label` (Detoxify-style multi-label by default). `biases` sets the classifier bias of chosen
+    labels (e.g. +8 makes a label fire on any text), so tests can check the label -> category plumbing."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    vocab_file = directory / "vocab.txt"
+    vocab_file.write_text("\n".join(TEXT_CLASSIFIER_VOCAB) + "\n")
+    BertTokenizerFast(vocab_file=str(vocab_file), do_lower_case=True).save_pretrained(directory)
+    config = BertConfig(
+        vocab_size=len(TEXT_CLASSIFIER_VOCAB), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=128, num_labels=len(labels),
+        id2label=dict(enumerate(labels)), label2id={label: i for i, label in enumerate(labels)},
+        problem_type="multi_label_classification" if multi_label else "single_label_classification",
+    )
+    torch.manual_seed(SEED)
+    model = BertForSequenceClassification(config).eval()
+    with torch.no_grad():
+        model.classifier.weight.mul_(0.01)
+        model.classifier.bias.fill_(-4.0)
+        for label, value in (biases or {}).items():
+            model.classifier.bias[labels.index(label)] = value
+    model.save_pretrained(directory)
+    return directory
