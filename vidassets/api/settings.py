@@ -6,7 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-PIPELINE_JOB = "video_pipeline"  # vidassets.jobs.video_pipeline (not imported: it loads every asset)
+PIPELINE_JOB = "video_pipeline"  # vidassets.jobs (not imported here: it loads every asset)
+TABLES_JOB = "video_tables_job"  # vidassets.assets.analytics.TABLES_JOB
 DB_URL_ENV = "VIDASSETS_API_DB_URL"
 DB_FILE = "vidassets_api.sqlite"
 

@@ -25,11 +25,12 @@ from dagster import DagsterEventType
 from vidassets.analytics.store import Store
 from vidassets.analytics.warehouse import video_file_key
 from vidassets.api.objects import StoredObject, owner_of, user_prefix
-from vidassets.api.settings import PIPELINE_JOB, ApiSettings
+from vidassets.api.settings import TABLES_JOB, ApiSettings
 from vidassets.partitions import is_video_id, video_id_for
 from vidassets.sources import TAG_BUCKET, TAG_KEY, TAG_VIDEO_ID, video_suffix
 
 PARTITION_TAG = "dagster/partition"
+TABLES_ASSET = dg.AssetKey("video_tables")
 STATUSES = ("uploaded", "queued", "processing", "completed", "rejected", "failed")
 TERMINAL = frozenset({"completed", "rejected", "failed"})
 _QUEUED = {dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING}
@@ -89,11 +90,21 @@ def head(s3: Any, ref: VideoRef) -> StoredObject | None:
                         response["ETag"].strip('"'))
 
 
+def is_pipeline_run(run: dg.DagsterRun) -> bool:
+    """Any run of the partition that processes the video: the sensor's `video_pipeline`, a reprocess, or assets
+    re-materialized from the UI; not the warehouse run that follows each of them."""
+    if run.job_name == TABLES_JOB or PARTITION_TAG not in run.tags:
+        return False
+    if run.asset_selection and run.asset_selection <= {TABLES_ASSET}:
+        return False
+    steps = set(run.step_keys_to_execute or ())
+    return not steps or not steps <= {TABLES_ASSET.to_user_string()}
+
+
 def pipeline_runs(instance: dg.DagsterInstance, video_id: str, limit: int = 1) -> list[dg.RunRecord]:
-    """The partition's pipeline runs, newest first (sensor-launched, UI-launched or reprocessed)."""
-    return list(instance.get_run_records(
-        filters=dg.RunsFilter(job_name=PIPELINE_JOB, tags={PARTITION_TAG: video_id}), limit=limit
-    ))
+    """The partition's pipeline runs, newest first."""
+    records = instance.get_run_records(filters=dg.RunsFilter(tags={PARTITION_TAG: video_id}), limit=limit + 10)
+    return [r for r in records if is_pipeline_run(r.dagster_run)][:limit]
 
 
 def current_step(instance: dg.DagsterInstance, run_id: str) -> str | None:

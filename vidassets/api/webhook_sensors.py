@@ -9,8 +9,8 @@ from vidassets.analytics.store import Store, boto3_s3_client
 from vidassets.api import webhooks
 from vidassets.api.db import engine_for
 from vidassets.api.objects import owner_of
-from vidassets.api.settings import PIPELINE_JOB, ApiSettings
-from vidassets.api.status import TERMINAL, VideoRef, describe, head, links
+from vidassets.api.settings import ApiSettings
+from vidassets.api.status import TERMINAL, VideoRef, describe, head, is_pipeline_run, links
 from vidassets.sources import TAG_BUCKET, TAG_KEY
 
 RETRY_INTERVAL_S = 10
@@ -34,7 +34,7 @@ def notify_run_end(context: dg.RunStatusSensorContext, settings: ApiSettings | N
     run = context.dagster_run
     partition = run.tags.get("dagster/partition")
     source = _source_tags(context.instance, run)
-    if run.job_name != PIPELINE_JOB or partition is None or source is None:
+    if not is_pipeline_run(run) or partition is None or source is None:
         return dg.SkipReason(f"run {run.run_id} is not a per-video pipeline run of an uploaded object")
     user = owner_of(settings, *source)
     if user is None:

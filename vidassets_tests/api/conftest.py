@@ -63,9 +63,8 @@ def platform(s3_server, tmp_path_factory) -> Iterator[Platform]:
         env.setenv("VIDASSETS_WEBHOOK_BACKOFF_S", "0.5")
         env.delenv("VIDASSETS_DAGSTER_URL", raising=False)
         settings = ApiSettings.from_env()
-        with dg.DagsterInstance.get() as instance:
-            with ApiServer(create_app(settings, instance)) as api:
-                yield Platform(s3_server, settings, instance, build_resources(), api, home)
+        with dg.DagsterInstance.get() as instance, ApiServer(create_app(settings, instance)) as api:
+            yield Platform(s3_server, settings, instance, build_resources(), api, home)
 
 
 @pytest.fixture(scope="package")
