@@ -5,8 +5,6 @@ A browser has no API key: `POST /v1/videos/{id}/view-token` gives a link with a 
 keeps it in a cookie scoped to this video and passes it to the track URL.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any

@@ -16,6 +16,7 @@ from vidassets.api.auth import create_key
 from vidassets.api.db import engine_for
 from vidassets.api.settings import ApiSettings
 from vidassets.resources import build_resources
+from vidassets_tests.api.flow import processed  # noqa: F401 - shared fixture
 from vidassets_tests.api.harness import ApiServer
 
 API_BUCKET = "api-uploads"
