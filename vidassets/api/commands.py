@@ -141,7 +141,8 @@ def status_main(argv: Sequence[str] | None = None) -> int:
         except (ApiError, LookupError) as err:
             return _err(str(err))
         state = (video["status"], video.get("current_step"))
-        if state != last:
+        between_steps = last is not None and state[0] == last[0] == "processing" and state[1] is None
+        if state != last and not between_steps:
             print(_status_line(video), flush=True)
             last = state
         if args.once or video["status"] in ("completed", "rejected", "failed"):
