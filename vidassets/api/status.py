@@ -151,6 +151,20 @@ def warehouse_row(store: Store, video_id: str) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+def _details_from_manifests(store: Store, video_id: str) -> dict[str, Any]:
+    """Until the warehouse run writes this run's row (seconds after the pipeline run), the manifests say it."""
+    details: dict[str, Any] = {}
+    probe = (manifest(store, "source_video", video_id) or {}).get("probe") or {}
+    if probe.get("duration_s") is not None:
+        details["duration_s"] = probe["duration_s"]
+    diarized = manifest(store, "diarized_transcript", video_id) or manifest(store, "transcript", video_id) or {}
+    if diarized.get("language"):
+        details["language"] = diarized["language"]
+    if isinstance(diarized.get("speakers"), list):
+        details["speakers"] = len(diarized["speakers"])
+    return details
+
+
 def _iso(value: float | datetime | None) -> str | None:
     if value is None:
         return None
@@ -204,6 +218,8 @@ def describe(
     )
     if row is not None:
         out.update({column: row.get(column) for column in _DETAIL_COLUMNS})
+    if not fresh and run.status == dg.DagsterRunStatus.SUCCESS:
+        out.update(_details_from_manifests(store, ref.video_id))
     if run.status in _QUEUED:
         out["status"] = "queued"
     elif run.status in (dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING):

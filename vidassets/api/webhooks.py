@@ -18,6 +18,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlparse
 
@@ -82,7 +83,15 @@ def list_deliveries(engine: sa.Engine, user: str, limit: int = 50) -> list[dict[
         "last_error", "created_at", "delivered_at", "next_attempt_at")]
     query = sa.select(*columns).where(deliveries.c.user == user).order_by(deliveries.c.id.desc()).limit(limit)
     with engine.connect() as conn:
-        return [dict(row._mapping) for row in conn.execute(query)]
+        rows = [dict(row._mapping) for row in conn.execute(query)]
+    for row in rows:
+        for name in ("created_at", "delivered_at", "next_attempt_at"):
+            row[name] = _iso(row[name])
+    return rows
+
+
+def _iso(timestamp: float | None) -> str | None:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds") if timestamp else None
 
 
 # ------------------------------------------------------------------------------------------ events

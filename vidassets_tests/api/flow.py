@@ -64,7 +64,7 @@ def processed(platform, short_talk) -> Any:
         result.uploaded_status = httpx.get(f"{platform.url}/v1/videos/{talk_id}", headers=headers).json()
 
         requests = {r.partition_key: r for r in sensor_tick(platform.instance, platform.resources)}
-        assert set(requests) == {talk_id, ticket["video_id"]}, "the sensor's partitions are the API's video ids"
+        assert {talk_id, ticket["video_id"]} <= set(requests), "the sensor's partitions are the API's video ids"
         stop = threading.Event()
         watcher = threading.Thread(target=_watch, args=(platform, headers, talk_id, result.seen, stop))
         watcher.start()

@@ -114,3 +114,20 @@ def test_expired_or_altered_upload_urls_are_refused_by_s3(platform):
                         headers=fresh["headers"])
     assert altered.status_code == 403, altered.text
     assert platform.bucket_keys() == before
+
+
+def test_cli_upload_without_an_api_goes_straight_to_the_watched_prefix(platform, tmp_path, monkeypatch, capsys):
+    from vidassets.api.commands import upload_main
+
+    monkeypatch.delenv("VIDASSETS_API_URL", raising=False)
+    monkeypatch.delenv("VIDASSETS_API_KEY", raising=False)
+    clip = tmp_path / "Straight Upload.webm"
+    clip.write_bytes(VIDEO)
+    assert upload_main([str(clip), "--priority", "2"]) == 0
+    video_id = capsys.readouterr().out.strip()
+    assert video_id == video_id_for(API_BUCKET, "uploads/straight-upload.webm")
+    head = platform.s3_server.client().head_object(Bucket=API_BUCKET, Key="uploads/straight-upload.webm")
+    assert head["Metadata"] == {"priority": "2"} and head["ContentType"] == "video/webm"
+    platform.s3_server.client().delete_object(Bucket=API_BUCKET, Key="uploads/straight-upload.webm")
+    assert upload_main([str(tmp_path / "missing.mp4")]) == 1
+    assert "no such file" in capsys.readouterr().err
