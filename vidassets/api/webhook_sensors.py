@@ -14,6 +14,14 @@ from vidassets.api.status import TERMINAL, VideoRef, describe, head, is_pipeline
 from vidassets.sources import TAG_BUCKET, TAG_KEY
 
 RETRY_INTERVAL_S = 10
+NO_DATABASE = "no API database configured (DAGSTER_HOME or VIDASSETS_API_DB_URL): no webhooks"
+
+
+def _settings() -> ApiSettings | None:
+    try:
+        return ApiSettings.from_env()
+    except RuntimeError:
+        return None
 
 
 def _source_tags(instance: dg.DagsterInstance, run: dg.DagsterRun) -> tuple[str, str] | None:
@@ -30,7 +38,9 @@ def _source_tags(instance: dg.DagsterInstance, run: dg.DagsterRun) -> tuple[str,
 
 def notify_run_end(context: dg.RunStatusSensorContext, settings: ApiSettings | None = None) -> dg.SkipReason | None:
     """Queue `video.completed|rejected|failed` for the owner's webhooks, then send what is due."""
-    settings = settings or ApiSettings.from_env()
+    settings = settings or _settings()
+    if settings is None:
+        return dg.SkipReason(NO_DATABASE)
     run = context.dagster_run
     partition = run.tags.get("dagster/partition")
     source = _source_tags(context.instance, run)
@@ -79,7 +89,9 @@ webhooks_on_canceled = _run_end_sensor(dg.DagsterRunStatus.CANCELED, "webhooks_o
     description="Retry webhook deliveries that failed, with exponential backoff.",
 )
 def webhook_retries(context: dg.SensorEvaluationContext) -> dg.SkipReason:
-    settings = ApiSettings.from_env()
+    settings = _settings()
+    if settings is None:
+        return dg.SkipReason(NO_DATABASE)
     report = webhooks.deliver_due(engine_for(settings.db_url), settings, log=context.log.info)
     return dg.SkipReason(f"webhooks: {report}")
 
