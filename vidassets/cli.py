@@ -16,6 +16,12 @@ from vidassets.sources import SourceRef, video_suffix
 from vidassets.storage.layout import TRANSCRIPT_FORMATS, transcript_key
 from vidassets.video_ids import video_id_for
 
+API_COMMANDS = {
+    "api": ("vidassets.api.serve", "api_main"),
+    "keys": ("vidassets.api.commands", "keys_main"),
+    "upload": ("vidassets.api.commands", "upload_main"),
+    "status": ("vidassets.api.commands", "status_main"),
+}
 QUIET_LOGGING = {"console": {"config": {"log_level": "CRITICAL"}}}  # we print our own progress
 SUMMARY_KEYS = (
     "duration_s", "video", "audio", "frame_count", "method", "verdict", "reasons", "has_audio",
@@ -106,6 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     process_cmd.add_argument("--out", type=Path, required=True, help="output folder (the storage root)")
     commands.add_parser("query", add_help=False, help="SQL over the Parquet warehouse (DuckDB); --help for more")
     commands.add_parser("export", add_help=False, help="a video's transcript as srt|vtt|txt|json; --help for more")
+    commands.add_parser("api", add_help=False, help="serve the HTTP API (uvicorn); --help for more")
+    commands.add_parser("keys", add_help=False, help="API keys: create --user NAME | revoke KEY_ID | list")
+    commands.add_parser("upload", add_help=False, help="upload videos (through the API when configured)")
+    commands.add_parser("status", add_help=False, help="follow one video: status VIDEO_ID")
     commands.add_parser(
         "up", add_help=False, help="run the platform locally: SeaweedFS S3, Dagster UI and daemon (--help for more)"
     )
@@ -122,6 +132,11 @@ def main(argv: list[str] | None = None) -> int:
         from vidassets.analytics.subtitles import export_main
 
         return export_main(rest)
+    if args.command in API_COMMANDS:
+        import importlib
+
+        module, function = API_COMMANDS[args.command]
+        return getattr(importlib.import_module(module), function)(rest)
     from vidassets.devstack.run import main as up_main
 
     return up_main(rest)

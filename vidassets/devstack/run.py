@@ -44,7 +44,7 @@ WEB_PORT = 3000
 SENSOR_INTERVAL_S = 5
 WEB_READY_TIMEOUT_S = 300.0
 NO_RUN_HINT_AFTER_S = 90.0
-STOP_ORDER = ("daemon", "webserver", "weed")  # the daemon first so no run starts while others go away
+STOP_ORDER = ("api", "daemon", "webserver", "weed")  # the daemon first so no run starts while others go away
 
 
 class _Stop(Exception):
@@ -138,7 +138,7 @@ class Stack:
                     stopped.append("SeaweedFS")
             elif name in self.services:
                 if self.services[name].pid is not None:
-                    stopped.append(f"dagster-{name}")
+                    stopped.append("the API" if name == "api" else f"dagster-{name}")
                 self.services.pop(name).stop()
             self.pids.remove(name)
         if stopped:
@@ -261,6 +261,7 @@ def _up(args: argparse.Namespace, layout: Layout, stack: Stack) -> int:
     )
     stack.start_service("daemon", [find_executable("dagster-daemon"), "run", "-w", workspace], env)
     say(f"[3/6] starting Dagster webserver and daemon (logs: {layout.rel(layout.logs)}/webserver.log, daemon.log)")
+    _start_api(layout, stack, env, ui)
 
     # 4-5. sample video, uploaded where the sensor watches
     uploaded_at: float | None = None
@@ -284,6 +285,41 @@ def _up(args: argparse.Namespace, layout: Layout, stack: Stack) -> int:
     if args.once:
         return 0 if succeeded else 1
     return _serve(ui, stack)
+
+
+# ----------------------------------------------------------------------------------------- the HTTP API (issue 11)
+
+API_READY_TIMEOUT_S = 90.0
+
+
+def _start_api(layout: Layout, stack: Stack, env: dict[str, str], ui: str) -> str:
+    """`vidassets api` on a free loopback port; its URL goes to `.vidassets/env` as VIDASSETS_API_URL (with
+    DAGSTER_HOME, so `vidassets keys create` finds the key database)."""
+    port = free_ports(1, LOOPBACK)[0]
+    url = f"http://{LOOPBACK}:{port}"
+    service = stack.start_service(
+        "api", [find_executable("vidassets"), "api", "--host", LOOPBACK, "--port", str(port)],
+        {**env, "VIDASSETS_DAGSTER_URL": ui},
+    )
+    started = time.monotonic()
+    while True:
+        stack.check_alive()
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=3) as response:  # noqa: S310 - our loopback URL
+                if response.status == 200:
+                    break
+        except (urllib.error.URLError, OSError):
+            pass
+        if time.monotonic() - started > API_READY_TIMEOUT_S:
+            say(f"error: the API did not answer at {url} within {API_READY_TIMEOUT_S:.0f}s; last lines:")
+            say(_indent(service.log_tail()))
+            raise _Failed
+        time.sleep(0.5)
+    with (layout.state / "env").open("a") as fh:
+        fh.write(f"export VIDASSETS_API_URL={shlex.quote(url)}\n")
+        fh.write(f"export DAGSTER_HOME={shlex.quote(str(layout.dagster_home))}\n")
+    say(f"      API: {url} (OpenAPI docs: {url}/docs; log: {layout.rel(service.log_path)})")
+    return url
 
 
 def _start_s3(layout: Layout, stack: Stack) -> SeaweedS3:

@@ -1,0 +1,57 @@
+"""API configuration from the environment, read once per process (the same variables as the code location)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from vidassets.storage.layout import DEFAULT_ROOT, root_from_env
+
+PIPELINE_JOB = "video_pipeline"  # vidassets.jobs (not imported here: it loads every asset)
+TABLES_JOB = "video_tables_job"  # vidassets.assets.analytics.TABLES_JOB
+DB_URL_ENV = "VIDASSETS_API_DB_URL"
+DB_FILE = "vidassets_api.sqlite"
+
+
+def default_db_url() -> str:
+    """`VIDASSETS_API_DB_URL` (e.g. `postgresql://…` in production), else sqlite beside the Dagster instance."""
+    if url := os.environ.get(DB_URL_ENV):
+        return url
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        raise RuntimeError(f"set DAGSTER_HOME (sqlite beside the Dagster instance) or {DB_URL_ENV}")
+    return f"sqlite:///{Path(home).expanduser().resolve() / DB_FILE}"
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    bucket: str = "vidassets"
+    prefix: str = "uploads/"
+    storage_root: str = DEFAULT_ROOT
+    db_url: str = ""
+    max_upload_bytes: int = 5 * 1024**3
+    upload_url_ttl_s: int = 900
+    view_token_ttl_s: int = 3600
+    dagster_url: str | None = None  # the webserver's GraphQL endpoint, for reprocessing
+    webhook_backoff_s: float = 10.0
+    webhook_max_attempts: int = 6
+    webhook_timeout_s: float = 5.0
+
+    @classmethod
+    def from_env(cls) -> ApiSettings:
+        env = os.environ
+        prefix = env.get("VIDASSETS_WATCH_PREFIX", "uploads/")
+        return cls(
+            bucket=env.get("VIDASSETS_WATCH_BUCKET", "vidassets"),
+            prefix=prefix if prefix.endswith("/") or not prefix else f"{prefix}/",
+            storage_root=root_from_env(),
+            db_url=default_db_url(),
+            max_upload_bytes=int(float(env.get("VIDASSETS_API_MAX_UPLOAD_MB", "5120")) * 1024**2),
+            upload_url_ttl_s=int(env.get("VIDASSETS_API_UPLOAD_TTL_S", "900")),
+            view_token_ttl_s=int(env.get("VIDASSETS_API_VIEW_TTL_S", "3600")),
+            dagster_url=env.get("VIDASSETS_DAGSTER_URL") or None,
+            webhook_backoff_s=float(env.get("VIDASSETS_WEBHOOK_BACKOFF_S", "10")),
+            webhook_max_attempts=int(env.get("VIDASSETS_WEBHOOK_MAX_ATTEMPTS", "6")),
+            webhook_timeout_s=float(env.get("VIDASSETS_WEBHOOK_TIMEOUT_S", "5")),
+        )
