@@ -3,7 +3,10 @@ SHELL := /bin/bash
 PYTHON ?= python3
 UV := $(PYTHON) -m uv
 
-.PHONY: run test install lint bench
+.PHONY: run test install system-deps lint bench
+# Debian packages the tests use: espeak-ng (speech synthesized for the spoken-moderation tests) and chromium (the
+# transcript page's browser test). Everything else comes from PyPI into .venv.
+SYSTEM_PACKAGES := espeak-ng chromium
 
 install:  ## uv (from PyPI) and the locked environment; no system packages needed
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
@@ -12,7 +15,15 @@ install:  ## uv (from PyPI) and the locked environment; no system packages neede
 run: install  ## the platform on the embedded default: local S3, Dagster UI + daemon, a sample video end to end
 	$(UV) run --frozen vidassets up
 
-test: install lint  ## the whole test suite (real S3 server, real Dagster instance, real models)
+system-deps:  ## Debian packages the tests use (apt-get, as root or through sudo), when missing
+	@missing=""; for pkg in $(SYSTEM_PACKAGES); do command -v $$pkg >/dev/null || missing="$$missing $$pkg"; done; \
+	  if [ -n "$$missing" ]; then \
+	    sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo"; \
+	    echo "installing$$missing (Debian packages used by the tests)"; \
+	    $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null; \
+	  fi
+
+test: install system-deps lint  ## the whole test suite (real S3 server, real Dagster instance, real models)
 	$(UV) run --frozen pytest
 
 lint:
