@@ -5,7 +5,7 @@ from typing import Any
 import numpy as np
 
 from vidassets.ml.alignment import align_words
-from vidassets.ml.segments import resegment
+from vidassets.ml.segments import resegment, snap_words_to_speech
 from vidassets.ml.speaker_assignment import assign_speakers
 from vidassets.resources.models import ModelStore
 
@@ -15,17 +15,20 @@ def aligner_name(models: ModelStore) -> str:
 
 
 def transcribe(models: ModelStore, samples: np.ndarray) -> dict[str, Any]:
-    """VAD + batched Whisper + word times, re-cut into sentences: `{language, language_probability, segments}`."""
+    """VAD + batched Whisper + word times, re-cut into sentences and at pauses:
+    `{language, language_probability, segments, speech_regions}`. Words Whisper placed in silence are moved next
+    to their neighbours first (`snap_words_to_speech`)."""
     recognizer = models.recognizer()
     result = recognizer.transcribe(
         samples, language=models.language, batch_size=models.batch_size, word_timestamps=not models.align_model
     )
     if models.align_model and result["segments"]:
         align_model, metadata = models.aligner(result["language"])
-        aligned = align_words(result["segments"], samples, align_model, metadata, models.resolved_device())
-        result["segments"] = resegment(aligned, result["language"])
+        segments = align_words(result["segments"], samples, align_model, metadata, models.resolved_device())
     else:
-        result["segments"] = resegment(result["segments"], result["language"])
+        segments = result["segments"]
+    segments = snap_words_to_speech(segments, result.get("speech_regions"))
+    result["segments"] = resegment(segments, result["language"])
     return result
 
 
