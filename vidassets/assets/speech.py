@@ -46,7 +46,7 @@ def _word_count(segments: list[dict[str, Any]]) -> int:
 @dg.asset(
     partitions_def=videos_partitions,
     group_name="speech",
-    code_version=f"transcript-v1:{model_tag(VIDASSETS_WHISPER_MODEL='base', VIDASSETS_ALIGN_MODEL='whisper-words')}",
+    code_version=f"transcript-v2:{model_tag(VIDASSETS_WHISPER_MODEL='base', VIDASSETS_ALIGN_MODEL='whisper-words')}",
     kinds={"pytorch"},
     pool="gpu",
     description="Aligned transcript: VAD chunks, batched faster-whisper, word times (wav2vec2 when configured).",
@@ -110,7 +110,8 @@ def speaker_stats(turns: list[Any], segments: list[dict[str, Any]]) -> list[dict
 @dg.asset(
     partitions_def=videos_partitions,
     group_name="speech",
-    code_version=f"diarized_transcript-v1:{model_tag(VIDASSETS_DIARIZATION_MODEL='resemblyzer')}",
+    code_version="diarized_transcript-v2:"
+    + model_tag(VIDASSETS_DIARIZATION_MODEL="resemblyzer", VIDASSETS_DIARIZER="segmentation"),
     kinds={"pytorch"},
     pool="gpu",
     description="Speaker turns and a speaker label on every word and segment of the transcript.",

@@ -36,8 +36,20 @@ def diarize(models: ModelStore, samples: np.ndarray, transcript: dict[str, Any])
     """Speaker turns, and the transcript's segments with a speaker on every word, cut at speaker changes."""
     if not transcript["segments"]:
         return [], []
+    return diarize_with(models.diarizer(), samples, transcript)
+
+
+def diarize_with(diarizer: Any, samples: np.ndarray, transcript: dict[str, Any]) -> tuple[list[Any], list[dict]]:
+    """`diarize` with a given diarizer (anything with `.diarize(samples) -> turns`), e.g. to compare methods."""
+    if not transcript["segments"]:
+        return [], []
     # The diarizer finds speech itself: sentence-level transcript spans as regions split the speaker-count
     # margin too finely (3 speakers instead of 2 on the sample call with tiny.en segments).
-    turns = models.diarizer().diarize(samples)
+    turns = diarizer.diarize(samples)
+    return turns, speaker_segments(turns, transcript)
+
+
+def speaker_segments(turns: list[Any], transcript: dict[str, Any]) -> list[dict]:
+    """The transcript's segments with a speaker on every word, cut at speaker changes (and pauses)."""
     labelled = assign_speakers(turns, transcript["segments"])
-    return turns, resegment(labelled, transcript["language"], by_speaker=True)
+    return resegment(labelled, transcript["language"], by_speaker=True)

@@ -28,6 +28,7 @@ def model_store_from_env() -> ModelStore:
         vad_method=os.environ.get("VIDASSETS_VAD", "auto"),
         align_model=os.environ.get("VIDASSETS_ALIGN_MODEL") or None,
         diarization_model=os.environ.get("VIDASSETS_DIARIZATION_MODEL") or None,
+        offline_diarizer=os.environ.get("VIDASSETS_DIARIZER") or "segmentation",
         hf_token=dg.EnvVar("HF_TOKEN") if os.environ.get("HF_TOKEN") else None,
         min_speakers=_optional_int("VIDASSETS_MIN_SPEAKERS"),
         max_speakers=_optional_int("VIDASSETS_MAX_SPEAKERS"),

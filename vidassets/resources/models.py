@@ -51,6 +51,7 @@ class ModelStore(dg.ConfigurableResource):
     align_model: str | None = None  # wav2vec2 directory or torchaudio bundle; None: whisper word times
     diarization_model: str | None = None  # pyannote pipeline dir (config.yaml) or hub id; None: offline diarizer
     hf_token: str | None = None  # only for hub ids; pass as dg.EnvVar("HF_TOKEN") so the UI never shows it
+    offline_diarizer: str = "segmentation"  # segmentation | window (vidassets.ml.offline_diarizers)
     min_speakers: int | None = None
     max_speakers: int | None = None
     llm_model: str | None = None  # local instruction-LLM directory (production: Llama-3.2-3B-Instruct); None: TextRank
@@ -104,7 +105,7 @@ class ModelStore(dg.ConfigurableResource):
         )
 
     def diarizer(self) -> Any:
-        """pyannote when a pipeline is configured, else the offline window-embedding diarizer."""
+        """pyannote when a pipeline is configured, else the offline diarizer named by `offline_diarizer`."""
         device = self.resolved_device()
         if self.diarization_model:
             from vidassets.ml.diarization_pyannote import PyannoteDiarizer
@@ -116,12 +117,12 @@ class ModelStore(dg.ConfigurableResource):
                     min_speakers=self.min_speakers, max_speakers=self.max_speakers,
                 ),
             )
-        from vidassets.ml.diarization_offline import WindowEmbeddingDiarizer
+        from vidassets.ml.offline_diarizers import build_offline_diarizer
 
         return cached_model(
-            ("offline-diarizer", device, self.min_speakers, self.max_speakers),
-            lambda: WindowEmbeddingDiarizer(
-                device=device, min_speakers=self.min_speakers, max_speakers=self.max_speakers
+            ("offline-diarizer", self.offline_diarizer, device, self.min_speakers, self.max_speakers),
+            lambda: build_offline_diarizer(
+                self.offline_diarizer, device=device, min_speakers=self.min_speakers, max_speakers=self.max_speakers
             ),
         )
 
