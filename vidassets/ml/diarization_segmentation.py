@@ -447,7 +447,8 @@ def constrained_agglomerative(
     two clusters holding items of one group (cannot-link: two local speakers of one chunk are two speakers).
 
     Merges the closest allowed pair while its distance is <= ``threshold`` or there are more than
-    ``max_clusters`` clusters, and never below ``min_clusters``. Returns labels 0..k-1.
+    ``max_clusters`` clusters, and never below ``min_clusters``; to get down to ``max_clusters`` the closest
+    pair is merged even when cannot-linked. Returns labels 0..k-1.
     """
     n = len(vectors)
     if n == 0:
@@ -467,7 +468,13 @@ def constrained_agglomerative(
         i, j = divmod(flat, n)
         best = masked[i, j]
         if not np.isfinite(best):
-            break
+            if k <= max_clusters:
+                break
+            # more clusters than allowed and every pair cannot-link: max_speakers wins over the constraint
+            free = np.where(alive[:, None] & alive[None, :] & ~np.eye(n, dtype=bool), dist, np.inf)
+            flat = int(np.argmin(free))
+            i, j = divmod(flat, n)
+            best = free[i, j]
         if best > threshold and k <= max_clusters:
             break
         # merge j into i (Lance-Williams update for average linkage)
