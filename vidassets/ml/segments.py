@@ -68,6 +68,12 @@ class _SpeechRegions:
         return total
 
 
+def _mostly_inside(start: float, end: float, index: _SpeechRegions) -> bool:
+    if end - start < 0.02:  # Whisper gives some words no duration: test the instant itself
+        start, end = start - 0.01, end + 0.01
+    return index.overlap(start, end) >= 0.5 * (end - start)
+
+
 def _timed(word: dict[str, Any]) -> bool:
     return isinstance(word.get("start"), int | float) and isinstance(word.get("end"), int | float)
 
@@ -89,10 +95,7 @@ def snap_words_to_speech(
     out = []
     for segment in segments:
         words = [dict(w) for w in segment.get("words") or []]
-        inside = [
-            _timed(w) and index.overlap(w["start"], w["end"]) >= 0.5 * max(w["end"] - w["start"], 1e-3)
-            for w in words
-        ]
+        inside = [_timed(w) and _mostly_inside(w["start"], w["end"], index) for w in words]
         misplaced = [_timed(w) and not ok for w, ok in zip(words, inside, strict=True)]
         if not any(inside) or not any(misplaced):
             out.append(segment)
