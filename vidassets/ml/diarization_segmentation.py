@@ -267,53 +267,61 @@ class SegmentationDiarizer:
         alone = active & (active.sum(axis=2, keepdims=True) == 1)
         clean = alone.sum(axis=1) * frame_step
 
-        # one mel spectrogram of the whole (speech-level normalised) audio; chunk masks pick its frames
+        # mel spectrograms per chunk (batched; the whole file's STFT would not fit for long inputs), of audio
+        # brought to Resemblyzer's loudness over speech; each local speaker's mask picks its frames
         speech_frames = active.any(axis=2)
         gain = self._gain(padded, starts, speech_frames, hparams)
-        mel = _mel_batch((padded * gain)[None, :], hparams)[0]  # (T, 40), frame j centred at j * 10 ms
         frame_times = self._frame_times(n_frames)
         mel_per_chunk = int(round(CHUNK_S / MEL_STEP_S))
-        # segmentation frame for every mel frame of a chunk (nearest centre)
-        nearest = np.clip(
-            np.searchsorted(frame_times, (np.arange(mel_per_chunk) + 0.5) * MEL_STEP_S), 0, n_frames - 1
-        )
+        # segmentation frame for every mel frame of a chunk (mel frame j is centred at j * 10 ms)
+        nearest = np.clip(np.searchsorted(frame_times, np.arange(mel_per_chunk) * MEL_STEP_S), 0, n_frames - 1)
         min_frames = int(round(self.min_embed_s / MEL_STEP_S))
+        width = int(round(CHUNK_S * SAMPLE_RATE))
         partials: list[np.ndarray] = []
         owners: list[tuple[int, int]] = []
-        for c, start in enumerate(starts):
-            first = int(round(start / MEL_STEP_S))
-            chunk_mel = mel[first: first + mel_per_chunk]
-            for s in range(n_local):
-                if not active[c, :, s].any():
-                    continue
-                mask = (alone if clean[c, s] >= self.min_embed_s else active)[c, nearest[: len(chunk_mel)], s]
-                frames = chunk_mel[mask]
-                if len(frames) < min_frames:
-                    continue
-                for piece in _partials(frames):
-                    partials.append(piece)
-                    owners.append((c, s))
-        embeddings = np.full((n_chunks, n_local, hparams.model_embedding_size), np.nan, dtype=np.float32)
-        if not partials:
-            return embeddings, clean
-        batch = np.stack(partials)
-        vectors = np.concatenate([
-            _embed_mels(self.encoder, batch[i: i + 256]) for i in range(0, len(batch), 256)
-        ])
         sums: dict[tuple[int, int], np.ndarray] = {}
-        for owner, vector in zip(owners, vectors, strict=True):
-            sums[owner] = sums.get(owner, 0) + vector
+
+        def flush() -> None:  # embed the pending partials, add them up per (chunk, local speaker)
+            if partials:
+                vectors = _embed_mels(self.encoder, np.stack(partials))
+                for owner, vector in zip(owners, vectors, strict=True):
+                    sums[owner] = sums.get(owner, 0) + vector
+                partials.clear()
+                owners.clear()
+
+        speaking = np.flatnonzero(speech_frames.any(axis=1))
+        for first in range(0, len(speaking), self.batch_size):
+            batch = speaking[first: first + self.batch_size]
+            wavs = np.stack([
+                padded[int(round(starts[c] * SAMPLE_RATE)): int(round(starts[c] * SAMPLE_RATE)) + width]
+                for c in batch
+            ]) * gain
+            mels = _mel_batch(wavs, hparams)[:, :mel_per_chunk]
+            for c, chunk_mel in zip(batch, mels, strict=True):
+                for s in range(n_local):
+                    if not active[c, :, s].any():
+                        continue
+                    mask = (alone if clean[c, s] >= self.min_embed_s else active)[c, nearest, s]
+                    frames = chunk_mel[mask]
+                    if len(frames) < min_frames:
+                        continue
+                    for piece in _partials(frames):
+                        partials.append(piece)
+                        owners.append((int(c), s))
+            if len(partials) >= 256:
+                flush()
+        flush()
+        embeddings = np.full((n_chunks, n_local, hparams.model_embedding_size), np.nan, dtype=np.float32)
         for (c, s), total in sums.items():
             embeddings[c, s] = total / max(float(np.linalg.norm(total)), 1e-8)
         return embeddings, clean
 
-    @staticmethod
-    def _gain(padded: np.ndarray, starts: np.ndarray, speech_frames: np.ndarray, hparams) -> np.float32:
+    def _gain(self, padded: np.ndarray, starts: np.ndarray, speech_frames: np.ndarray, hparams) -> np.float32:
         """Resemblyzer's loudness target (-30 dBFS, increase only), measured on the speech the model found."""
         energy, count = 0.0, 0
         width = int(round(CHUNK_S * SAMPLE_RATE))
-        # the chunks that hear speech; cheap proxy for speech samples (chunks overlap, which only averages)
-        for c in np.flatnonzero(speech_frames.any(axis=1))[::max(1, int(round(CHUNK_S)))]:
+        # the chunks that hear speech, about one in every 5 s (a cheap proxy for the speech samples)
+        for c in np.flatnonzero(speech_frames.any(axis=1))[:: max(1, int(round(CHUNK_S / self.step_s)))]:
             a = int(round(starts[c] * SAMPLE_RATE))
             piece = padded[a: a + width]
             energy += float(np.dot(piece, piece))
@@ -394,7 +402,7 @@ class SegmentationDiarizer:
         rank = np.argsort(order, axis=1)  # rank of each speaker in its frame
         labels[rank < cnt[:, None]] = True
         t_frames = activations.sliding_window
-        times = np.array([t_frames[i].middle for i in range(len(labels))]) if len(labels) else np.zeros(0)
+        times = t_frames.start + t_frames.duration / 2 + np.arange(len(labels)) * t_frames.step
         half = t_frames.step / 2
         in_audio = times < duration
         labels, times = labels[in_audio], times[in_audio]
