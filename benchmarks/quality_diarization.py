@@ -17,7 +17,8 @@ For each method (`segmentation`, `window`; see `vidassets.ml.offline_diarizers`)
         [--whisper base] [--rtf-minutes 10] [--json]
 
 `--data DIR` (or `VIDASSETS_AMI_DIR`) is a folder with `trn00.wav` … `trn09.wav` and `debug.train.rttm`; without
-it the sdist is downloaded from PyPI once into `~/.cache/vidassets/bench/` (sha256 checked).
+it the sdist is fetched with `pip download --no-deps --no-binary :all: pyannote-audio==4.0.7` once into
+`~/.cache/vidassets/bench/` (sha256 checked).
 """
 
 import argparse
@@ -25,10 +26,13 @@ import hashlib
 import io
 import json
 import os
+import shutil
+import subprocess
+import sys
 import tarfile
+import tempfile
 import time
 import unicodedata
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +51,7 @@ from vidassets.ml.transcription import speaker_segments, transcribe  # noqa: E40
 
 COLLAR = 0.25
 SDIST = ("pyannote-audio", "4.0.7")
+SDIST_SHA256 = "3a903dfb5ca711d134cc2522561c9158b186836f5d62e8a57c46c6648e8a8229"
 CLIPS = [f"trn{i:02d}" for i in range(10)]
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "vidassets" / "bench"
 
@@ -58,19 +63,31 @@ def _clip_name(member: str) -> str | None:
     return stem if name.endswith(".wav") and stem in CLIPS else None
 
 
+def _pip() -> list[str]:
+    """A pip command line: this interpreter's pip, else the `pip`/`pip3` on PATH (uv venvs have none)."""
+    import importlib.util
+
+    if importlib.util.find_spec("pip") is not None:
+        return [sys.executable, "-m", "pip"]
+    for name in ("pip3", "pip"):
+        if shutil.which(name):
+            return [shutil.which(name)]
+    raise SystemExit("pip is needed to download the pyannote-audio sdist (or pass --data DIR)")
+
+
 def fetch_ami_train(dest: Path = CACHE / "ami-train") -> Path:
-    """The AMI train clips and their RTTM from the pyannote-audio sdist on PyPI, extracted once into `dest`."""
+    """The AMI train clips and their RTTM from the pyannote-audio sdist (`pip download`), extracted once."""
     if all((dest / f"{c}.wav").is_file() for c in CLIPS) and (dest / "debug.train.rttm").is_file():
         return dest
     name, version = SDIST
-    with urllib.request.urlopen(f"https://pypi.org/pypi/{name}/{version}/json", timeout=60) as response:
-        release = json.load(response)
-    sdist = next(u for u in release["urls"] if u["packagetype"] == "sdist")
-    print(f"downloading {sdist['url']} ({sdist['size'] / 1e6:.0f} MB)")
-    with urllib.request.urlopen(sdist["url"], timeout=600) as response:
-        data = response.read()
-    if hashlib.sha256(data).hexdigest() != sdist["digests"]["sha256"]:
-        raise SystemExit(f"sha256 mismatch for {sdist['url']}")
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [*_pip(), "download", "--no-deps", "--no-binary", ":all:", f"{name}=={version}", "-d", tmp]
+        print("fetching the AMI train clips:", " ".join(command))
+        subprocess.run(command, check=True)
+        archive_path = next(Path(tmp).glob("*.tar.gz"))
+        data = archive_path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != SDIST_SHA256:
+        raise SystemExit(f"sha256 mismatch for {archive_path.name}: not the pyannote-audio {version} sdist")
     dest.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
         for member in archive.getmembers():
