@@ -131,6 +131,23 @@ def longest_pauses(segments: list[dict[str, Any]], language: str | None) -> tupl
     return in_segments, in_cues
 
 
+def measure_rtf(diarizer: Any, meeting: np.ndarray, minutes: float) -> dict[str, float]:
+    """Wall and process-CPU time of diarizing `minutes` of `meeting` (tiled), with the load average around it."""
+    if minutes <= 0:
+        return {"minutes": 0.0, "wall_s": 0.0, "cpu_s": 0.0, "rtf_wall": float("nan"),
+                "rtf_cpu_per_core": float("nan"), "load_before": float("nan"), "load_after": float("nan")}
+    long_audio = np.tile(meeting, int(np.ceil(minutes * 60 * SAMPLE_RATE / len(meeting))))
+    long_audio = long_audio[: int(minutes * 60 * SAMPLE_RATE)]
+    load_before = os.getloadavg()[0]
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    diarizer.diarize(long_audio)
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    seconds = len(long_audio) / SAMPLE_RATE
+    return {"minutes": round(seconds / 60, 1), "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
+            "rtf_wall": round(wall / seconds, 4), "rtf_cpu_per_core": round(cpu / 2 / seconds, 4),
+            "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2)}
+
+
 def summarise(results: list[dict[str, Any]]) -> dict[str, float]:
     total = sum(r["total"] for r in results)
     out = {k: sum(r[k] for r in results) / total for k in ("missed", "false_alarm", "confusion")}
@@ -183,6 +200,9 @@ def main() -> None:
                 "der_turns": round(by_turn["der"], 4), "der_segments": round(by_segment["der"], 4),
                 "missed": round(by_turn["missed_rate"], 4), "false_alarm": round(by_turn["false_alarm_rate"], 4),
                 "confusion": round(by_turn["confusion_rate"], 4),
+                "segments_missed": round(by_segment["missed_rate"], 4),
+                "segments_false_alarm": round(by_segment["false_alarm_rate"], 4),
+                "segments_confusion": round(by_segment["confusion_rate"], 4),
                 "speakers": found, "reference_speakers": by_turn["n_reference_speakers"],
                 "max_pause_in_segment_s": round(pause[0], 2), "max_pause_in_cue_s": round(pause[1], 2),
             }
@@ -199,22 +219,15 @@ def main() -> None:
         sample = next(r for r in rows if r["clip"] == "sample")
 
         # real-time factor on meeting audio: the AMI clips end to end, repeated to --rtf-minutes
-        meeting = np.concatenate([a for n, a, _ in clips if n != "sample"])
-        long_audio = np.tile(meeting, int(np.ceil(args.rtf_minutes * 60 * SAMPLE_RATE / len(meeting))))
-        long_audio = long_audio[: int(args.rtf_minutes * 60 * SAMPLE_RATE)]
-        load_before = os.getloadavg()[0]
-        wall0, cpu0 = time.perf_counter(), time.process_time()
-        diarizer.diarize(long_audio)
-        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-        seconds = len(long_audio) / SAMPLE_RATE
-        rtf = {"minutes": round(seconds / 60, 1), "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
-               "rtf_wall": round(wall / seconds, 4), "rtf_cpu_per_core": round(cpu / 2 / seconds, 4),
-               "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2)}
+        rtf = measure_rtf(diarizer, np.concatenate([a for n, a, _ in clips if n != "sample"]), args.rtf_minutes)
         report["methods"][method] = {
             "method": diarizer.method, "clips": rows,
             "ami_der_turns": round(ami_turns["der"], 4), "ami_der_segments": round(ami_segments["der"], 4),
             "ami_missed": round(ami_turns["missed"], 4), "ami_false_alarm": round(ami_turns["false_alarm"], 4),
             "ami_confusion": round(ami_turns["confusion"], 4),
+            "ami_segments_missed": round(ami_segments["missed"], 4),
+            "ami_segments_false_alarm": round(ami_segments["false_alarm"], 4),
+            "ami_segments_confusion": round(ami_segments["confusion"], 4),
             "ami_count_mae": round(float(np.mean(count_errors)), 2),
             "ami_count_exact": int(sum(e == 0 for e in count_errors)),
             "max_pause_in_segment_s": round(pauses[0], 2), "max_pause_in_cue_s": round(pauses[1], 2),
@@ -222,22 +235,25 @@ def main() -> None:
         }
         print(f"   AMI train (duration-weighted): DER turns {ami_turns['der']:.1%} (miss {ami_turns['missed']:.1%}, "
               f"FA {ami_turns['false_alarm']:.1%}, conf {ami_turns['confusion']:.1%}), segments "
-              f"{ami_segments['der']:.1%}; speaker count exact {sum(e == 0 for e in count_errors)}/10, "
+              f"{ami_segments['der']:.1%} (miss {ami_segments['missed']:.1%}, FA {ami_segments['false_alarm']:.1%}, "
+              f"conf {ami_segments['confusion']:.1%}); speaker count exact {sum(e == 0 for e in count_errors)}/10, "
               f"mean abs error {np.mean(count_errors):.1f}")
         print(f"   sample.wav: DER turns {sample['der_turns']:.1%}, segments {sample['der_segments']:.1%}, "
               f"speakers {sample['speakers']}/2")
         print(f"   longest pause inside a segment {pauses[0]:.2f}s, inside a cue {pauses[1]:.2f}s")
-        print(f"   {rtf['minutes']} min of meeting audio: {wall:.1f}s wall (RTF {rtf['rtf_wall']:.3f}), "
-              f"{cpu:.1f}s CPU (= {rtf['rtf_cpu_per_core']:.3f} of real time on 2 cores); "
+        print(f"   {rtf['minutes']} min of meeting audio: {rtf['wall_s']:.1f}s wall (RTF {rtf['rtf_wall']:.3f}), "
+              f"{rtf['cpu_s']:.1f}s CPU (= {rtf['rtf_cpu_per_core']:.3f} of real time on 2 cores); "
               f"load {rtf['load_before']} -> {rtf['load_after']}")
 
-    print("\n| method | AMI DER turns | AMI DER segments | miss / FA / conf (turns) | count exact, MAE | "
+    print("\n| method | AMI DER turns | miss / FA / conf | AMI DER segments | miss / FA / conf | count exact, MAE | "
           "sample DER turns / segments | RTF wall (CPU/2) |")
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for method, m in report["methods"].items():
         sample = next(r for r in m["clips"] if r["clip"] == "sample")
-        print(f"| {method} | {m['ami_der_turns']:.1%} | {m['ami_der_segments']:.1%} | "
+        print(f"| {method} | {m['ami_der_turns']:.1%} | "
               f"{m['ami_missed']:.1%} / {m['ami_false_alarm']:.1%} / {m['ami_confusion']:.1%} | "
+              f"{m['ami_der_segments']:.1%} | {m['ami_segments_missed']:.1%} / "
+              f"{m['ami_segments_false_alarm']:.1%} / {m['ami_segments_confusion']:.1%} | "
               f"{m['ami_count_exact']}/10, {m['ami_count_mae']:.1f} | "
               f"{sample['der_turns']:.1%} / {sample['der_segments']:.1%} | "
               f"{m['rtf']['rtf_wall']:.3f} ({m['rtf']['rtf_cpu_per_core']:.3f}) |")
