@@ -60,12 +60,15 @@ class SpeechRecognizer:
         if self._pyannote is None:
             return None, silero_speech_regions(audio)
         from whisperx.vads import Pyannote
+        from whisperx.vads.pyannote import Binarize
 
-        regions = self._pyannote({"waveform": Pyannote.preprocess_audio(audio), "sample_rate": SAMPLE_RATE})
-        if not regions.get_timeline():
+        # the VAD pipeline returns frame scores; whisperx's merge_chunks binarizes them itself
+        scores = self._pyannote({"waveform": Pyannote.preprocess_audio(audio), "sample_rate": SAMPLE_RATE})
+        timeline = Binarize(max_duration=CHUNK_S, onset=0.5, offset=0.363)(scores).get_timeline().support()
+        if not timeline:
             return [], []
-        speech = [(round(float(s.start), 3), round(float(s.end), 3)) for s in regions.get_timeline().support()]
-        merged = Pyannote.merge_chunks(regions, CHUNK_S, onset=0.5, offset=0.363)
+        speech = [(round(float(s.start), 3), round(float(s.end), 3)) for s in timeline]
+        merged = Pyannote.merge_chunks(scores, CHUNK_S, onset=0.5, offset=0.363)
         chunks = [{"start": float(c["start"]), "end": float(c["end"])} for c in merged if c["end"] > c["start"]]
         return chunks, speech
 

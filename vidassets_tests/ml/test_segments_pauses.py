@@ -85,3 +85,11 @@ def test_sample_call_quality_does_not_regress(models, sample_audio, sample_trans
     result = diarization_error_rate(read_rttm(samples.speech_rttm()), turns, collar=0.25)
     assert result["der"] <= 0.10 and result["n_hypothesis_speakers"] == 2, result
     assert {s["speaker"] for s in segments} == {t.speaker for t in turns}
+
+
+def test_pyannote_vad_gives_chunks_and_speech_regions(sample_audio):
+    recognizer = ModelStore(whisper_model="tiny.en", device="cpu", vad_method="pyannote").recognizer()
+    chunks, regions = recognizer.speech_chunks(sample_audio)
+    assert chunks and all(c["end"] - c["start"] <= 30.0 for c in chunks)
+    assert regions[0][0] >= 6.0 and all(b > a for a, b in regions)  # the call's first words are at 6.7 s
+    assert recognizer.speech_chunks(np.zeros(3 * SR, np.float32)) == ([], [])
