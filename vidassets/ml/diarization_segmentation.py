@@ -355,7 +355,7 @@ class SegmentationDiarizer:
         labels = constrained_agglomerative(vectors, chunk_idx, self.threshold, min_clusters=lo, max_clusters=hi)
         labels = _drop_small_clusters(labels, min(self.min_cluster_size, max(1, round(0.1 * len(labels)))), lo)
         k = int(labels.max()) + 1
-        centroids = np.stack([vectors[labels == j].mean(axis=0) for j in range(k)])
+        centroids = np.stack([vectors[labels == j].mean(axis=0) for j in range(k)])  # kept clusters only
         centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-8)
         scores = np.nan_to_num(embeddings @ centroids.T, nan=-1.0)  # (C, S, k)
         return constrained_assignment(scores, hard)
@@ -506,8 +506,8 @@ def constrained_agglomerative(
 
 
 def _drop_small_clusters(labels: np.ndarray, min_size: int, min_clusters: int) -> np.ndarray:
-    """Keep clusters of at least ``min_size`` items (at least ``min_clusters`` of the largest ones); items of the
-    others are merged into the largest kept cluster here and re-assigned to centroids by the caller."""
+    """Keep clusters of at least ``min_size`` items (at least ``min_clusters`` of the largest ones), renumbered
+    0..k-1 by size; items of the others get -1 (the caller re-assigns them to the kept clusters' centroids)."""
     counts = np.bincount(labels)
     order = np.argsort(-counts, kind="stable")
     keep = [int(j) for j in order if counts[j] >= min_size]
@@ -518,7 +518,7 @@ def _drop_small_clusters(labels: np.ndarray, min_size: int, min_clusters: int) -
             keep.append(int(j))
     keep = keep or [int(order[0])]
     mapping = {old: new for new, old in enumerate(keep)}
-    return np.array([mapping.get(int(j), 0) for j in labels], dtype=int)
+    return np.array([mapping.get(int(j), -1) for j in labels], dtype=int)
 
 
 def constrained_assignment(scores: np.ndarray, hard: np.ndarray) -> np.ndarray:
