@@ -151,3 +151,38 @@ def resegment(
         if current:
             out.append(segment_from_words(current, language))
     return [s for s in out if s["text"]]
+
+
+MAX_EXTEND_S = 0.5
+
+
+def fit_segments_to_turns(
+    segments: list[dict[str, Any]], turns: Iterable[Any], *, max_extend_s: float = MAX_EXTEND_S
+) -> list[dict[str, Any]]:
+    """Copies of speaker-labelled `segments` whose bounds are widened, by at most `max_extend_s` on each side, to
+    the diarization turns of the same speaker they touch, never into the previous or next segment.
+
+    Segment bounds come from word times, and Whisper's word times sit tight on (or inside) the speech; the
+    diarizer's frame-level speech boundaries are better. Measured on the AMI train clips: segment-level DER 28.6%
+    -> 23.0% with 0.5 s (docs/QUALITY.md). Word times, and so subtitle cues, are unchanged."""
+    by_speaker: dict[str, list[tuple[float, float]]] = {}
+    for turn in turns:
+        by_speaker.setdefault(turn.speaker, []).append((float(turn.start), float(turn.end)))
+    out = [dict(s) for s in segments]
+    for i, segment in enumerate(out):
+        start, end, speaker = segment.get("start"), segment.get("end"), segment.get("speaker")
+        if start is None or end is None or speaker not in by_speaker:
+            continue
+        touching = [(a, b) for a, b in by_speaker[speaker] if b > start - max_extend_s and a < end + max_extend_s]
+        if not touching:
+            continue
+        previous_end = out[i - 1].get("end") if i else None
+        next_start = segments[i + 1].get("start") if i + 1 < len(segments) else None
+        new_start = max(min(start, min(a for a, _ in touching)), start - max_extend_s)
+        new_end = min(max(end, max(b for _, b in touching)), end + max_extend_s)
+        if previous_end is not None:
+            new_start = max(new_start, min(previous_end, start))
+        if next_start is not None:
+            new_end = min(new_end, max(next_start, end))
+        segment["start"], segment["end"] = round(max(0.0, new_start), 3), round(new_end, 3)
+    return out

@@ -7,7 +7,7 @@ import soundfile as sf
 
 from vidassets import samples
 from vidassets.analytics.subtitles import build_cues
-from vidassets.ml.der import diarization_error_rate, read_rttm
+from vidassets.ml.der import SpeakerTurn, diarization_error_rate, read_rttm
 from vidassets.ml.segments import MAX_PAUSE_S, resegment, snap_words_to_speech
 from vidassets.ml.transcript_quality import normalize, phrase_start_errors, read_stm, word_error_rate
 from vidassets.ml.transcription import diarize, transcribe
@@ -85,6 +85,17 @@ def test_sample_call_quality_does_not_regress(models, sample_audio, sample_trans
     result = diarization_error_rate(read_rttm(samples.speech_rttm()), turns, collar=0.25)
     assert result["der"] <= 0.10 and result["n_hypothesis_speakers"] == 2, result
     assert {s["speaker"] for s in segments} == {t.speaker for t in turns}
+    # segment bounds: fitted to the speaker's turns, at most 0.5 s beyond the words, never into a neighbour
+    widened = 0
+    for i, segment in enumerate(segments):
+        first, last = segment["words"][0]["start"], segment["words"][-1]["end"]
+        assert first - 0.5 - 1e-6 <= segment["start"] <= first and last <= segment["end"] <= last + 0.5 + 1e-6
+        if i:
+            assert segment["start"] >= min(segments[i - 1]["end"], first) - 1e-6
+        widened += segment["start"] < first or segment["end"] > last
+    assert widened >= 3
+    segment_turns = [SpeakerTurn(s["start"], s["end"], s["speaker"]) for s in segments]
+    assert diarization_error_rate(read_rttm(samples.speech_rttm()), segment_turns)["der"] <= 0.15
 
 
 def test_pyannote_vad_gives_chunks_and_speech_regions(sample_audio):
