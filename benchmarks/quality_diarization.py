@@ -1,143 +1,262 @@
-"""Quality and cost of the offline diarizer (vidassets.ml.diarization_offline) on real speech.
+"""Quality and cost of the offline diarizers, per method, on far-field meetings and a phone call.
 
-1. pyannote-audio's 30 s two-speaker phone call (``pyannote/audio/sample/sample.wav`` + ``sample.rttm``),
-   automatic speaker count: DER with a ±0.25 s collar and its components, speakers found, runtime.
-2. A 10-minute input made of that call repeated 20x: runtime per stage, clustering time for its windows,
-   peak RSS (``resource.getrusage``). Its DER against the repeated reference is printed for information
-   only (identical copies make the count estimate see fake, perfectly repeated evidence).
+Data (fetched by this script when not given): the ten 30 s AMI *train* clips of the pyannote-audio 4.0.7 source
+distribution (`tests/data/trn00..09.wav`, `debug.train.rttm`; MIT, recordings CC BY 4.0) and pyannote's 30 s
+two-speaker call (`pyannote/audio/sample/sample.wav`, installed with whisperx). The sdist's dev/test clips are not
+read: they are the held-out check.
 
-    HF_HUB_OFFLINE=1 python benchmarks/quality_diarization.py [--repeat 20] [--json]
+For each method (`segmentation`, `window`; see `vidassets.ml.offline_diarizers`):
+- DER (±0.25 s collar) of the diarizer's turns and of the transcript's segments after speaker assignment (what
+  users see), with missed / false alarm / confusion; AMI figures are duration-weighted over the ten clips;
+- speaker-count error (|found - reference| per clip);
+- the longest pause between consecutive words inside one segment and inside one subtitle cue;
+- the real-time factor on `--rtf-minutes` of meeting audio (the AMI clips end to end, repeated), wall clock and
+  process CPU time, with the load average (the machine may be shared: compare CPU time when it is busy).
+
+    uv run --frozen python benchmarks/quality_diarization.py [--data DIR] [--methods segmentation,window]
+        [--whisper base] [--rtf-minutes 10] [--json]
+
+`--data DIR` (or `VIDASSETS_AMI_DIR`) is a folder with `trn00.wav` … `trn09.wav` and `debug.train.rttm`; without
+it the sdist is fetched with `pip download --no-deps --no-binary :all: pyannote-audio==4.0.7` once into
+`~/.cache/vidassets/bench/` (sha256 checked).
 """
 
 import argparse
-import importlib.util
+import dataclasses
+import hashlib
+import io
 import json
 import os
-import resource
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
 import time
+import unicodedata
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
 
 import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 
+from vidassets import samples  # noqa: E402
+from vidassets.analytics.subtitles import build_cues  # noqa: E402
 from vidassets.ml.der import diarization_error_rate, read_rttm  # noqa: E402
-from vidassets.ml.diarization_offline import (  # noqa: E402
-    SAMPLE_RATE,
-    SpeakerTurn,
-    WindowEmbeddingDiarizer,
-)
+from vidassets.ml.diarization_offline import SAMPLE_RATE, SpeakerTurn  # noqa: E402
+from vidassets.ml.offline_diarizers import METHODS, build_offline_diarizer  # noqa: E402
+from vidassets.ml.transcription import speaker_segments  # noqa: E402
+from vidassets.model_config import ModelConfig  # noqa: E402
+from vidassets.resources.models import ModelLoader  # noqa: E402
 
 COLLAR = 0.25
+SDIST = ("pyannote-audio", "4.0.7")
+SDIST_SHA256 = "3a903dfb5ca711d134cc2522561c9158b186836f5d62e8a57c46c6648e8a8229"
+CLIPS = [f"trn{i:02d}" for i in range(10)]
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "vidassets" / "bench"
 
 
-def sample_dir() -> Path:
-    spec = importlib.util.find_spec("pyannote.audio")
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("pyannote.audio is not installed: no sample to benchmark on")
-    return Path(spec.submodule_search_locations[0]) / "sample"
+def _clip_name(member: str) -> str | None:
+    """`tests/data/trñ00.wav` -> `trn00` (the sdist's unicode file-name test); None for other files."""
+    name = unicodedata.normalize("NFKD", Path(member).name).encode("ascii", "ignore").decode()
+    stem = name.removesuffix(".wav")
+    return stem if name.endswith(".wav") and stem in CLIPS else None
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+def _pip() -> list[str]:
+    """A pip command line: this interpreter's pip, else the `pip`/`pip3` on PATH (uv venvs have none)."""
+    import importlib.util
+
+    if importlib.util.find_spec("pip") is not None:
+        return [sys.executable, "-m", "pip"]
+    for name in ("pip3", "pip"):
+        if shutil.which(name):
+            return [shutil.which(name)]
+    raise SystemExit("pip is needed to download the pyannote-audio sdist (or pass --data DIR)")
 
 
-def der_line(result: dict) -> str:
-    return (
-        f"DER {result['der']:.2%} = missed {result['missed_rate']:.2%} ({result['missed']:.2f}s) "
-        f"+ false alarm {result['false_alarm_rate']:.2%} ({result['false_alarm']:.2f}s) "
-        f"+ confusion {result['confusion_rate']:.2%} ({result['confusion']:.2f}s) "
-        f"of {result['total']:.2f}s scored speech"
-    )
+def fetch_ami_train(dest: Path = CACHE / "ami-train") -> Path:
+    """The AMI train clips and their RTTM from the pyannote-audio sdist (`pip download`), extracted once."""
+    if all((dest / f"{c}.wav").is_file() for c in CLIPS) and (dest / "debug.train.rttm").is_file():
+        return dest
+    name, version = SDIST
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [*_pip(), "download", "--no-deps", "--no-binary", ":all:", f"{name}=={version}", "-d", tmp]
+        print("fetching the AMI train clips:", " ".join(command))
+        subprocess.run(command, check=True)
+        archive_path = next(Path(tmp).glob("*.tar.gz"))
+        data = archive_path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != SDIST_SHA256:
+        raise SystemExit(f"sha256 mismatch for {archive_path.name}: not the pyannote-audio {version} sdist")
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+        for member in archive.getmembers():
+            if "/tests/data/" not in member.name or not member.isfile():
+                continue
+            base = Path(member.name).name
+            target = _clip_name(member.name)
+            if target is None and base not in ("debug.train.rttm", "debug.train.uem"):
+                continue  # dev/test clips stay out: they are the held-out check
+            out = dest / (f"{target}.wav" if target else base)
+            out.write_bytes(archive.extractfile(member).read())
+    return dest
+
+
+def load_clips(data: Path) -> list[tuple[str, np.ndarray, list[SpeakerTurn]]]:
+    clips = []
+    for clip in CLIPS:
+        path = data / f"{clip}.wav"
+        if not path.is_file():  # the shared copy of the sdist may keep the unicode name
+            path = next(p for p in data.glob("*.wav") if _clip_name(p.name) == clip)
+        audio, sr = sf.read(path, dtype="float32")
+        assert sr == SAMPLE_RATE and audio.ndim == 1, path
+        clips.append((clip, audio, read_rttm(data / "debug.train.rttm", file_id=clip)))
+    audio, sr = sf.read(samples.speech_wav(), dtype="float32")
+    clips.append(("sample", audio, read_rttm(samples.speech_rttm())))
+    return clips
+
+
+def longest_pauses(segments: list[dict[str, Any]], language: str | None) -> tuple[float, float]:
+    """Longest gap between consecutive timed words inside one segment, and inside one subtitle cue."""
+    def gaps(words):
+        timed = [w for w in words if w.get("start") is not None and w.get("end") is not None]
+        return [b["start"] - a["end"] for a, b in zip(timed, timed[1:], strict=False)]
+
+    in_segments = max([0.0] + [g for s in segments for g in gaps(s.get("words") or [])])
+    in_cues = 0.0
+    words = [w for s in segments for w in s.get("words") or [] if w.get("start") is not None]
+    for cue in build_cues({"language": language, "segments": segments}):
+        inside = [w for w in words if w["start"] >= cue.start - 1e-6 and w["end"] <= cue.end + 1e-6]
+        in_cues = max([in_cues] + gaps(inside))
+    return in_segments, in_cues
+
+
+def measure_rtf(diarizer: Any, meeting: np.ndarray, minutes: float) -> dict[str, float]:
+    """Wall and process-CPU time of diarizing `minutes` of `meeting` (tiled), with the load average around it."""
+    if minutes <= 0:
+        return {"minutes": 0.0, "wall_s": 0.0, "cpu_s": 0.0, "rtf_wall": float("nan"),
+                "rtf_cpu_per_core": float("nan"), "load_before": float("nan"), "load_after": float("nan")}
+    long_audio = np.tile(meeting, int(np.ceil(minutes * 60 * SAMPLE_RATE / len(meeting))))
+    long_audio = long_audio[: int(minutes * 60 * SAMPLE_RATE)]
+    load_before = os.getloadavg()[0]
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    diarizer.diarize(long_audio)
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    seconds = len(long_audio) / SAMPLE_RATE
+    return {"minutes": round(seconds / 60, 1), "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
+            "rtf_wall": round(wall / seconds, 4), "rtf_cpu_per_core": round(cpu / 2 / seconds, 4),
+            "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2)}
+
+
+def summarise(results: list[dict[str, Any]]) -> dict[str, float]:
+    total = sum(r["total"] for r in results)
+    out = {k: sum(r[k] for r in results) / total for k in ("missed", "false_alarm", "confusion")}
+    out["der"] = out["missed"] + out["false_alarm"] + out["confusion"]
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=20, help="copies of the sample for the long input")
-    parser.add_argument("--json", action="store_true", help="also print one JSON line with all figures")
+    parser.add_argument("--data", type=Path, default=os.environ.get("VIDASSETS_AMI_DIR") or None)
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--whisper", default="base", help="Whisper model for the transcripts (offline default: base)")
+    parser.add_argument("--rtf-minutes", type=float, default=10.0)
+    parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    data = args.data if args.data else fetch_ami_train()
+    clips = load_clips(Path(data))
 
-    folder = sample_dir()
-    audio, sr = sf.read(folder / "sample.wav", dtype="float32")
-    assert sr == SAMPLE_RATE and audio.ndim == 1
-    reference = read_rttm(folder / "sample.rttm")
-    report: dict = {"rss_start_mb": round(peak_rss_mb(), 1)}
-
+    models = ModelLoader(dataclasses.replace(ModelConfig.from_env(), whisper_model=args.whisper))
     t0 = time.perf_counter()
-    diarizer = WindowEmbeddingDiarizer()
-    report["model_load_s"] = round(time.perf_counter() - t0, 2)
-    print(f"method: {diarizer.method}")
-    print(f"model load + warm-up: {report['model_load_s']:.2f}s, peak RSS {peak_rss_mb():.0f} MB")
+    transcripts = {name: models.transcribe(audio) for name, audio, _ in clips}
+    print(f"transcripts: whisper {args.whisper}, {len(clips)} clips, {time.perf_counter() - t0:.0f}s")
 
-    # --- 30 s sample, automatic speaker count -------------------------------------------------------
-    t0 = time.perf_counter()
-    turns = diarizer.diarize(audio)
-    elapsed = time.perf_counter() - t0
-    result = diarization_error_rate(reference, turns, collar=COLLAR)
-    speakers = sorted({t.speaker for t in turns})
-    print(f"\n[sample.wav, {len(audio) / SAMPLE_RATE:.1f}s, automatic count] {elapsed:.2f}s")
-    n_ref = result["n_reference_speakers"]
-    print(f"  speakers found: {len(speakers)} (reference: {n_ref}), turns: {len(turns)}")
-    print(f"  collar ±{COLLAR}s: {der_line(result)}")
-    no_collar = diarization_error_rate(reference, turns, collar=0.0)
-    print(f"  no collar:    {der_line(no_collar)}")
-    report["sample"] = {
-        "seconds": len(audio) / SAMPLE_RATE,
-        "runtime_s": round(elapsed, 3),
-        "speakers": len(speakers),
-        "turns": len(turns),
-        **{k: round(result[k], 4) for k in ("der", "missed_rate", "false_alarm_rate", "confusion_rate")},
-        **{k: round(result[k], 3) for k in ("total", "missed", "false_alarm", "confusion")},
-        "der_no_collar": round(no_collar["der"], 4),
-        "peak_rss_mb": round(peak_rss_mb(), 1),
-    }
+    report: dict[str, Any] = {"whisper": args.whisper, "methods": {}}
+    for method in args.methods.split(","):
+        t0 = time.perf_counter()
+        diarizer = build_offline_diarizer(method)
+        load_s = time.perf_counter() - t0
+        print(f"\n== {method}: {diarizer.method}\n   load + warm-up {load_s:.1f}s")
+        rows, turn_results, seg_results = [], [], []
+        pauses = [0.0, 0.0]
+        for name, audio, reference in clips:
+            t0 = time.perf_counter()
+            turns = diarizer.diarize(audio)
+            elapsed = time.perf_counter() - t0
+            transcript = transcripts[name]
+            segments = speaker_segments(turns, transcript) if transcript["segments"] else []
+            seg_turns = [SpeakerTurn(s["start"], s["end"], s["speaker"]) for s in segments
+                         if s.get("speaker") and s.get("start") is not None and s["end"] > s["start"]]
+            by_turn = diarization_error_rate(reference, turns, collar=COLLAR)
+            by_segment = diarization_error_rate(reference, seg_turns, collar=COLLAR)
+            found = len({t.speaker for t in turns})
+            pause = longest_pauses(segments, transcript["language"])
+            pauses = [max(pauses[0], pause[0]), max(pauses[1], pause[1])]
+            row = {
+                "clip": name, "seconds": round(len(audio) / SAMPLE_RATE, 1), "runtime_s": round(elapsed, 2),
+                "der_turns": round(by_turn["der"], 4), "der_segments": round(by_segment["der"], 4),
+                "missed": round(by_turn["missed_rate"], 4), "false_alarm": round(by_turn["false_alarm_rate"], 4),
+                "confusion": round(by_turn["confusion_rate"], 4),
+                "segments_missed": round(by_segment["missed_rate"], 4),
+                "segments_false_alarm": round(by_segment["false_alarm_rate"], 4),
+                "segments_confusion": round(by_segment["confusion_rate"], 4),
+                "speakers": found, "reference_speakers": by_turn["n_reference_speakers"],
+                "max_pause_in_segment_s": round(pause[0], 2), "max_pause_in_cue_s": round(pause[1], 2),
+            }
+            rows.append(row)
+            if name != "sample":
+                turn_results.append(by_turn)
+                seg_results.append(by_segment)
+            print(f"   {name:7s} DER turns {row['der_turns']:7.1%} segments {row['der_segments']:7.1%} "
+                  f"(miss {row['missed']:.1%}, FA {row['false_alarm']:.1%}, conf {row['confusion']:.1%}) "
+                  f"speakers {found}/{row['reference_speakers']}  {elapsed:.2f}s")
+        ami_turns, ami_segments = summarise(turn_results), summarise(seg_results)
+        ami_rows = [r for r in rows if r["clip"] != "sample"]
+        count_errors = [abs(r["speakers"] - r["reference_speakers"]) for r in ami_rows]
+        sample = next(r for r in rows if r["clip"] == "sample")
 
-    # --- 10-minute input: the sample repeated ----------------------------------------------------------
-    long_audio = np.tile(audio, args.repeat)
-    span = len(audio) / SAMPLE_RATE
-    long_ref = [
-        SpeakerTurn(t.start + i * span, t.end + i * span, t.speaker)
-        for i in range(args.repeat)
-        for t in reference
-    ]
-    t0 = time.perf_counter()
-    run = diarizer.run(long_audio)
-    total = time.perf_counter() - t0
-    long_turns = run.turns
-    stages = run.timings
+        # real-time factor on meeting audio: the AMI clips end to end, repeated to --rtf-minutes
+        rtf = measure_rtf(diarizer, np.concatenate([a for n, a, _ in clips if n != "sample"]), args.rtf_minutes)
+        report["methods"][method] = {
+            "method": diarizer.method, "clips": rows,
+            "ami_der_turns": round(ami_turns["der"], 4), "ami_der_segments": round(ami_segments["der"], 4),
+            "ami_missed": round(ami_turns["missed"], 4), "ami_false_alarm": round(ami_turns["false_alarm"], 4),
+            "ami_confusion": round(ami_turns["confusion"], 4),
+            "ami_segments_missed": round(ami_segments["missed"], 4),
+            "ami_segments_false_alarm": round(ami_segments["false_alarm"], 4),
+            "ami_segments_confusion": round(ami_segments["confusion"], 4),
+            "ami_count_mae": round(float(np.mean(count_errors)), 2),
+            "ami_count_exact": int(sum(e == 0 for e in count_errors)),
+            "max_pause_in_segment_s": round(pauses[0], 2), "max_pause_in_cue_s": round(pauses[1], 2),
+            "rtf": rtf,
+        }
+        print(f"   AMI train (duration-weighted): DER turns {ami_turns['der']:.1%} (miss {ami_turns['missed']:.1%}, "
+              f"FA {ami_turns['false_alarm']:.1%}, conf {ami_turns['confusion']:.1%}), segments "
+              f"{ami_segments['der']:.1%} (miss {ami_segments['missed']:.1%}, FA {ami_segments['false_alarm']:.1%}, "
+              f"conf {ami_segments['confusion']:.1%}); speaker count exact {sum(e == 0 for e in count_errors)}/10, "
+              f"mean abs error {np.mean(count_errors):.1f}")
+        print(f"   sample.wav: DER turns {sample['der_turns']:.1%}, segments {sample['der_segments']:.1%}, "
+              f"speakers {sample['speakers']}/2")
+        print(f"   longest pause inside a segment {pauses[0]:.2f}s, inside a cue {pauses[1]:.2f}s")
+        print(f"   {rtf['minutes']} min of meeting audio: {rtf['wall_s']:.1f}s wall (RTF {rtf['rtf_wall']:.3f}), "
+              f"{rtf['cpu_s']:.1f}s CPU (= {rtf['rtf_cpu_per_core']:.3f} of real time on 2 cores); "
+              f"load {rtf['load_before']} -> {rtf['load_after']}")
 
-    # the clustering step alone on all of the run's windows (the run clusters the speech-covered ones)
-    t0 = time.perf_counter()
-    labels = diarizer.cluster(run.embeddings)
-    t_cluster_all = time.perf_counter() - t0
-
-    long_result = diarization_error_rate(long_ref, long_turns, collar=COLLAR)
-    minutes = len(long_audio) / SAMPLE_RATE / 60
-    per_minute = total / minutes
-    print(f"\n[sample.wav x{args.repeat} = {minutes:.1f} min] diarize {total:.2f}s ({per_minute:.2f}s/min)")
-    print(
-        f"  stages: VAD {stages['speech']:.2f}s ({len(run.speech_regions)} regions), "
-        f"{len(run.windows)} windows embedded in {stages['embed']:.2f}s, "
-        f"clustering {stages['cluster']:.3f}s, turns {stages['turns']:.3f}s"
-    )
-    print(
-        f"  clustering all {len(run.embeddings)} windows alone: {t_cluster_all * 1000:.0f} ms "
-        f"-> {labels.max() + 1} clusters"
-    )
-    print(f"  speakers found: {run.n_speakers}, turns: {len(long_turns)}")
-    print(f"  (information only) collar ±{COLLAR}s: {der_line(long_result)}")
-    print(f"  peak RSS of the process: {peak_rss_mb():.0f} MB")
-    report["long"] = {
-        "minutes": round(minutes, 2),
-        "runtime_s": round(total, 2),
-        **{f"{stage}_s": round(sec, 3) for stage, sec in stages.items()},
-        "windows": int(len(run.windows)),
-        "cluster_all_windows_ms": round(t_cluster_all * 1000, 1),
-        "speakers": run.n_speakers,
-        "der": round(long_result["der"], 4),
-        "peak_rss_mb": round(peak_rss_mb(), 1),
-    }
+    print("\n| method | AMI DER turns | miss / FA / conf | AMI DER segments | miss / FA / conf | count exact, MAE | "
+          "sample DER turns / segments | RTF wall (CPU/2) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for method, m in report["methods"].items():
+        sample = next(r for r in m["clips"] if r["clip"] == "sample")
+        print(f"| {method} | {m['ami_der_turns']:.1%} | "
+              f"{m['ami_missed']:.1%} / {m['ami_false_alarm']:.1%} / {m['ami_confusion']:.1%} | "
+              f"{m['ami_der_segments']:.1%} | {m['ami_segments_missed']:.1%} / "
+              f"{m['ami_segments_false_alarm']:.1%} / {m['ami_segments_confusion']:.1%} | "
+              f"{m['ami_count_exact']}/10, {m['ami_count_mae']:.1f} | "
+              f"{sample['der_turns']:.1%} / {sample['der_segments']:.1%} | "
+              f"{m['rtf']['rtf_wall']:.3f} ({m['rtf']['rtf_cpu_per_core']:.3f}) |")
     if args.json:
         print(json.dumps(report))
 

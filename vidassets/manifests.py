@@ -113,6 +113,7 @@ class TranscriptManifest(TypedDict):
     language: str | None
     language_probability: float | None
     segments: list[Segment]
+    speech_regions: NotRequired[list[list[float]]]  # VAD speech (start, end) in seconds, used to check word times
     duration_s: float
     word_count: int
     code_version: str

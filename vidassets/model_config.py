@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 DEVICES = ("auto", "cpu", "cuda")
 VAD_METHODS = ("auto", "pyannote", "silero")
-OFFLINE_DIARIZERS = ("window", "segmentation")
+OFFLINE_DIARIZERS = ("segmentation", "window")  # vidassets.ml.offline_diarizers: the first is the default
 
 
 def cuda_available() -> bool:
@@ -48,7 +48,7 @@ class ModelConfig:
     vad_method: str = "auto"  # pyannote on cuda, silero on cpu
     align_model: str | None = None  # wav2vec2 directory or torchaudio bundle; None: whisper word times
     diarization_model: str | None = None  # pyannote pipeline dir (config.yaml) or hub id; None: offline diarizer
-    offline_diarizer: str = "window"  # the offline method when no pyannote pipeline is configured
+    offline_diarizer: str = "segmentation"  # the offline method when no pyannote pipeline is configured
     min_speakers: int | None = None
     max_speakers: int | None = None
     llm_model: str | None = None  # local instruction-LLM dir (production: Llama-3.2-3B-Instruct); None: TextRank
@@ -80,7 +80,7 @@ class ModelConfig:
             vad_method=env.get("VIDASSETS_VAD") or "auto",
             align_model=env.get("VIDASSETS_ALIGN_MODEL") or None,
             diarization_model=env.get("VIDASSETS_DIARIZATION_MODEL") or None,
-            offline_diarizer=env.get("VIDASSETS_DIARIZER") or "window",
+            offline_diarizer=env.get("VIDASSETS_DIARIZER") or "segmentation",
             min_speakers=_optional_int(env.get("VIDASSETS_MIN_SPEAKERS")),
             max_speakers=_optional_int(env.get("VIDASSETS_MAX_SPEAKERS")),
             llm_model=env.get("VIDASSETS_LLM_MODEL") or None,
@@ -123,7 +123,7 @@ class ModelConfig:
         tags = {
             "transcript": f"{_short(self.whisper_model)}+{_short(self.align_model or 'whisper-words')}",
             "diarized_transcript": _short(self.diarization_model) if self.diarization_model
-            else ("resemblyzer" if self.offline_diarizer == "window" else f"resemblyzer-{self.offline_diarizer}"),
+            else f"resemblyzer+{self.offline_diarizer}",
             "summary": _short(self.llm_model or "textrank-minilm"),
             "text_moderation": _short(self.text_moderation_model or "profanity-check"),
         }

@@ -2,11 +2,13 @@
 
 Cue layout follows WhisperX's CLI writers (`whisperx/utils.py`, `SubtitlesWriter` with `--max_line_width 42
 --max_line_count 2`): words are laid out greedily into lines of at most 42 characters, at most 2 lines per cue,
-a new cue after a pause of more than 3 s, and every cue starts with `[SPEAKER_00]: `. Differences, on purpose:
+and every cue starts with `[SPEAKER_00]: `. Differences, on purpose (common broadcast rules):
 
 - the speaker prefix counts towards the first line's width, so no line is longer than `max_line_width` (unless a
   single word is);
 - a cue never spans two speakers or two segments (WhisperX labels a cue with its first word's speaker);
+- a cue never spans a pause of more than `max_pause_s` (1 s; WhisperX: 3 s) and lasts at most `max_cue_s` (7 s)
+  of word time, so nothing stays on screen through a silence;
 - cue times come from word times (falling back to the segment's, then interpolated), never overlap and never go
   backwards, so players show them in order.
 
@@ -33,7 +35,8 @@ from vidassets.video_ids import is_video_id
 
 MAX_LINE_WIDTH = 42
 MAX_LINE_COUNT = 2
-LONG_PAUSE_S = 3.0
+LONG_PAUSE_S = 1.0
+MAX_CUE_S = 7.0
 FORMATS = ("srt", "vtt", "txt", "json")
 LANGUAGES_WITHOUT_SPACES = frozenset({"ja", "zh", "yue", "th", "lo", "my", "km"})
 
@@ -112,15 +115,26 @@ def _runs(words: list[_Word], long_pause_s: float) -> list[list[_Word]]:
     return runs
 
 
-def _layout(words: list[_Word], joiner: str, width_limit: int, max_line_count: int) -> list[list[list[_Word]]]:
+def _too_long(lines: list[list[_Word]], word: _Word, max_cue_s: float) -> bool:
+    start = lines[0][0].start if lines else None
+    return start is not None and word.end is not None and word.end - start > max_cue_s
+
+
+def _layout(words: list[_Word], joiner: str, width_limit: int, max_line_count: int,
+            max_cue_s: float = MAX_CUE_S) -> list[list[list[_Word]]]:
     """Greedy layout of one speaker's run of words: cues of at most `max_line_count` lines of at most
-    `width_limit` characters, the first line of each cue including the `[SPEAKER]: ` prefix."""
+    `width_limit` characters, the first line of each cue including the `[SPEAKER]: ` prefix, and at most
+    `max_cue_s` from the first word's start to the last word's end."""
     cues: list[list[list[_Word]]] = []
     lines: list[list[_Word]] = []
     width = 0
     for word in words:
         needed = len(joiner) + len(word.text)
-        if lines and width + needed <= width_limit:
+        if lines and _too_long(lines, word, max_cue_s):
+            cues.append(lines)
+            prefix = len(f"[{word.speaker}]: ") if word.speaker else 0
+            lines, width = [[word]], prefix + len(word.text)
+        elif lines and width + needed <= width_limit:
             lines[-1].append(word)
             width += needed
         elif lines and len(lines) < max_line_count:
@@ -142,19 +156,19 @@ def _shape(cues: list[list[list[_Word]]]) -> tuple[int, int]:
 
 
 def _balanced_layout(words: list[_Word], joiner: str, max_line_width: int,
-                     max_line_count: int) -> list[list[list[_Word]]]:
+                     max_line_count: int, max_cue_s: float = MAX_CUE_S) -> list[list[list[_Word]]]:
     """As many cues as the greedy layout needs (and, for one cue, as many lines), with text spread evenly: the
     narrowest width that keeps that shape, so there is no orphan one-word cue or line."""
-    best = _layout(words, joiner, max_line_width, max_line_count)
+    best = _layout(words, joiner, max_line_width, max_line_count, max_cue_s)
     shape = _shape(best)
     low, high = 10, max_line_width
     while low < high:
         mid = (low + high) // 2
-        if _shape(_layout(words, joiner, mid, max_line_count)) <= shape:
+        if _shape(_layout(words, joiner, mid, max_line_count, max_cue_s)) <= shape:
             high = mid
         else:
             low = mid + 1
-    candidate = _layout(words, joiner, low, max_line_count)
+    candidate = _layout(words, joiner, low, max_line_count, max_cue_s)
     return candidate if _shape(candidate) <= shape else best
 
 
@@ -164,13 +178,15 @@ def build_cues(
     max_line_width: int = MAX_LINE_WIDTH,
     max_line_count: int = MAX_LINE_COUNT,
     long_pause_s: float = LONG_PAUSE_S,
+    max_cue_s: float = MAX_CUE_S,
 ) -> list[Cue]:
-    """Subtitle cues for every segment of a (diarized) transcript manifest."""
+    """Subtitle cues for every segment of a (diarized) transcript manifest: no cue across a pause longer than
+    `long_pause_s`, none longer than `max_cue_s` (unless one word is)."""
     joiner = "" if manifest.get("language") in LANGUAGES_WITHOUT_SPACES else " "
     cues: list[Cue] = []
     for segment in manifest.get("segments") or []:
         for run in _runs(_segment_words(segment), long_pause_s):
-            for lines in _balanced_layout(run, joiner, max_line_width, max_line_count):
+            for lines in _balanced_layout(run, joiner, max_line_width, max_line_count, max_cue_s):
                 cues.append(_make_cue(lines, joiner, segment))
     return _monotonic(cues)
 

@@ -46,7 +46,7 @@ def _word_count(segments: list[Segment]) -> int:
 @dg.asset(
     partitions_def=videos_partitions,
     group_name="speech",
-    code_version=f"transcript-v1:{current_model_config().code_tag('transcript')}",
+    code_version=f"transcript-v2:{current_model_config().code_tag('transcript')}",
     kinds={"pytorch"},
     pool="gpu",
     description="Aligned transcript: VAD chunks, batched faster-whisper, word times (wav2vec2 when configured).",
@@ -116,7 +116,7 @@ def speaker_stats(turns: list[Any], segments: list[Segment]) -> list[SpeakerStat
 @dg.asset(
     partitions_def=videos_partitions,
     group_name="speech",
-    code_version=f"diarized_transcript-v1:{current_model_config().code_tag('diarized_transcript')}",
+    code_version=f"diarized_transcript-v2:{current_model_config().code_tag('diarized_transcript')}",
     kinds={"pytorch"},
     pool="gpu",
     description="Speaker turns and a speaker label on every word and segment of the transcript.",

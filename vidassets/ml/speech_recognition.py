@@ -9,6 +9,10 @@ neither.
 VAD: `pyannote` is WhisperX's segmentation model (shipped in the whisperx wheel); `silero` is the ONNX
 model shipped in faster-whisper. On CPU pyannote costs ~4% of real time (a third of the ASR time with
 whisper base), so `auto` picks pyannote on GPU and silero on CPU. Both load offline.
+
+The result carries the VAD's `speech_regions` (seconds): re-segmentation uses them to catch word times Whisper
+misplaced into silence. With silero they are computed with the options faster-whisper's batched pipeline uses
+internally (the pipeline does not return them), so they are the regions it decoded.
 """
 
 from dataclasses import dataclass
@@ -51,17 +55,23 @@ class SpeechRecognizer:
 
         return Pyannote(torch.device(self.spec.device), token=None, vad_onset=0.5, vad_offset=0.363, chunk_size=CHUNK_S)
 
-    def speech_chunks(self, audio: np.ndarray) -> list[dict[str, float]] | None:
-        """Pyannote VAD merged into <= 30 s chunks, or None to let faster-whisper run Silero itself."""
+    def speech_chunks(self, audio: np.ndarray) -> tuple[list[dict[str, float]] | None, list[tuple[float, float]]]:
+        """(chunks, speech regions): pyannote VAD merged into <= 30 s chunks, or None to let faster-whisper run
+        Silero itself; and the VAD's speech regions in seconds."""
         if self._pyannote is None:
-            return None
+            return None, silero_speech_regions(audio)
         from whisperx.vads import Pyannote
+        from whisperx.vads.pyannote import Binarize
 
-        regions = self._pyannote({"waveform": Pyannote.preprocess_audio(audio), "sample_rate": SAMPLE_RATE})
-        if not regions.get_timeline():
-            return []
-        merged = Pyannote.merge_chunks(regions, CHUNK_S, onset=0.5, offset=0.363)
-        return [{"start": float(c["start"]), "end": float(c["end"])} for c in merged if c["end"] > c["start"]]
+        # the VAD pipeline returns frame scores; whisperx's merge_chunks binarizes them itself
+        scores = self._pyannote({"waveform": Pyannote.preprocess_audio(audio), "sample_rate": SAMPLE_RATE})
+        timeline = Binarize(max_duration=CHUNK_S, onset=0.5, offset=0.363)(scores).get_timeline().support()
+        if not timeline:
+            return [], []
+        speech = [(round(float(s.start), 3), round(float(s.end), 3)) for s in timeline]
+        merged = Pyannote.merge_chunks(scores, CHUNK_S, onset=0.5, offset=0.363)
+        chunks = [{"start": float(c["start"]), "end": float(c["end"])} for c in merged if c["end"] > c["start"]]
+        return chunks, speech
 
     def transcribe(
         self, audio: np.ndarray, *, language: str | None, batch_size: int, word_timestamps: bool, beam_size: int = 5
@@ -70,10 +80,10 @@ class SpeechRecognizer:
         if self.spec.english_only:
             language = "en"
         if audio.size < SAMPLE_RATE // 10:
-            return {"language": language, "language_probability": None, "segments": []}
-        chunks = self.speech_chunks(audio)
+            return {"language": language, "language_probability": None, "segments": [], "speech_regions": []}
+        chunks, speech_regions = self.speech_chunks(audio)
         if chunks == []:
-            return {"language": language, "language_probability": None, "segments": []}
+            return {"language": language, "language_probability": None, "segments": [], "speech_regions": []}
         segments, info = self.pipeline.transcribe(
             audio,
             language=language,
@@ -100,4 +110,16 @@ class SpeechRecognizer:
             "language": info.language,
             "language_probability": round(float(info.language_probability), 4) if not self.spec.english_only else None,
             "segments": out,
+            "speech_regions": [[a, b] for a, b in speech_regions],
         }
+
+
+def silero_speech_regions(audio: np.ndarray) -> list[tuple[float, float]]:
+    """Silero speech regions (seconds) with the options `BatchedInferencePipeline.transcribe` uses itself."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    options = VadOptions(max_speech_duration_s=CHUNK_S, min_silence_duration_ms=160)
+    return [
+        (round(r["start"] / SAMPLE_RATE, 3), round(r["end"] / SAMPLE_RATE, 3))
+        for r in get_speech_timestamps(audio, options)
+    ]

@@ -86,9 +86,9 @@ class ModelLoader:
             from vidassets.ml.diarization_pyannote import pipeline_label
 
             return pipeline_label(self.config.diarization_model)
-        from vidassets.ml.diarization_offline import WindowEmbeddingDiarizer
+        from vidassets.ml.offline_diarizers import offline_diarizer_name
 
-        return WindowEmbeddingDiarizer.NAME
+        return offline_diarizer_name(self.config.offline_diarizer)
 
     def diarizer(self) -> "Diarizer":
         """pyannote when a pipeline is configured, else the configured offline diarizer."""
@@ -103,11 +103,11 @@ class ModelLoader:
                 ("pyannote", model, device, cfg.min_speakers, cfg.max_speakers),
                 lambda: PyannoteDiarizer(model, token=self._hf_token, device=device, **bounds),
             )
-        from vidassets.ml.diarization_offline import WindowEmbeddingDiarizer
+        from vidassets.ml.offline_diarizers import build_offline_diarizer
 
         return cached_model(
             ("offline-diarizer", cfg.offline_diarizer, device, cfg.min_speakers, cfg.max_speakers),
-            lambda: WindowEmbeddingDiarizer(device=device, **bounds),
+            lambda: build_offline_diarizer(cfg.offline_diarizer, device=device, **bounds),
         )
 
     def summarizer(self) -> "Summarizer":

@@ -232,3 +232,16 @@ def test_export_main_stdout_env_root_and_errors(local_root, monkeypatch, capsys)
     with pytest.raises(SystemExit) as info:
         export_main([m.APPROVED, "--format", "docx"])
     assert info.value.code == 2
+
+
+def test_cues_end_at_pauses_and_last_at_most_seven_seconds():
+    # short words every 0.25 s for 20 s (slow speech: lines do not fill before 7 s), then a 1.5 s pause
+    words = [{"word": "ok", "start": i * 0.25, "end": i * 0.25 + 0.2} for i in range(80)]
+    words += [{"word": "then", "start": 21.5, "end": 21.8}, {"word": "bye", "start": 21.9, "end": 22.2}]
+    manifest = {"language": "en", "segments": [{"start": 0.0, "end": 22.2, "speaker": "SPEAKER_00", "text": "",
+                                                "words": words}]}
+    cues = build_cues(manifest, max_line_width=200)
+    assert all(c.end - c.start <= 7.0 + 1e-9 for c in cues), cues
+    assert not any(c.start < 20.5 and c.end > 21.0 for c in cues)  # nothing on screen through the pause
+    assert cues[-1].lines == ("then bye",) and cues[-1].start == 21.5
+    assert sum(len(line.split()) for c in cues for line in c.lines) == len(words)

@@ -46,7 +46,7 @@ def test_speaking_video_gets_aligned_diarized_transcript_and_summary(
     assert all(w.get("speaker") for seg in diarized["segments"] for w in seg["words"])
     assert all(seg["speaker"] == seg["words"][0]["speaker"] for seg in diarized["segments"])
     assert sum(s["talk_time_s"] for s in diarized["speakers"]) > 15
-    assert diarized["diarizer"].startswith("resemblyzer")
+    assert diarized["diarizer"].startswith("pyannote-segmentation(whisperx)+resemblyzer")  # the offline default
 
     summary = _manifest(resources, "summary", vid)
     assert summary["method"] == "extractive-textrank" and summary["model"] == "all-MiniLM-L6-v2"
