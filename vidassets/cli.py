@@ -107,8 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     process_cmd.add_argument("--out", type=Path, required=True, help="output folder (the storage root)")
     commands.add_parser("query", add_help=False, help="SQL over the Parquet warehouse (DuckDB); --help for more")
     commands.add_parser("export", add_help=False, help="a video's transcript as srt|vtt|txt|json; --help for more")
+    commands.add_parser("costs", add_help=False, help="compute seconds and $ per video-hour per video; --help")
+    commands.add_parser("workers", add_help=False, help="run queues, warm workers and runs in flight; --help")
     commands.add_parser(
-        "up", add_help=False, help="run the platform locally: SeaweedFS S3, Dagster UI and daemon (--help for more)"
+        "up", add_help=False, help="run the platform locally: S3, run queue, warm workers, Dagster UI, daemon"
     )
     args, rest = parser.parse_known_args(argv)
     if args.command == "process":
@@ -123,6 +125,14 @@ def main(argv: list[str] | None = None) -> int:
         from vidassets.analytics.subtitles import export_main
 
         return export_main(rest)
+    if args.command == "costs":
+        from vidassets.analytics.costs import costs_main
+
+        return costs_main(rest)
+    if args.command == "workers":
+        from vidassets.workers.status import workers_main
+
+        return workers_main(rest)
     from vidassets.devstack.run import main as up_main
 
     return up_main(rest)

@@ -19,6 +19,8 @@ from vidassets.jobs import video_pipeline, video_tables_job
 from vidassets.partitions import video_id_for, videos_partitions
 from vidassets.resources.uploads import UploadsBucket
 from vidassets.sources import SourceRef, video_suffix
+from vidassets.workers.queues import priority_tags
+from vidassets.workers.upload_priority import upload_priorities
 
 
 @dataclass(frozen=True)
@@ -109,13 +111,19 @@ def s3_video_sensor(
             continue
         refs.append(source_ref(uploads.bucket, obj))
 
+    # x-amz-meta-priority on the upload -> dagster/priority on the run (queue order; see vidassets/workers/queues.py)
+    priorities = upload_priorities(s3.get_client(), uploads.bucket, [ref.key for ref in refs], context.log.warning)
     context.log.info(
         f"listed {len(objects)} objects, {len(taken)} new, {len(refs)} videos "
         f"in {time.monotonic() - started:.2f}s"
     )
     return dg.SensorResult(
         run_requests=[
-            dg.RunRequest(run_key=f"{ref.key}@{ref.etag}", partition_key=ref.video_id, tags=ref.tags())
+            dg.RunRequest(
+                run_key=f"{ref.key}@{ref.etag}",
+                partition_key=ref.video_id,
+                tags={**ref.tags(), **priority_tags(priorities[ref.key])},
+            )
             for ref in refs
         ],
         dynamic_partitions_requests=(

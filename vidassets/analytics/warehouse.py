@@ -67,7 +67,7 @@ PART_FILE = "part-0.parquet"
 CURRENT_FILE = "CURRENT.json"
 MANIFEST_FORMAT = 1
 # Detail tables first, `videos` last: a reader that sees a video's row also sees its details.
-WRITE_ORDER = ("moderation_frames", "segments", "words", "speakers", "summaries", "videos")
+WRITE_ORDER = ("moderation_frames", "segments", "words", "speakers", "summaries", "run_costs", "videos")
 SORT_KEYS: dict[str, list[str]] = {
     "videos": [],
     "moderation_frames": ["frame_index", "label"],
@@ -75,6 +75,7 @@ SORT_KEYS: dict[str, list[str]] = {
     "words": ["segment_index", "word_index"],
     "speakers": ["speaker"],
     "summaries": [],
+    "run_costs": ["started_at", "asset"],
 }
 PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd"}  # per-video files: small, written often
 # Compacted files are read by every query: snappy decodes ~0.2 CPU-s faster per 5 M segments than zstd (measured
