@@ -109,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("export", add_help=False, help="a video's transcript as srt|vtt|txt|json; --help for more")
     commands.add_parser("costs", add_help=False, help="compute seconds and $ per video-hour per video; --help")
     commands.add_parser("workers", add_help=False, help="run queues, warm workers and runs in flight; --help")
+    commands.add_parser("worker", add_help=False, help="run one warm run worker (Celery) in the foreground; --help")
     commands.add_parser(
         "up", add_help=False, help="run the platform locally: S3, run queue, warm workers, Dagster UI, daemon"
     )
@@ -129,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
         from vidassets.analytics.costs import costs_main
 
         return costs_main(rest)
+    if args.command == "worker":
+        from vidassets.workers.command import worker_main
+
+        return worker_main(rest)
     if args.command == "workers":
         from vidassets.workers.status import workers_main
 

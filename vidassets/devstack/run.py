@@ -366,12 +366,9 @@ def _stale_names(layout: Layout) -> list[str]:
 
 
 def write_instance_config(source: Path, target: Path, plan: WorkerPlan) -> None:
-    """`source` (the repo's dagster.yaml) with the limits that follow from the worker plan: model-heavy steps
-    (pool `gpu`) as many as gpu-queue workers, and one run per gpu-queue worker waiting in the broker."""
+    """`source` (the repo's dagster.yaml) with the limit that follows from the worker plan: one run per
+    gpu-queue worker waiting in the broker (the backlog stays in Dagster's queue, in priority order)."""
     config = yaml.safe_load(source.read_text()) or {}
-    pools = config.get("concurrency", {}).get("pools")
-    if pools is not None:
-        pools["default_limit"] = plan.gpu_workers
     for limit in config.get("concurrency", {}).get("runs", {}).get("tag_concurrency_limits", []):
         if limit.get("key") == QUEUE_TAG and limit.get("value") == GPU_QUEUE:
             limit["limit"] = plan.gpu_workers + 1

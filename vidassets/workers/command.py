@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from dataclasses import dataclass
@@ -56,15 +57,30 @@ class WorkerSpec:
         )
         if self.gpu_index is not None:
             env["CUDA_VISIBLE_DEVICES"] = str(self.gpu_index)
+        if self.queue == GPU_QUEUE:
+            env.setdefault("VIDASSETS_WORKER_PRELOAD", "1")  # models loaded before the first run (preload.py)
         return env
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not an integer") from None
 
 
 def worker_specs(
     plan: WorkerPlan, max_runs_per_child: int | None = None, max_rss_mb: int | None = None
 ) -> list[WorkerSpec]:
-    """The gpu-queue workers of `plan` (pinned to one GPU each on a GPU host) and its cpu-queue workers."""
-    runs = DEFAULT_MAX_RUNS_PER_CHILD if max_runs_per_child is None else max_runs_per_child
-    rss = max_rss_mb or 0
+    """The gpu-queue workers of `plan` (pinned to one GPU each on a GPU host) and its cpu-queue workers.
+
+    Recycling defaults: VIDASSETS_WORKER_MAX_RUNS (500 runs), VIDASSETS_WORKER_MAX_RSS_MB (off).
+    """
+    runs = max_runs_per_child if max_runs_per_child is not None else _env_int("VIDASSETS_WORKER_MAX_RUNS", 500)
+    rss = max_rss_mb if max_rss_mb is not None else _env_int("VIDASSETS_WORKER_MAX_RSS_MB", 0)
     specs = [
         WorkerSpec(
             f"gpu{i + 1}", GPU_QUEUE, plan.threads, gpu_index=i if plan.gpus else None,
@@ -77,3 +93,32 @@ def worker_specs(
         for i in range(plan.cpu_workers)
     ]
     return specs
+
+
+def worker_main(argv: list[str] | None = None) -> int:
+    """`vidassets worker --queue gpu|cpu`: one Celery run worker in the foreground (the container command).
+
+    Threads default to the plan for this host (all its cores for one gpu-queue worker per container).
+    """
+    import argparse
+
+    from vidassets.workers.sizing import available_cores
+
+    parser = argparse.ArgumentParser(prog="vidassets worker", description=worker_main.__doc__.split("\n\n")[0])
+    parser.add_argument("--queue", choices=(GPU_QUEUE, CPU_QUEUE), default=GPU_QUEUE)
+    parser.add_argument("--name", help="node name prefix (default: the queue name)")
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("VIDASSETS_CPU_THREADS") or 0) or None,
+                        help="inference threads (default: $VIDASSETS_CPU_THREADS, else all cores for gpu, 1 for cpu)")
+    parser.add_argument("--max-runs-per-child", type=int,
+                        default=int(os.environ.get("VIDASSETS_WORKER_MAX_RUNS", DEFAULT_MAX_RUNS_PER_CHILD)),
+                        help="recycle the run process after this many runs (0: never)")
+    parser.add_argument("--max-rss-mb", type=int, default=int(os.environ.get("VIDASSETS_WORKER_MAX_RSS_MB", "0")),
+                        help="recycle the run process after a run that leaves it above this resident size (0: off)")
+    args = parser.parse_args(argv)
+    threads = args.threads or (available_cores() if args.queue == GPU_QUEUE else 1)
+    spec = WorkerSpec(args.name or args.queue, args.queue, threads, max_runs_per_child=args.max_runs_per_child,
+                      max_rss_mb=args.max_rss_mb)
+    env = spec.env(dict(os.environ))
+    argv_ = spec.argv()
+    os.execvpe(argv_[0], argv_, env)  # noqa: S606 - argument list, replaces this process (signals reach Celery)
+    return 0  # not reached

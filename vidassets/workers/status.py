@@ -65,11 +65,28 @@ def runs_in_flight() -> dict[str, dict[str, int]] | None:
     return counts
 
 
+def publish_queue_depths(namespace: str, depths: dict[str, dict[str, int]]) -> None:
+    """CloudWatch metric `QueueDepth` (dimension Queue) per queue: what the GPU worker service scales on."""
+    import boto3
+
+    boto3.client("cloudwatch").put_metric_data(
+        Namespace=namespace,
+        MetricData=[
+            {"MetricName": "QueueDepth", "Dimensions": [{"Name": "Queue", "Value": queue}],
+             "Value": float(sum(by_key.values())), "Unit": "Count"}
+            for queue, by_key in depths.items()
+        ],
+    )
+
+
 def workers_main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="vidassets workers", description="Run queues, workers and runs in flight (warm-worker deployments)."
     )
     parser.add_argument("--broker", help="broker URL (default: $VIDASSETS_BROKER_URL or redis://127.0.0.1:6379/0)")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--cloudwatch", metavar="NAMESPACE",
+                        help="also publish QueueDepth per queue to CloudWatch (the scaling signal on AWS)")
     args = parser.parse_args(argv)
     url = args.broker or broker_url()
     if args.broker:
@@ -79,6 +96,16 @@ def workers_main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - any connection problem is reported as such
         print(f"error: cannot read the broker at {url.split('@')[-1]}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+    if args.cloudwatch:
+        publish_queue_depths(args.cloudwatch, depths)
+    if args.json:
+        import json
+
+        print(json.dumps({
+            "queues": {queue: sum(by_key.values()) for queue, by_key in depths.items()},
+            "workers": worker_report(), "runs_in_flight": runs_in_flight(),
+        }))
+        return 0
     print("queues (waiting in the broker):")
     for queue, by_key in depths.items():
         detail = ", ".join(f"{key}={n}" for key, n in by_key.items())

@@ -45,7 +45,6 @@ class WorkerStack:
         config = yaml.safe_load((REPO / "dagster.yaml").read_text())
         config["run_monitoring"]["poll_interval_seconds"] = 3
         config["run_launcher"]["config"]["worker_lost_after_s"] = 20.0
-        config["concurrency"]["pools"]["default_limit"] = self.plan.gpu_workers
         config["concurrency"]["runs"]["tag_concurrency_limits"][0]["limit"] = 10  # runs wait in Redis, not Dagster
         (self.home / "dagster.yaml").write_text(yaml.safe_dump(config))
         (self.root / "workspace.yaml").write_text(yaml.safe_dump({"load_from": [

@@ -183,10 +183,11 @@ def test_killed_run_process_fails_fast_with_the_reason_and_the_retry_succeeds(st
     _manifests_whole(stack, victim)
     for name, value in stack.s3.env().items():
         monkeypatch.setenv(name, value)
-    row = wait_for("the video's warehouse row after the retry", lambda: (lambda df: None if df.empty or
-                   df.status[0] != "approved" else df)(run_query(stack.storage_root, (
-                       f"select status from videos where video_id = '{victim}'"))), 90, stack)
-    assert row.status[0] == "approved"
+    def approved_row() -> bool:
+        rows = run_query(stack.storage_root, f"select status from videos where video_id = '{victim}'")
+        return not rows.empty and rows.status[0] == "approved"
+
+    wait_for("the video's warehouse row to say approved after the retry", approved_row, 90, stack)
     costs = run_query(stack.storage_root, f"select distinct run_id from run_costs where video_id = '{victim}'")
     assert len(costs) == 2, "both attempts' compute is in run_costs"
 
