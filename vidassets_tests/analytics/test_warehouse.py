@@ -17,7 +17,7 @@ import pytest
 from vidassets.analytics.examples import EXAMPLES
 from vidassets.analytics.query import run_query
 from vidassets.analytics.rows import video_tables
-from vidassets.analytics.schemas import SCHEMAS, TABLES
+from vidassets.analytics.schemas import SCHEMA_VERSION, SCHEMAS, TABLES
 from vidassets.analytics.warehouse import (
     CURRENT_FILE,
     Warehouse,
@@ -153,7 +153,7 @@ def test_rewrite_as_rejected_removes_speech_tables(loaded: Warehouse):
     parts["moderation"] = {**parts["moderation"], "verdict": "rejected", "reasons": ["policy changed"]}
     written = loaded.write_video(m.APPROVED, video_tables(**parts))
     assert written == {"moderation_frames": 5, "segments": 0, "words": 0, "speakers": 0, "summaries": 0,
-                       "videos": 1}
+                       "run_costs": 0, "videos": 1}
     for table in ("segments", "words", "speakers", "summaries"):
         assert loaded.store.list(f"warehouse/{table}/video_id={m.APPROVED}") == []
         assert loaded.connect([table]).execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
@@ -187,7 +187,8 @@ def test_write_validation_writes_nothing_on_error(root, corpus_tables):
     slim = tables["speakers"].select(["speaker", "video_id", "talk_time_s"])
     assert wh.write_video(m.APPROVED, {"speakers": slim})["speakers"] == 2
     got = wh.read_table("speakers")
-    assert got.column("turns").to_pylist() == [None, None] and got.column("schema_version").to_pylist() == [1, 1]
+    assert got.column("turns").to_pylist() == [None, None]
+    assert got.column("schema_version").to_pylist() == [SCHEMA_VERSION] * 2
 
 
 def test_s3_writes_are_one_put_per_file(s3_root, corpus_tables):
@@ -271,7 +272,8 @@ def test_compaction_keeps_results_identical_and_uses_compacted_files(loaded: War
     before = _all_examples(loaded)
     results = loaded.compact_all(min_age_s=0)
     assert {t: r.videos for t, r in results.items()} == {
-        "videos": 3, "moderation_frames": 2, "segments": 1, "words": 1, "speakers": 1, "summaries": 1}
+        "videos": 3, "moderation_frames": 2, "segments": 1, "words": 1, "speakers": 1, "summaries": 1,
+        "run_costs": 0}
     for table in TABLES:
         snap = loaded.snapshot(table)
         assert snap.covered == set(snap.live) and snap.live_files == []
