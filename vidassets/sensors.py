@@ -138,6 +138,9 @@ def _tables_request(context: dg.RunStatusSensorContext) -> dg.RunRequest | dg.Sk
     partition = run.tags.get("dagster/partition")
     if run.job_name == video_tables_job.name or partition is None:
         return dg.SkipReason(f"run {run.run_id} is not a per-video pipeline run")
+    if run.tags.get("dagster/will_retry") == "true":
+        # Its retry writes the rows when it ends; rows now would describe a half-processed video.
+        return dg.SkipReason(f"run {run.run_id} failed and will be retried")
     return dg.RunRequest(run_key=f"tables-{run.run_id}", partition_key=partition)
 
 
