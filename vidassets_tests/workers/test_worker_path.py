@@ -18,6 +18,7 @@ import pytest
 from vidassets import samples
 from vidassets.analytics.query import run_query
 from vidassets.partitions import video_id_for
+from vidassets.workers.broker import queue_keys
 from vidassets_tests.workers.probe_location import REQUEST_TAG
 from vidassets_tests.workers.stack import WorkerStack, wait_for
 
@@ -42,7 +43,7 @@ def clips(tmp_path_factory) -> list[Path]:
     folder = tmp_path_factory.mktemp("clips")
     return [
         samples.speaking_video(folder / f"clip{i}.mp4", seconds=8.0 + i, width=320, height=180)
-        for i in range(5)
+        for i in range(3)
     ]
 
 
@@ -195,24 +196,25 @@ def test_killed_run_process_fails_fast_with_the_reason_and_the_retry_succeeds(st
     wait_for("the video's warehouse rows after the retry", rows_after_retry, 90, stack)
 
 
-def test_broker_restart_loses_no_queued_run(stack, clips):
-    first = _upload(stack, clips[2], "during-restart-1.mp4")
-    second = _upload(stack, clips[3], "during-restart-2.mp4")
+def test_broker_restart_loses_no_queued_run(stack):
+    """A run executing and two waiting in Redis when Redis restarts (SIGTERM, append-only file): all three end."""
+    stack.request_probe_runs("restart-blocker", [{"sleep_s": 8}])
     with stack.instance() as instance:
-        def one_running_one_queued() -> bool:
-            statuses = {r.status for v in (first, second) for r in _pipeline_runs(instance, v)}
-            return {dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING} <= statuses
-
-        wait_for("one run executing and one waiting in Redis", one_running_one_queued, 120, stack)
-        waiting = sum(stack.redis.client().llen(key) for key in ("gpu", *(f"gpu:{i}" for i in range(1, 10))))
-        assert waiting >= 1
+        wait_for("the blocker run to start", lambda: any(
+            run.status == dg.DagsterRunStatus.STARTED for run in _probe_runs(instance, "restart-blocker")), 60, stack)
+        stack.request_probe_runs("restart-queued", [{}, {"priority": 5}])
+        wait_for("two runs waiting in the broker", lambda: len([
+            run for run in _probe_runs(instance, "restart-queued") if run.status == dg.DagsterRunStatus.STARTING
+        ]) == 2, 30, stack)
+        waiting = sum(stack.redis.client().llen(key) for key in queue_keys("gpu"))
+        assert waiting == 2, "both queued runs are in Redis when it restarts"
         stack.redis.restart()
-        for video in (first, second):
-            wait_for(f"{video} to be processed", lambda v=video: _succeeded(instance, v), 240, stack)
+        wait_for("the blocker", lambda: _all_succeeded(instance, "restart-blocker", 1), 120, stack)
+        wait_for("both queued runs", lambda: _all_succeeded(instance, "restart-queued", 2), 120, stack)
 
 
 def test_s3_restart_during_a_run_ends_with_the_video_processed(stack, clips):
-    video = _upload(stack, clips[4], "s3-restart.mp4")
+    video = _upload(stack, clips[2], "s3-restart.mp4")
     with stack.instance() as instance:
         wait_for("the run to get past frames", lambda: _run_in_step(instance, video, "frames"), 180, stack)
         stack.s3.restart()
