@@ -177,7 +177,8 @@ def warm_process(videos: list[tuple[Path, float]], warmup: Path) -> dict:
         instance.add_dynamic_partitions("videos", [video_id])
         started = time.perf_counter()
         dg.materialize(per_video_assets, partition_key=video_id, instance=instance, resources=resources,
-                       tags=ref.tags(), raise_on_error=True)
+                       tags=ref.tags(), raise_on_error=True,
+                       run_config=dg.RunConfig(loggers={"console": {"config": {"log_level": "WARNING"}}}))
         return time.perf_counter() - started
 
     warm_s = one(warmup)

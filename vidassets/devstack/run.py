@@ -46,7 +46,7 @@ SAMPLE_KEY = f"{UPLOAD_PREFIX}{SAMPLE_NAME}"
 SAMPLE_SECONDS = 30
 WEB_PORT = 3000
 REDIS_PORT = 6379
-SENSOR_INTERVAL_S = 2
+SENSOR_INTERVAL_S = 1
 WEB_READY_TIMEOUT_S = 300.0
 NO_RUN_HINT_AFTER_S = 90.0
 # The daemon first so no run starts while others go away; workers (named gpuN, cpuN) before their broker.

@@ -19,6 +19,7 @@ from vidassets import samples
 from vidassets.analytics.query import run_query
 from vidassets.partitions import video_id_for
 from vidassets.workers.broker import queue_keys
+from vidassets.workers.status import workers_main
 from vidassets_tests.workers.probe_location import REQUEST_TAG
 from vidassets_tests.workers.stack import WorkerStack, wait_for
 
@@ -196,7 +197,7 @@ def test_killed_run_process_fails_fast_with_the_reason_and_the_retry_succeeds(st
     wait_for("the video's warehouse rows after the retry", rows_after_retry, 90, stack)
 
 
-def test_broker_restart_loses_no_queued_run(stack):
+def test_broker_restart_loses_no_queued_run(stack, capsys):
     """A run executing and two waiting in Redis when Redis restarts (SIGTERM, append-only file): all three end."""
     stack.request_probe_runs("restart-blocker", [{"sleep_s": 8}])
     with stack.instance() as instance:
@@ -208,6 +209,10 @@ def test_broker_restart_loses_no_queued_run(stack):
         ]) == 2, 30, stack)
         waiting = sum(stack.redis.client().llen(key) for key in queue_keys("gpu"))
         assert waiting == 2, "both queued runs are in Redis when it restarts"
+        blocker = _probe_runs(instance, "restart-blocker")[0]
+        assert workers_main(["--broker", stack.redis.url]) == 0  # what an operator sees
+        shown = capsys.readouterr().out
+        assert "  gpu: 2" in shown and f"running: {blocker.run_id[:8]}" in shown, shown
         stack.redis.restart()
         wait_for("the blocker", lambda: _all_succeeded(instance, "restart-blocker", 1), 120, stack)
         wait_for("both queued runs", lambda: _all_succeeded(instance, "restart-queued", 2), 120, stack)
