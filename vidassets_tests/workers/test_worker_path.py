@@ -199,7 +199,7 @@ def test_killed_run_process_fails_fast_with_the_reason_and_the_retry_succeeds(st
 
 def test_broker_restart_loses_no_queued_run(stack, capsys):
     """A run executing and two waiting in Redis when Redis restarts (SIGTERM, append-only file): all three end."""
-    stack.request_probe_runs("restart-blocker", [{"sleep_s": 8}])
+    stack.request_probe_runs("restart-blocker", [{"sleep_s": 20}])
     with stack.instance() as instance:
         wait_for("the blocker run to start", lambda: any(
             run.status == dg.DagsterRunStatus.STARTED for run in _probe_runs(instance, "restart-blocker")), 60, stack)
@@ -207,9 +207,11 @@ def test_broker_restart_loses_no_queued_run(stack, capsys):
         wait_for("two runs waiting in the broker", lambda: len([
             run for run in _probe_runs(instance, "restart-queued") if run.status == dg.DagsterRunStatus.STARTING
         ]) == 2, 30, stack)
-        waiting = sum(stack.redis.client().llen(key) for key in queue_keys("gpu"))
-        assert waiting == 2, "both queued runs are in Redis when it restarts"
         blocker = _probe_runs(instance, "restart-blocker")[0]
+        waiting = sum(stack.redis.client().llen(key) for key in queue_keys("gpu"))
+        assert waiting == 2 and blocker.status == dg.DagsterRunStatus.STARTED, (
+            f"{waiting} runs in Redis, blocker {blocker.status}: the restart would not hit queued runs"
+        )
         assert workers_main(["--broker", stack.redis.url]) == 0  # what an operator sees
         shown = capsys.readouterr().out
         assert "  gpu: 2" in shown and f"running: {blocker.run_id[:8]}" in shown, shown
