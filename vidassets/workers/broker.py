@@ -32,9 +32,12 @@ def celery_settings() -> dict[str, Any]:
     return {
         # A worker takes the next run only when it starts one (acks_late + prefetch 1): queued runs stay in the
         # broker, in priority order, for whichever worker frees up first.
+        # prefetch 1 still reserves one message beside the running one; disable_prefetch (Redis) reserves none,
+        # so a busy worker never holds a run another worker, or a later higher-priority run, should go first.
         "task_acks_late": True,
         "task_reject_on_worker_lost": False,  # a run whose process died is failed and retried by Dagster, not here
         "worker_prefetch_multiplier": 1,
+        "worker_disable_prefetch": True,
         "task_track_started": True,  # STARTED + worker hostname and pid: what the launcher's health check reads
         "result_extended": True,
         "result_expires": 7 * 24 * 3600,

@@ -43,7 +43,8 @@ def worker_report(timeout: float = 1.5) -> dict[str, dict[str, Any]]:
         runs = []
         for task in active.get(node, []):
             packed = (task.get("kwargs") or {}).get("execute_job_args_packed") or {}
-            runs.append(str(packed.get("run_id", task.get("id"))))
+            # ExecuteRunArgs is stored with its legacy field name (dagster serdes)
+            runs.append(str(packed.get("pipeline_run_id") or packed.get("run_id") or task.get("id")))
         report[node] = {"queues": [q["name"] for q in queues.get(node, [])], "running": runs}
     return report
 
