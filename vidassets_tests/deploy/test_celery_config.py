@@ -4,7 +4,7 @@ worker manifests against the queue layout the launcher and workers use."""
 from pathlib import Path
 
 import yaml
-from dagster._core.storage.runs import PostgresRunStorage
+from dagster_postgres import PostgresRunStorage
 
 from vidassets.deploy.celery_launcher import WarmWorkerRunLauncher
 from vidassets.workers.broker import queue_keys
