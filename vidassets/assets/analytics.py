@@ -104,6 +104,9 @@ def video_tables(context: dg.AssetExecutionContext, storage: VideoStorage) -> dg
             "status": status,
             "reason": tables["videos"].column("reason")[0].as_py() or "",
             "rows": dg.MetadataValue.json(counts),
+            # compute of every pipeline run of this video (retries included), per asset: table run_costs
+            "compute_s": round(sum(tables["run_costs"].column("compute_s").to_pylist()), 2),
+            "device": (manifests["moderation"] or {}).get("device") or "unknown",
             "warehouse": dg.MetadataValue.path(storage.url("warehouse")),
             "schema_version": SCHEMA_VERSION,
             "code_version": CODE_VERSION,
