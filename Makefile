@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 UV := $(PYTHON) -m uv
 
-.PHONY: run test install system-deps lint bench
+.PHONY: run test install system-deps lint bench bench-corpus
 # Debian packages the tests use: espeak-ng (speech synthesized for the spoken-moderation tests) and chromium (the
 # transcript page's browser test). Everything else comes from PyPI into .venv.
 SYSTEM_PACKAGES := espeak-ng chromium
@@ -12,7 +12,7 @@ install:  ## uv (from PyPI) and the locked environment; no system packages neede
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
 	$(UV) sync --frozen --python 3.11
 
-run: install  ## the platform on the embedded default: local S3, Dagster UI + daemon, a sample video end to end
+run: install  ## the platform on the embedded default: local S3, run queue + warm workers, Dagster UI + daemon, a sample video
 	$(UV) run --frozen vidassets up
 
 system-deps:  ## Debian packages the tests use (apt-get, as root or through sudo), when missing
@@ -31,3 +31,7 @@ lint:
 
 bench: install  ## speed and quality benchmarks (not part of the tests)
 	$(UV) run --frozen python benchmarks/bench_frames.py
+
+# Sensor path on warm workers vs one warm process, and a 30 s clip's upload-to-summary latency (~15 min on 2 cores).
+bench-corpus: install
+	$(UV) run --frozen python benchmarks/bench_corpus.py

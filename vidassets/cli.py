@@ -116,8 +116,11 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("keys", add_help=False, help="API keys: create --user NAME | revoke KEY_ID | list")
     commands.add_parser("upload", add_help=False, help="upload videos (through the API when configured)")
     commands.add_parser("status", add_help=False, help="follow one video: status VIDEO_ID")
+    commands.add_parser("costs", add_help=False, help="compute seconds and $ per video-hour per video; --help")
+    commands.add_parser("workers", add_help=False, help="run queues, warm workers and runs in flight; --help")
+    commands.add_parser("worker", add_help=False, help="run one warm run worker (Celery) in the foreground; --help")
     commands.add_parser(
-        "up", add_help=False, help="run the platform locally: SeaweedFS S3, Dagster UI and daemon (--help for more)"
+        "up", add_help=False, help="run the platform locally: S3, run queue, warm workers, Dagster UI, daemon"
     )
     args, rest = parser.parse_known_args(argv)
     if args.command == "process":
@@ -137,6 +140,18 @@ def main(argv: list[str] | None = None) -> int:
 
         module, function = API_COMMANDS[args.command]
         return getattr(importlib.import_module(module), function)(rest)
+    if args.command == "costs":
+        from vidassets.analytics.costs import costs_main
+
+        return costs_main(rest)
+    if args.command == "worker":
+        from vidassets.workers.command import worker_main
+
+        return worker_main(rest)
+    if args.command == "workers":
+        from vidassets.workers.status import workers_main
+
+        return workers_main(rest)
     from vidassets.devstack.run import main as up_main
 
     return up_main(rest)

@@ -9,12 +9,14 @@ import dagster as dg
 from vidassets.assets import per_video_assets, video_tables, warehouse_compaction
 from vidassets.assets.analytics import TABLES_JOB
 from vidassets.deploy.gpu_tags import gpu_run_tags
+from vidassets.workers.queues import CPU_QUEUE, GPU_QUEUE, QUEUE_TAG
 
 video_pipeline = dg.define_asset_job(
     name="video_pipeline",
     selection=dg.AssetSelection.assets(*per_video_assets),
     executor_def=dg.in_process_executor,
-    tags=gpu_run_tags(),  # one GPU per run on ECS/Batch/K8s ($VIDASSETS_RUN_LAUNCHER); none locally
+    # The `gpu` Celery queue (warm workers); one GPU per run on ECS/Batch/K8s ($VIDASSETS_RUN_LAUNCHER).
+    tags={QUEUE_TAG: GPU_QUEUE, **gpu_run_tags()},
     description="Materialize every per-video asset for one `videos` partition.",
 )
 
@@ -22,12 +24,14 @@ video_tables_job = dg.define_asset_job(
     name=TABLES_JOB,
     selection=dg.AssetSelection.assets(video_tables),
     executor_def=dg.in_process_executor,
+    tags={QUEUE_TAG: CPU_QUEUE},  # light: never waits behind model work
     description="Write one video's rows into the Parquet warehouse (after each pipeline run, success or failure).",
 )
 
 warehouse_compaction_job = dg.define_asset_job(
     name="warehouse_compaction_job",
     selection=dg.AssetSelection.assets(warehouse_compaction),
+    tags={QUEUE_TAG: CPU_QUEUE},
     description="Compact the Parquet warehouse (nightly by schedule; safe while readers and writers run).",
 )
 

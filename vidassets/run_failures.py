@@ -23,7 +23,14 @@ def step_failure_message(events: Iterable[dg.DagsterEvent]) -> str | None:
 
 
 def run_failure_message(instance: dg.DagsterInstance, run_id: str) -> str:
-    """Why a failed run failed: its step failure, else the run's own failure event, else a generic line."""
+    """Why a failed run failed: its step failure, else the run's own failure event (its worker process died, it
+    timed out, ...), else a generic line."""
     records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_FAILURE).records
     message = step_failure_message(r.event_log_entry.dagster_event for r in records if r.event_log_entry.dagster_event)
-    return message or f"run {run_id} failed"
+    if message:
+        return message
+    for record in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records:
+        event = record.event_log_entry.dagster_event
+        if event is not None and event.message:
+            return event.message.strip()
+    return f"run {run_id} failed"

@@ -20,6 +20,8 @@ from vidassets.partitions import videos_partitions
 from vidassets.resources.uploads import UploadsBucket
 from vidassets.sources import SourceRef, video_suffix
 from vidassets.video_ids import video_id_for
+from vidassets.workers.queues import priority_tags
+from vidassets.workers.upload_priority import upload_priorities
 
 
 @dataclass(frozen=True)
@@ -110,13 +112,19 @@ def s3_video_sensor(
             continue
         refs.append(source_ref(uploads.bucket, obj))
 
+    # x-amz-meta-priority on the upload -> dagster/priority on the run (queue order; see vidassets/workers/queues.py)
+    priorities = upload_priorities(s3.get_client(), uploads.bucket, [ref.key for ref in refs], context.log.warning)
     context.log.info(
         f"listed {len(objects)} objects, {len(taken)} new, {len(refs)} videos "
         f"in {time.monotonic() - started:.2f}s"
     )
     return dg.SensorResult(
         run_requests=[
-            dg.RunRequest(run_key=f"{ref.key}@{ref.etag}", partition_key=ref.video_id, tags=ref.tags())
+            dg.RunRequest(
+                run_key=f"{ref.key}@{ref.etag}",
+                partition_key=ref.video_id,
+                tags={**ref.tags(), **priority_tags(priorities[ref.key])},
+            )
             for ref in refs
         ],
         dynamic_partitions_requests=(
@@ -131,6 +139,9 @@ def _tables_request(context: dg.RunStatusSensorContext) -> dg.RunRequest | dg.Sk
     partition = run.tags.get("dagster/partition")
     if run.job_name == video_tables_job.name or partition is None:
         return dg.SkipReason(f"run {run.run_id} is not a per-video pipeline run")
+    if run.tags.get("dagster/will_retry") == "true":
+        # Its retry writes the rows when it ends; rows now would describe a half-processed video.
+        return dg.SkipReason(f"run {run.run_id} failed and will be retried")
     return dg.RunRequest(run_key=f"tables-{run.run_id}", partition_key=partition)
 
 

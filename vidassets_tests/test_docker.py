@@ -95,7 +95,7 @@ def test_dagster_image_can_load_the_batch_launcher(tmp_path):
             else:
                 shutil.copy(source, target)
     code = (
-        "import sys, vidassets.deploy.batch_launcher as m; "
+        "import sys, vidassets.deploy.batch_launcher as m, vidassets.deploy.celery_launcher; "
         "heavy = sorted({'torch', 'cv2', 'av', 'whisperx', 'vidassets.assets'} & set(sys.modules)); "
         "print(m.__file__); print(heavy)"
     )
@@ -112,7 +112,8 @@ def test_image_requirements_cover_every_configured_run_launcher():
     """The webserver/daemon image must import every class the instance configs name."""
     required = {line.split("==")[0] for line in (DOCKER / "requirements-dagster.txt").read_text().splitlines()
                 if line and not line.startswith("#")}
-    modules = {"dagster_aws": "dagster-aws", "dagster_k8s": "dagster-k8s", "dagster_postgres": "dagster-postgres"}
+    modules = {"dagster_aws": "dagster-aws", "dagster_k8s": "dagster-k8s", "dagster_postgres": "dagster-postgres",
+               "vidassets.deploy.celery_launcher": "dagster-celery"}
     for config in sorted((REPO / "deploy").glob("dagster-*.yaml")) + [DOCKER / "dagster.yaml"]:
         text = config.read_text()
         for module, package in modules.items():

@@ -14,12 +14,13 @@ import json
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # schema_fingerprint() of each released SCHEMA_VERSION. Never edit an existing entry: bump the version.
 EXPECTED_FINGERPRINTS: dict[int, str] = {
     1: "4257c9c60985cc4f",
     2: "5b3bf5c57d8642cc",  # + text_moderation table, videos.speech_* and pii_redactions
+    3: "7964747b593a4169",  # + run_costs table
 }
 
 STATUSES = ("approved", "rejected", "failed", "no_speech")
@@ -177,6 +178,25 @@ TEXT_MODERATION = _table(
          "classification with sigmoid)."),
 )
 
+RUN_COSTS = _table(
+    "run_costs",
+    "One row per asset step of every video_pipeline run of the video (retries and failed attempts included): "
+    "the compute time it took on which device. Join with your $/hour per device for cost per video-hour "
+    "(docs/DATA.md).",
+    _col("run_id", pa.string(), "Dagster run id.", nullable=False),
+    _col("attempt", pa.int32(), "1 for the first run of this upload, 2 for its first retry, ...", unit="runs"),
+    _col("asset", pa.string(), "The asset (step) that ran.", nullable=False),
+    _col("step_status", pa.string(), "SUCCESS, FAILURE or SKIPPED; a step still running when its worker died has "
+         "no end and is not listed."),
+    _col("device", pa.string(), "Where the models ran: `cpu` or `cuda` (from the run's moderation output; "
+         "`unknown` when the run never got that far)."),
+    _col("compute_s", pa.float64(), "Wall-clock seconds of the step in the worker (Dagster step start to end).",
+         unit="s"),
+    _col("media_s", pa.float64(), "Duration of the video (for per-video-hour figures); null when never probed.",
+         unit="s"),
+    _col("started_at", UTC_TIMESTAMP, "When the step started."),
+)
+
 SCHEMAS: dict[str, pa.Schema] = {
     "videos": VIDEOS,
     "moderation_frames": MODERATION_FRAMES,
@@ -185,6 +205,7 @@ SCHEMAS: dict[str, pa.Schema] = {
     "speakers": SPEAKERS,
     "summaries": SUMMARIES,
     "text_moderation": TEXT_MODERATION,
+    "run_costs": RUN_COSTS,
 }
 TABLES: tuple[str, ...] = tuple(SCHEMAS)
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from vidassets.analytics.costs import StepTiming, run_cost_rows
 from vidassets.analytics.rows import video_tables as rows_for_video
 from vidassets.analytics.schemas import SCHEMA_VERSION
 from vidassets.analytics.warehouse import Warehouse
@@ -24,6 +25,8 @@ PARTITION_TAG = "dagster/partition"
 
 
 TABLES_JOB = "video_tables_job"
+PIPELINE_JOB = "video_pipeline"
+RETRY_NUMBER_TAG = "dagster/retry_number"
 
 
 def latest_failure(instance: dg.DagsterInstance, video_id: str, current_run_id: str | None = None) -> str | None:
@@ -36,6 +39,18 @@ def latest_failure(instance: dg.DagsterInstance, video_id: str, current_run_id: 
     if not runs or runs[0].status != dg.DagsterRunStatus.FAILURE:
         return None
     return run_failure_message(instance, runs[0].run_id)
+
+
+def pipeline_step_timings(instance: dg.DagsterInstance, video_id: str, limit: int = 50) -> list[StepTiming]:
+    """Every step of the partition's pipeline runs (retries and failed attempts too), from Dagster's step stats."""
+    timings = []
+    runs = instance.get_runs(filters=dg.RunsFilter(job_name=PIPELINE_JOB, tags={PARTITION_TAG: video_id}), limit=limit)
+    for run in runs:
+        attempt = int(run.tags.get(RETRY_NUMBER_TAG, "0")) + 1
+        for stat in instance.get_run_step_stats(run.run_id):
+            status = stat.status.value if stat.status else "UNKNOWN"
+            timings.append(StepTiming(run.run_id, attempt, stat.step_key, status, stat.start_time, stat.end_time))
+    return timings
 
 
 def load_manifests(storage: VideoStorage, video_id: str) -> VideoManifests:
@@ -67,6 +82,12 @@ def video_tables(context: dg.AssetExecutionContext, storage: VideoStorage) -> dg
         {"video_id": video_id, "error": error, **_source_of(context, manifests)} if error else None
     )
     tables = rows_for_video(**manifests, failure=failure, processed_at=datetime.now(UTC), video_id=video_id)
+    tables["run_costs"] = run_cost_rows(
+        video_id,
+        pipeline_step_timings(context.instance, video_id),
+        device=(manifests["moderation"] or {}).get("device"),
+        media_s=((manifests["source_video"] or {}).get("probe") or {}).get("duration_s"),
+    )
     counts = Warehouse(storage.store).write_video(video_id, tables)
     status = tables["videos"].column("status")[0].as_py()
     return dg.MaterializeResult(
@@ -74,6 +95,9 @@ def video_tables(context: dg.AssetExecutionContext, storage: VideoStorage) -> dg
             "status": status,
             "reason": tables["videos"].column("reason")[0].as_py() or "",
             "rows": dg.MetadataValue.json(counts),
+            # compute of every pipeline run of this video (retries included), per asset: table run_costs
+            "compute_s": round(sum(tables["run_costs"].column("compute_s").to_pylist()), 2),
+            "device": (manifests["moderation"] or {}).get("device") or "unknown",
             "warehouse": dg.MetadataValue.path(storage.store.url(WAREHOUSE)),
             "schema_version": SCHEMA_VERSION,
             "code_version": CODE_VERSION,

@@ -1,8 +1,10 @@
-"""Small process and port helpers shared by the S3 server wrapper and the `vidassets up` runner.
+"""Process and port helpers shared by every server we start: SeaweedFS, Redis, Celery workers, the Dagster
+webserver and daemon (`vidassets up`), and the test servers (PostgreSQL, moto).
 
-Every server we start runs in its own session (process group), so stopping it also stops what it spawned
-(Dagster code servers, run workers) and a Ctrl-C in the terminal reaches only our supervisor, which then
-stops the servers in a chosen order.
+Every server runs in its own session (process group), so stopping it also stops what it spawned
+(Dagster code servers, run workers, Celery pool children) and a Ctrl-C in the terminal reaches only our
+supervisor, which then stops the servers in a chosen order. `ManagedProcess` is the one implementation of
+"start in a group, log to a file, stop, tail the log".
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
 
 LOOPBACK = "127.0.0.1"
 
@@ -136,8 +140,13 @@ def same_command(recorded: list[str], pid: int) -> bool:
     return current == recorded or current[1:] == recorded or " ".join(current).endswith(" ".join(recorded))
 
 
-def stop_group(pid: int, timeout: float = 15.0, proc: subprocess.Popen[bytes] | None = None) -> None:
-    """SIGTERM the process group led by `pid`, wait up to `timeout`, then SIGKILL the group.
+def stop_group(
+    pid: int,
+    timeout: float = 15.0,
+    proc: subprocess.Popen[bytes] | None = None,
+    first_signal: signal.Signals = signal.SIGTERM,
+) -> None:
+    """`first_signal` (SIGTERM) to the process group led by `pid`, wait up to `timeout`, then SIGKILL the group.
 
     `proc`, when we own the process, is reaped so it leaves no zombie.
     """
@@ -147,7 +156,7 @@ def stop_group(pid: int, timeout: float = 15.0, proc: subprocess.Popen[bytes] | 
             return proc.poll() is None
         return pid_alive(pid)
 
-    for sig, wait_s in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+    for sig, wait_s in ((first_signal, timeout), (signal.SIGKILL, 5.0)):
         if not leader_alive():
             break
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -161,3 +170,106 @@ def stop_group(pid: int, timeout: float = 15.0, proc: subprocess.Popen[bytes] | 
     if proc is not None:
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5.0)
+
+
+def tail(path: Path, offset: int = 0, lines: int = 30) -> str:
+    """Last `lines` lines of `path` written after byte `offset`."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            text = fh.read().decode(errors="replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+class ManagedProcess:
+    """One server process: started in its own process group with stdout+stderr appended to `log_path`,
+    stopped with its whole group (SIGKILL after `stop_timeout`), its log tail at hand for error messages.
+
+    `popen_kwargs` pass through to `subprocess.Popen` (e.g. `user`/`group` to drop root).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        log_path: Path,
+        *,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+        stop_timeout: float = 15.0,
+        stop_signal: signal.Signals = signal.SIGTERM,
+        banner: bool = False,
+        **popen_kwargs: Any,
+    ) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.log_path = Path(log_path)
+        self.cwd = cwd
+        self.env = env
+        self.stop_timeout = stop_timeout
+        self.stop_signal = stop_signal
+        self.banner = banner
+        self.popen_kwargs = popen_kwargs
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_offset = 0
+        self._log: IO[bytes] | None = None
+
+    def start(self) -> ManagedProcess:
+        if self.proc is not None:
+            raise RuntimeError(f"{self.name} already started")
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        if self.banner:
+            self._log.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} {self.name} =====\n".encode())
+            self._log.flush()
+        self.log_offset = self._log.tell()
+        self.proc = subprocess.Popen(  # noqa: S603 - argument list, no shell
+            self.argv,
+            cwd=self.cwd,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            **self.popen_kwargs,
+        )
+        return self
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def exit_code(self) -> int | None:
+        """None while running (or never started)."""
+        return self.proc.poll() if self.proc else None
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop the whole process group and close the log. Idempotent."""
+        if self.proc is not None:
+            timeout = self.stop_timeout if timeout is None else timeout
+            stop_group(self.proc.pid, timeout, proc=self.proc, first_signal=self.stop_signal)
+            self.proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def log_tail(self, lines: int = 30) -> str:
+        """What this process wrote since it was started (last `lines` lines)."""
+        return tail(self.log_path, self.log_offset, lines)
+
+    def __enter__(self) -> ManagedProcess:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"ManagedProcess({self.name!r}, pid={self.pid})"

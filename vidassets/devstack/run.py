@@ -1,9 +1,9 @@
 """`vidassets up` (what `make run` calls): the whole platform on one machine, no cloud account needed.
 
-Starts SeaweedFS S3, the Dagster webserver and daemon (separate process groups, logs in `.vidassets/logs/`),
-uploads a generated sample video where the sensor watches, follows its run, and keeps serving until
-Ctrl-C. State lives in `.vidassets/` under the current directory, so a second `make run` reuses it and
-does not re-process the sample.
+Starts SeaweedFS S3, Redis (the run queue) and the warm run workers, the Dagster webserver and daemon (separate
+process groups, logs in `.vidassets/logs/`), uploads a generated sample video where the sensor watches, follows
+its run, and keeps serving until Ctrl-C. State lives in `.vidassets/` under the current directory, so a second
+`make run` reuses it and does not re-process the sample.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import argparse
 import contextlib
 import os
 import shlex
-import shutil
 import signal
 import sys
 import threading
@@ -26,6 +25,7 @@ from types import FrameType
 from typing import Any
 
 import dagster as dg
+import yaml
 from botocore.exceptions import ClientError
 
 from vidassets.assets.analytics import TABLES_JOB
@@ -34,6 +34,10 @@ from vidassets.devstack.procs import LOOPBACK, find_executable, free_ports, port
 from vidassets.devstack.seaweed import DEFAULT_S3_PORT, SeaweedS3, SeaweedStartError
 from vidassets.devstack.services import SUPERVISOR, PidFiles, Service
 from vidassets.video_ids import video_id_for
+from vidassets.workers.command import WorkerSpec, worker_specs
+from vidassets.workers.queues import GPU_QUEUE, QUEUE_TAG
+from vidassets.workers.redis_server import RedisServer, RedisStartError
+from vidassets.workers.sizing import WorkerPlan, plan_workers
 
 BUCKET = "vidassets"
 UPLOAD_PREFIX = "uploads/"
@@ -41,10 +45,13 @@ SAMPLE_NAME = "sample-speaking-video.mp4"
 SAMPLE_KEY = f"{UPLOAD_PREFIX}{SAMPLE_NAME}"
 SAMPLE_SECONDS = 30
 WEB_PORT = 3000
-SENSOR_INTERVAL_S = 5
+REDIS_PORT = 6379
+SENSOR_INTERVAL_S = 1
 WEB_READY_TIMEOUT_S = 300.0
 NO_RUN_HINT_AFTER_S = 90.0
-STOP_ORDER = ("api", "daemon", "webserver", "weed")  # the daemon first so no run starts while others go away
+# The daemon first so no run starts while others go away; workers (named gpuN, cpuN) before their broker.
+STOP_ORDER = ("api", "daemon", "webserver", "workers", "redis", "weed")
+WORKER_STOP_TIMEOUT_S = 10.0
 
 
 class _Stop(Exception):
@@ -78,6 +85,10 @@ class Layout:
         return self.state / "s3"
 
     @property
+    def redis(self) -> Path:
+        return self.state / "redis"
+
+    @property
     def logs(self) -> Path:
         return self.state / "logs"
 
@@ -102,7 +113,9 @@ class Stack:
         self.layout = layout
         self.pids = PidFiles(layout.pids)
         self.s3: SeaweedS3 | None = None
+        self.redis: RedisServer | None = None
         self.services: dict[str, Service] = {}
+        self.workers: list[str] = []
 
     def start_service(self, name: str, argv: list[str], env: dict[str, str]) -> Service:
         service = Service(name, argv, self.layout.logs / f"{name}.log")
@@ -123,10 +136,11 @@ class Stack:
                 )
                 say(_indent(service.log_tail()))
                 raise _Failed
-        if self.s3 is not None and not self.s3.running:
-            say(f"error: SeaweedFS exited unexpectedly; last lines of {self.layout.rel(self.s3.log_path)}:")
-            say(_indent(self.s3.log_tail()))
-            raise _Failed
+        for what, server in (("SeaweedFS", self.s3), ("Redis", self.redis)):
+            if server is not None and not server.running:
+                say(f"error: {what} exited unexpectedly; last lines of {self.layout.rel(server.log_path)}:")
+                say(_indent(server.log_tail()))
+                raise _Failed
 
     def stop(self) -> None:
         stopped = []
@@ -136,6 +150,23 @@ class Stack:
                     self.s3.stop()
                     self.s3 = None
                     stopped.append("SeaweedFS")
+            elif name == "redis":
+                if self.redis is not None:
+                    self.redis.stop()
+                    self.redis = None
+                    stopped.append("Redis")
+            elif name == "workers":
+                # All at once: each waits up to WORKER_STOP_TIMEOUT_S for its current run (Celery warm shutdown).
+                workers = [self.services.pop(worker) for worker in self.workers if worker in self.services]
+                threads = [threading.Thread(target=worker.stop, args=(WORKER_STOP_TIMEOUT_S,)) for worker in workers]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+                for worker in self.workers:
+                    self.pids.remove(worker)
+                if workers:
+                    stopped.append(f"{len(workers)} run workers")
             elif name in self.services:
                 if self.services[name].pid is not None:
                     stopped.append("the API" if name == "api" else f"dagster-{name}")
@@ -235,22 +266,29 @@ def _up(args: argparse.Namespace, layout: Layout, stack: Stack) -> int:
     # 1. state dir, instance config, leftovers of a previous session
     for directory in (layout.dagster_home, layout.s3, layout.logs, layout.sample.parent):
         directory.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(layout.root / "dagster.yaml", layout.dagster_home / "dagster.yaml")
-    stack.pids.stop_stale(list(STOP_ORDER), say=say)
+    plan = plan_workers()
+    write_instance_config(layout.root / "dagster.yaml", layout.dagster_home / "dagster.yaml", plan)
+    stack.pids.stop_stale(_stale_names(layout), say=say)
     os.environ["DAGSTER_HOME"] = str(layout.dagster_home)
     # Create and migrate the sqlite storage once, here: the webserver and the daemon each doing it at the same
     # time on a fresh DAGSTER_HOME races in alembic ("more than one head present").
     with dg.DagsterInstance.get():
         pass
-    say(f"[1/6] state in {layout.rel(layout.state)}/, DAGSTER_HOME={layout.rel(layout.dagster_home)}")
+    say(f"[1/7] state in {layout.rel(layout.state)}/, DAGSTER_HOME={layout.rel(layout.dagster_home)}")
 
     # 2. S3
     s3 = _start_s3(layout, stack)
-    say(f"[2/6] S3 (SeaweedFS) at {s3.endpoint_url}, bucket s3://{BUCKET} (log: {layout.rel(s3.log_path)})")
+    say(f"[2/7] S3 (SeaweedFS) at {s3.endpoint_url}, bucket s3://{BUCKET} (log: {layout.rel(s3.log_path)})")
 
-    # 3. Dagster webserver + daemon; they load the code location while we build the sample.
-    env = _dagster_env(s3, layout)
-    _write_env_file(layout.state / "env", s3)
+    # 3. The run queue (Redis) and the warm run workers, which keep their models loaded across runs.
+    redis = _start_redis(layout, stack)
+    env = _dagster_env(s3, layout, redis)
+    for spec in worker_specs(plan):
+        _start_worker(stack, spec, env)
+    say(f"[3/7] run queue (Redis) at {redis.url}; {plan.describe()} (logs: {layout.rel(layout.logs)}/worker-*.log)")
+
+    # 4. Dagster webserver + daemon; they load the code location while we build the sample.
+    _write_env_file(layout.state / "env", s3, redis.url)
     web_port = _pick_port(WEB_PORT, "the Dagster webserver")
     ui = f"http://{LOOPBACK}:{web_port}"
     workspace = str(layout.root / "workspace.yaml")
@@ -260,24 +298,24 @@ def _up(args: argparse.Namespace, layout: Layout, stack: Stack) -> int:
         env,
     )
     stack.start_service("daemon", [find_executable("dagster-daemon"), "run", "-w", workspace], env)
-    say(f"[3/6] starting Dagster webserver and daemon (logs: {layout.rel(layout.logs)}/webserver.log, daemon.log)")
+    say(f"[4/7] starting Dagster webserver and daemon (logs: {layout.rel(layout.logs)}/webserver.log, daemon.log)")
     _start_api(layout, stack, env, ui)
 
-    # 4-5. sample video, uploaded where the sensor watches
+    # 5-6. sample video, uploaded where the sensor watches
     uploaded_at: float | None = None
     sample = _build_sample(layout, required=args.once)
     if sample is not None:
         uploaded_at = time.time()
         if upload_if_changed(s3.client(), sample, BUCKET, SAMPLE_KEY):
-            say(f"[5/6] uploaded s3://{BUCKET}/{SAMPLE_KEY} ({sample.stat().st_size / 1e6:.1f} MB)")
+            say(f"[6/7] uploaded s3://{BUCKET}/{SAMPLE_KEY} ({sample.stat().st_size / 1e6:.1f} MB)")
         else:
             uploaded_at = None
-            say(f"[5/6] s3://{BUCKET}/{SAMPLE_KEY} already uploaded (same size); not re-uploading")
+            say(f"[6/7] s3://{BUCKET}/{SAMPLE_KEY} already uploaded (same size); not re-uploading")
         stack.check_alive()
 
-    # 6. UI
+    # 7. UI
     _wait_for_webserver(ui, webserver, stack)
-    say(f"[6/6] Dagster UI: {ui}")
+    say(f"[7/7] Dagster UI: {ui}")
 
     if sample is None or args.no_wait:
         return _serve(ui, stack)
@@ -335,6 +373,44 @@ def _start_s3(layout: Layout, stack: Stack) -> SeaweedS3:
     return stack.s3
 
 
+def _start_redis(layout: Layout, stack: Stack) -> RedisServer:
+    stack.redis = RedisServer(layout.redis, port=_pick_port(REDIS_PORT, "Redis"))
+    try:
+        stack.redis.start()
+    except RedisStartError as exc:
+        say(f"error: Redis did not start: {exc}")
+        raise _Failed from exc
+    assert stack.redis.pid is not None
+    stack.pids.write("redis", stack.redis.pid, stack.redis.argv())
+    return stack.redis
+
+
+def _start_worker(stack: Stack, spec: WorkerSpec, env: dict[str, str]) -> None:
+    argv = spec.argv()
+    service = Service(spec.name, argv, stack.layout.logs / f"worker-{spec.name}.log")
+    stack.services[spec.name] = service
+    stack.workers.append(spec.name)
+    service.start(stack.layout.root, spec.env(env))
+    assert service.pid is not None
+    stack.pids.write(spec.name, service.pid, argv)
+
+
+def _stale_names(layout: Layout) -> list[str]:
+    """Pid files an earlier `vidassets up` may have left, in stop order (its workers were named gpuN/cpuN)."""
+    workers = sorted(path.stem for path in layout.pids.glob("*.pid") if path.stem.startswith(("gpu", "cpu")))
+    return ["api", "daemon", "webserver", *workers, "redis", "weed"]
+
+
+def write_instance_config(source: Path, target: Path, plan: WorkerPlan) -> None:
+    """`source` (the repo's dagster.yaml) with the limit that follows from the worker plan: one run per
+    gpu-queue worker waiting in the broker (the backlog stays in Dagster's queue, in priority order)."""
+    config = yaml.safe_load(source.read_text()) or {}
+    for limit in config.get("concurrency", {}).get("runs", {}).get("tag_concurrency_limits", []):
+        if limit.get("key") == QUEUE_TAG and limit.get("value") == GPU_QUEUE:
+            limit["limit"] = plan.gpu_workers + 1
+    target.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
 def _pick_port(preferred: int, what: str) -> int:
     if port_is_free(preferred, LOOPBACK):
         return preferred
@@ -343,7 +419,7 @@ def _pick_port(preferred: int, what: str) -> int:
     return port
 
 
-def _dagster_env(s3: SeaweedS3, layout: Layout) -> dict[str, str]:
+def _dagster_env(s3: SeaweedS3, layout: Layout, redis: RedisServer) -> dict[str, str]:
     """The caller's environment minus any AWS_* (profiles, tokens, endpoints), plus the local stack."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(s3.env())
@@ -353,15 +429,16 @@ def _dagster_env(s3: SeaweedS3, layout: Layout) -> dict[str, str]:
         VIDASSETS_WATCH_PREFIX=UPLOAD_PREFIX,
         VIDASSETS_SENSOR_INTERVAL_S=str(SENSOR_INTERVAL_S),
         DAGSTER_HOME=str(layout.dagster_home),
+        VIDASSETS_BROKER_URL=redis.url,
         PYTHONUNBUFFERED="1",
     )
     return env
 
 
-def _write_env_file(path: Path, s3: SeaweedS3) -> None:
+def _write_env_file(path: Path, s3: SeaweedS3, broker: str) -> None:
     """`source .vidassets/env` points a shell (vidassets query/export, boto3, the AWS CLI) at the local stack.
     The key pair is SeaweedFS's fixed local identity, not a real credential."""
-    values = {**s3.env(), "VIDASSETS_STORAGE_ROOT": f"s3://{BUCKET}"}
+    values = {**s3.env(), "VIDASSETS_STORAGE_ROOT": f"s3://{BUCKET}", "VIDASSETS_BROKER_URL": broker}
     path.write_text("".join(f"export {name}={shlex.quote(value)}\n" for name, value in values.items()))
 
 
@@ -369,7 +446,7 @@ def _build_sample(layout: Layout, required: bool) -> Path | None:
     """The 30 s sample video, built once and cached; None (with a warning) if it cannot be built."""
     out = layout.sample
     if out.is_file() and out.stat().st_size > 0:
-        say(f"[4/6] sample video {layout.rel(out)} (cached)")
+        say(f"[5/7] sample video {layout.rel(out)} (cached)")
         return out
     started = time.monotonic()
     partial = out.with_name(f".partial-{out.name}")
@@ -387,7 +464,7 @@ def _build_sample(layout: Layout, required: bool) -> Path | None:
         say("      the platform still runs; upload your own videos under s3://vidassets/uploads/")
         return None
     took = time.monotonic() - started
-    say(f"[4/6] sample video {layout.rel(out)} ({out.stat().st_size / 1e6:.1f} MB, built in {took:.0f}s)")
+    say(f"[5/7] sample video {layout.rel(out)} ({out.stat().st_size / 1e6:.1f} MB, built in {took:.0f}s)")
     return out
 
 

@@ -22,12 +22,11 @@ import contextlib
 import os
 import re
 import socket
-import subprocess
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import Any
 
 import boto3
 from botocore.client import BaseClient
@@ -36,11 +35,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from vidassets.devstack.procs import (
     LOOPBACK,
+    ManagedProcess,
     find_executable,
     free_port_pairs,
     free_ports,
     port_is_free,
-    stop_group,
 )
 
 DEFAULT_S3_PORT = 8333
@@ -89,9 +88,7 @@ class SeaweedS3:
         self.s3_port: int | None = None
         self.ports: dict[str, int] = {}
         self.args: list[str] = []
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
-        self._log_offset = 0
+        self._process: ManagedProcess | None = None
 
     # ----------------------------------------------------------------- public API
 
@@ -102,11 +99,11 @@ class SeaweedS3:
 
     @property
     def pid(self) -> int | None:
-        return self._proc.pid if self._proc else None
+        return self._process.pid if self._process else None
 
     @property
     def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
+        return self._process is not None and self._process.running
 
     @property
     def endpoint_url(self) -> str:
@@ -137,23 +134,15 @@ class SeaweedS3:
 
     def start(self) -> SeaweedS3:
         """Start the server, wait until S3 answers, create the buckets. Raises SeaweedStartError."""
-        if self._proc is not None:
+        if self.running:
             raise RuntimeError("SeaweedS3 already started")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         (self.data_dir / "logs").mkdir(exist_ok=True)
         self.ports = self._choose_ports()
         self.args = self._build_args(find_executable("weed") if self.binary is None else self.binary)
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self._log_offset = self._log.tell()
-        self._proc = subprocess.Popen(  # noqa: S603 - argument list, no shell
-            self.args,
-            cwd=self.data_dir,
-            env=self._server_env(),
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        self._process = ManagedProcess(
+            "weed", self.args, self.log_path, cwd=self.data_dir, env=self._server_env(), stop_timeout=self.stop_timeout
+        ).start()
         try:
             self._wait_ready()
             self._create_buckets()
@@ -164,23 +153,22 @@ class SeaweedS3:
 
     def stop(self) -> None:
         """Terminate the server's process group and wait (SIGKILL after `stop_timeout`). Idempotent."""
-        if self._proc is not None:
-            stop_group(self._proc.pid, self.stop_timeout, proc=self._proc)
-            self._proc = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        if self._process is not None:
+            self._process.stop()
         self._remove_stale_sockets()
+
+    def restart(self) -> SeaweedS3:
+        """Stop and start again on the same ports and data (for fault tests: S3 goes away mid-run)."""
+        self.stop()
+        self._process = ManagedProcess(
+            "weed", self.args, self.log_path, cwd=self.data_dir, env=self._server_env(), stop_timeout=self.stop_timeout
+        ).start()
+        self._wait_ready()
+        return self
 
     def log_tail(self, lines: int = 40) -> str:
         """The last `lines` lines this server wrote since it was started (for error messages)."""
-        try:
-            with open(self.log_path, "rb") as fh:
-                fh.seek(self._log_offset)
-                data = fh.read()
-        except OSError:
-            return "(no log)"
-        return "\n".join(data.decode(errors="replace").splitlines()[-lines:])
+        return self._process.log_tail(lines) if self._process else "(not started)"
 
     def __enter__(self) -> SeaweedS3:
         return self.start()
@@ -260,18 +248,18 @@ class SeaweedS3:
     def _banner_endpoint(self) -> str | None:
         try:
             with open(self.log_path, "rb") as fh:
-                fh.seek(self._log_offset)
+                fh.seek(self._process.log_offset if self._process else 0)
                 match = _BANNER_S3.search(fh.read())
         except OSError:
             return None
         return match.group(1).decode() if match else None
 
     def _wait_ready(self) -> None:
-        assert self._proc is not None
+        assert self._process is not None
         deadline = time.monotonic() + self.startup_timeout
         last_error = "no answer yet"
         while True:
-            code = self._proc.poll()
+            code = self._process.exit_code()
             if code is not None:
                 raise SeaweedStartError(
                     f"weed mini exited with code {code} during startup; log tail:\n{self.log_tail()}"

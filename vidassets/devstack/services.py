@@ -7,74 +7,31 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
-from vidassets.devstack.procs import cmdline, pid_alive, same_command, stop_group
+from vidassets.devstack.procs import ManagedProcess, cmdline, pid_alive, same_command, stop_group, tail
+
+__all__ = ["SUPERVISOR", "PidFiles", "Service", "tail"]
 
 SUPERVISOR = "up"
 
 
-@dataclass
-class Service:
-    """One server process (`weed`, `dagster-webserver`, `dagster-daemon`) and its log file."""
+class Service(ManagedProcess):
+    """One server process of `vidassets up` (`dagster-webserver`, `dagster-daemon`, Redis, a Celery worker)."""
 
-    name: str
-    argv: list[str]
-    log_path: Path
-    proc: subprocess.Popen[bytes] | None = None
-    log_offset: int = 0
-    _log: IO[bytes] | None = field(default=None, repr=False)
+    def __init__(self, name: str, argv: list[str], log_path: Path) -> None:
+        super().__init__(f"vidassets up: {name}", argv, log_path, banner=True)
+        self.short_name = name
 
-    def start(self, cwd: Path, env: dict[str, str]) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self._log.write(f"\n===== vidassets up: {time.strftime('%Y-%m-%d %H:%M:%S')} {self.name} =====\n".encode())
-        self._log.flush()
-        self.log_offset = self._log.tell()
-        self.proc = subprocess.Popen(  # noqa: S603 - argument list, no shell
-            self.argv,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    @property
-    def pid(self) -> int | None:
-        return self.proc.pid if self.proc else None
-
-    def exit_code(self) -> int | None:
-        """None while running (or never started)."""
-        return self.proc.poll() if self.proc else None
-
-    def stop(self, timeout: float = 15.0) -> None:
-        if self.proc is not None:
-            stop_group(self.proc.pid, timeout, proc=self.proc)
-            self.proc = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-    def log_tail(self, lines: int = 30) -> str:
-        return tail(self.log_path, self.log_offset, lines)
-
-
-def tail(path: Path, offset: int = 0, lines: int = 30) -> str:
-    """Last `lines` lines of `path` written after `offset`."""
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(offset)
-            text = fh.read().decode(errors="replace")
-    except OSError:
-        return "(no log)"
-    return "\n".join(text.splitlines()[-lines:])
+    def start(self, cwd: Path | None = None, env: dict[str, str] | None = None) -> Service:  # type: ignore[override]
+        if cwd is not None:
+            self.cwd = cwd
+        if env is not None:
+            self.env = env
+        super().start()
+        return self
 
 
 class PidFiles:

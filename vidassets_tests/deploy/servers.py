@@ -19,12 +19,11 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import IO
 
 import psycopg2
 import requests
 
-from vidassets.devstack.procs import LOOPBACK, find_executable, free_ports, stop_group
+from vidassets.devstack.procs import LOOPBACK, ManagedProcess, find_executable, free_ports
 
 PG_USER = "vidassets"
 # A throwaway cluster on loopback, deleted at the end of the session: not a secret. Password auth is on so
@@ -79,13 +78,12 @@ class PostgresServer:
         self.user = PG_USER
         self.password = PG_PASSWORD
         self.root: Path | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
+        self._process: ManagedProcess | None = None
         self._owner = _unprivileged_user()
 
     @property
     def pid(self) -> int | None:
-        return self._proc.pid if self._proc else None
+        return self._process.pid if self._process else None
 
     def _run_as(self) -> dict[str, object]:
         if self._owner is None:
@@ -116,20 +114,20 @@ class PostgresServer:
         if initdb.returncode != 0:
             raise ServerStartError(f"initdb failed: {initdb.stderr.decode(errors='replace')[-2000:]}")
         self.port = free_ports(1)[0]
-        self._log = open(self.root / "postgres.log", "ab")  # noqa: SIM115 - closed in stop()
-        self._proc = subprocess.Popen(  # noqa: S603 - argument list, no shell
+        # Immediate shutdown on stop (SIGQUIT: no checkpoint; the cluster is deleted anyway), then SIGKILL.
+        self._process = ManagedProcess(
+            "postgres",
             [
                 str(self.bin_dir / "postgres"), "-D", str(data), "-p", str(self.port),
                 "-c", f"listen_addresses={self.host}", "-c", f"unix_socket_directories={self.root}",
                 "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
                 "-c", "max_connections=200", "-c", "shared_buffers=64MB",
             ],
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            **self._run_as(),  # type: ignore[arg-type]
-        )
+            self.root / "postgres.log",
+            stop_timeout=5.0,
+            stop_signal=signal.SIGQUIT,
+            **self._run_as(),
+        ).start()
         try:
             self._wait_ready()
         except BaseException:
@@ -140,8 +138,8 @@ class PostgresServer:
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.startup_timeout
         while True:
-            if self._proc is not None and self._proc.poll() is not None:
-                raise ServerStartError(f"postgres exited with {self._proc.returncode}:\n{self.log_tail()}")
+            if self._process is not None and self._process.exit_code() is not None:
+                raise ServerStartError(f"postgres exited with {self._process.exit_code()}:\n{self.log_tail()}")
             try:
                 psycopg2.connect(self.dsn("postgres"), connect_timeout=2).close()
                 return
@@ -175,24 +173,12 @@ class PostgresServer:
         }
 
     def log_tail(self, lines: int = 30) -> str:
-        if self.root is None:
-            return ""
-        with contextlib.suppress(OSError):
-            return "\n".join((self.root / "postgres.log").read_text(errors="replace").splitlines()[-lines:])
-        return ""
+        return self._process.log_tail(lines) if self._process else ""
 
     def stop(self) -> None:
-        """Immediate shutdown (SIGQUIT: no checkpoint; the cluster is deleted anyway), then the group by force."""
-        if self._proc is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self._proc.pid, signal.SIGQUIT)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self._proc.wait(timeout=5)
-            stop_group(self._proc.pid, 5.0, proc=self._proc)
-            self._proc = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        if self._process is not None:
+            self._process.stop()
+            self._process = None
         if self.root is not None:
             shutil.rmtree(self.root, ignore_errors=True)
             self.root = None
@@ -213,12 +199,11 @@ class MotoServer:
         self.log_dir = log_dir
         self.startup_timeout = startup_timeout
         self.port = 0
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
+        self._process: ManagedProcess | None = None
 
     @property
     def pid(self) -> int | None:
-        return self._proc.pid if self._proc else None
+        return self._process.pid if self._process else None
 
     @property
     def endpoint_url(self) -> str:
@@ -226,22 +211,19 @@ class MotoServer:
 
     def start(self) -> MotoServer:
         self.port = free_ports(1)[0]
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.log_dir / "moto.log", "ab")  # noqa: SIM115 - closed in stop()
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        self._proc = subprocess.Popen(  # noqa: S603 - argument list, no shell
+        self._process = ManagedProcess(
+            "moto_server",
             [find_executable("moto_server"), "-H", LOOPBACK, "-p", str(self.port)],
+            self.log_dir / "moto.log",
             env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+            stop_timeout=10.0,
+        ).start()
         try:
             deadline = time.monotonic() + self.startup_timeout
             while True:
-                if self._proc.poll() is not None:
-                    raise ServerStartError(f"moto_server exited with {self._proc.returncode}")
+                if self._process.exit_code() is not None:
+                    raise ServerStartError(f"moto_server exited with {self._process.exit_code()}")
                 with contextlib.suppress(requests.ConnectionError):
                     requests.get(f"{self.endpoint_url}/moto-api/", timeout=2)
                     break
@@ -273,12 +255,9 @@ class MotoServer:
         }
 
     def stop(self) -> None:
-        if self._proc is not None:
-            stop_group(self._proc.pid, 10.0, proc=self._proc)
-            self._proc = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        if self._process is not None:
+            self._process.stop()
+            self._process = None
 
     def __enter__(self) -> MotoServer:
         return self.start()

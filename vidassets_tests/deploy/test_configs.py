@@ -22,8 +22,10 @@ def _walk(node, path=()):
         yield path, node
 
 
-def test_three_deploy_configs():
-    assert [c.name for c in CONFIGS] == ["dagster-batch.yaml", "dagster-ecs.yaml", "dagster-k8s.yaml"]
+def test_four_deploy_configs():
+    assert [c.name for c in CONFIGS] == [
+        "dagster-batch.yaml", "dagster-celery.yaml", "dagster-ecs.yaml", "dagster-k8s.yaml"
+    ]
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.name)

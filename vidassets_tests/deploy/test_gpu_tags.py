@@ -19,6 +19,7 @@ from vidassets.deploy.gpu_tags import (
     MAX_RETRIES_TAG,
     gpu_run_tags,
 )
+from vidassets.workers.queues import GPU_QUEUE, QUEUE_TAG
 from vidassets_tests.deploy.harness import REPO
 
 JSON_TAGS = (ECS_CONTAINER_OVERRIDES_TAG, ECS_RUN_TASK_KWARGS_TAG, K8S_CONFIG_TAG)
@@ -105,4 +106,5 @@ def test_video_pipeline_job_carries_the_tags_of_its_deployment():
     ).stdout
     tags = json.loads(output)
     for launcher in ("ecs", "batch", "k8s", "local"):
-        assert tags[launcher] == gpu_run_tags(launcher, env={}), launcher
+        # plus the warm workers' queue tag, which only dagster-celery reads
+        assert tags[launcher] == {QUEUE_TAG: GPU_QUEUE, **gpu_run_tags(launcher, env={})}, launcher

@@ -1,0 +1,124 @@
+"""Command lines and environments of run workers (used by `vidassets up`, the tests and docs/DEPLOY.md)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from dataclasses import dataclass
+
+from vidassets.workers.queues import CPU_QUEUE, GPU_QUEUE
+from vidassets.workers.sizing import WorkerPlan
+
+APP = "vidassets.workers.celery_app"
+DEFAULT_MAX_RUNS_PER_CHILD = 500
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """One Celery worker: a parent that talks to the broker and one pool child that executes runs."""
+
+    name: str  # gpu1, cpu1: also its log file name and the node name prefix
+    queue: str
+    threads: int
+    gpu_index: int | None = None
+    max_runs_per_child: int = DEFAULT_MAX_RUNS_PER_CHILD  # 0: never recycle on count
+    max_rss_mb: int = 0  # recycle the child after a run that leaves it above this resident size; 0: off
+
+    @property
+    def node(self) -> str:
+        return f"{self.name}@{socket.gethostname()}"
+
+    def argv(self, python: str = sys.executable) -> list[str]:
+        argv = [
+            python, "-m", "celery", "-A", APP, "worker",
+            "--queues", self.queue,
+            "--hostname", self.node,
+            "--pool", "prefork",
+            "--concurrency", "1",
+            "--prefetch-multiplier", "1",
+            "-O", "fair",
+            "--without-gossip", "--without-mingle",
+            "--loglevel", "INFO",
+        ]
+        if self.max_runs_per_child:
+            argv += ["--max-tasks-per-child", str(self.max_runs_per_child)]
+        if self.max_rss_mb:
+            argv += ["--max-memory-per-child", str(self.max_rss_mb * 1024)]  # Celery counts KiB
+        return argv
+
+    def env(self, base: dict[str, str]) -> dict[str, str]:
+        """`base` plus the thread and device settings of this worker (read by ModelConfig and the BLAS libs)."""
+        env = dict(base)
+        threads = str(self.threads)
+        env.update(
+            VIDASSETS_CPU_THREADS=threads, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads,
+            OPENBLAS_NUM_THREADS=threads, PYTHONUNBUFFERED="1",
+        )
+        if self.gpu_index is not None:
+            env["CUDA_VISIBLE_DEVICES"] = str(self.gpu_index)
+        if self.queue == GPU_QUEUE:
+            env.setdefault("VIDASSETS_WORKER_PRELOAD", "1")  # models loaded before the first run (preload.py)
+        return env
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not an integer") from None
+
+
+def worker_specs(
+    plan: WorkerPlan, max_runs_per_child: int | None = None, max_rss_mb: int | None = None
+) -> list[WorkerSpec]:
+    """The gpu-queue workers of `plan` (pinned to one GPU each on a GPU host) and its cpu-queue workers.
+
+    Recycling defaults: VIDASSETS_WORKER_MAX_RUNS (500 runs), VIDASSETS_WORKER_MAX_RSS_MB (off).
+    """
+    runs = max_runs_per_child if max_runs_per_child is not None else _env_int("VIDASSETS_WORKER_MAX_RUNS", 500)
+    rss = max_rss_mb if max_rss_mb is not None else _env_int("VIDASSETS_WORKER_MAX_RSS_MB", 0)
+    specs = [
+        WorkerSpec(
+            f"gpu{i + 1}", GPU_QUEUE, plan.threads, gpu_index=i if plan.gpus else None,
+            max_runs_per_child=runs, max_rss_mb=rss,
+        )
+        for i in range(plan.gpu_workers)
+    ]
+    specs += [
+        WorkerSpec(f"cpu{i + 1}", CPU_QUEUE, 1, max_runs_per_child=runs, max_rss_mb=rss)
+        for i in range(plan.cpu_workers)
+    ]
+    return specs
+
+
+def worker_main(argv: list[str] | None = None) -> int:
+    """`vidassets worker --queue gpu|cpu`: one Celery run worker in the foreground (the container command).
+
+    Threads default to the plan for this host (all its cores for one gpu-queue worker per container).
+    """
+    import argparse
+
+    from vidassets.workers.sizing import available_cores
+
+    parser = argparse.ArgumentParser(prog="vidassets worker", description=worker_main.__doc__.split("\n\n")[0])
+    parser.add_argument("--queue", choices=(GPU_QUEUE, CPU_QUEUE), default=GPU_QUEUE)
+    parser.add_argument("--name", help="node name prefix (default: the queue name)")
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("VIDASSETS_CPU_THREADS") or 0) or None,
+                        help="inference threads (default: $VIDASSETS_CPU_THREADS, else all cores for gpu, 1 for cpu)")
+    parser.add_argument("--max-runs-per-child", type=int,
+                        default=int(os.environ.get("VIDASSETS_WORKER_MAX_RUNS", DEFAULT_MAX_RUNS_PER_CHILD)),
+                        help="recycle the run process after this many runs (0: never)")
+    parser.add_argument("--max-rss-mb", type=int, default=int(os.environ.get("VIDASSETS_WORKER_MAX_RSS_MB", "0")),
+                        help="recycle the run process after a run that leaves it above this resident size (0: off)")
+    args = parser.parse_args(argv)
+    threads = args.threads or (available_cores() if args.queue == GPU_QUEUE else 1)
+    spec = WorkerSpec(args.name or args.queue, args.queue, threads, max_runs_per_child=args.max_runs_per_child,
+                      max_rss_mb=args.max_rss_mb)
+    env = spec.env(dict(os.environ))
+    argv_ = spec.argv()
+    os.execvpe(argv_[0], argv_, env)  # noqa: S606 - argument list, replaces this process (signals reach Celery)
+    return 0  # not reached

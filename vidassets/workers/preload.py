@@ -1,0 +1,37 @@
+"""Load a worker's models before its first run, so the first upload on an idle stack is as fast as the rest.
+
+Runs in a background thread of each gpu-queue pool child (Celery requires children to report alive within
+seconds). A run that arrives meanwhile waits on the model cache's lock for the load in progress, never loading
+twice. Failures are logged and left to the run, which reports them with its own error handling.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+log = logging.getLogger("vidassets.workers.preload")
+PRELOAD_ENV = "VIDASSETS_WORKER_PRELOAD"
+
+
+def preload_models() -> None:
+    from vidassets.model_config import current_model_config
+    from vidassets.resources.models import ModelLoader
+
+    # The same configuration object the runs' resources are built from, hence the same model-cache keys.
+    store = ModelLoader(current_model_config())
+    for name in ("nudenet", "recognizer", "diarizer", "text_moderator", "summarizer"):
+        started = time.monotonic()
+        try:
+            getattr(store, name)()
+        except Exception as exc:  # noqa: BLE001 - the run that needs the model reports the error properly
+            log.warning("preloading %s failed: %s: %s", name, type(exc).__name__, exc)
+            continue
+        log.info("preloaded %s in %.1fs", name, time.monotonic() - started)
+
+
+def start_preload() -> threading.Thread:
+    thread = threading.Thread(target=preload_models, name="vidassets-preload", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,124 @@
+"""`vidassets workers`: what the run queues hold, which workers serve them and what they run, for operators.
+
+Reads the broker (Redis: queue lengths per priority) and asks the workers over it (Celery inspect); with
+DAGSTER_HOME set, also counts runs in flight per queue in the Dagster instance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from vidassets.workers.broker import broker_url, queue_keys
+from vidassets.workers.queues import QUEUE_TAG, QUEUES
+
+
+def queue_depths(url: str) -> dict[str, dict[str, int]]:
+    """Messages waiting per queue, by Redis priority (only non-empty priorities)."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=3)
+    depths: dict[str, dict[str, int]] = {}
+    for queue in QUEUES:
+        keys = queue_keys(queue)
+        with client.pipeline() as pipe:
+            for key in keys:
+                pipe.llen(key)
+            counts = pipe.execute()
+        depths[queue] = {key: int(count) for key, count in zip(keys, counts, strict=True) if count}
+    return depths
+
+
+def worker_report(timeout: float = 1.5) -> dict[str, dict[str, Any]]:
+    """Per worker node: its queues and the runs (Dagster run ids) it is executing now."""
+    from vidassets.workers.celery_app import app
+
+    inspect = app.control.inspect(timeout=timeout)
+    active = inspect.active() or {}
+    queues = inspect.active_queues() or {}
+    report = {}
+    for node in sorted(set(active) | set(queues)):
+        runs = []
+        for task in active.get(node, []):
+            packed = (task.get("kwargs") or {}).get("execute_job_args_packed") or {}
+            # ExecuteRunArgs is stored with its legacy field name (dagster serdes)
+            runs.append(str(packed.get("pipeline_run_id") or packed.get("run_id") or task.get("id")))
+        report[node] = {"queues": [q["name"] for q in queues.get(node, [])], "running": runs}
+    return report
+
+
+def runs_in_flight() -> dict[str, dict[str, int]] | None:
+    """Runs per queue tag and status (QUEUED in Dagster, STARTING in the broker, STARTED on a worker)."""
+    if not os.environ.get("DAGSTER_HOME"):
+        return None
+    import dagster as dg
+
+    statuses = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+    counts: dict[str, dict[str, int]] = {}
+    with dg.DagsterInstance.get() as instance:
+        for record in instance.get_run_records(filters=dg.RunsFilter(statuses=statuses)):
+            run = record.dagster_run
+            queue = run.tags.get(QUEUE_TAG, "-")
+            counts.setdefault(queue, {}).setdefault(run.status.value, 0)
+            counts[queue][run.status.value] += 1
+    return counts
+
+
+def publish_queue_depths(namespace: str, depths: dict[str, dict[str, int]]) -> None:
+    """CloudWatch metric `QueueDepth` (dimension Queue) per queue: what the GPU worker service scales on."""
+    import boto3
+
+    boto3.client("cloudwatch").put_metric_data(
+        Namespace=namespace,
+        MetricData=[
+            {"MetricName": "QueueDepth", "Dimensions": [{"Name": "Queue", "Value": queue}],
+             "Value": float(sum(by_key.values())), "Unit": "Count"}
+            for queue, by_key in depths.items()
+        ],
+    )
+
+
+def workers_main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="vidassets workers", description="Run queues, workers and runs in flight (warm-worker deployments)."
+    )
+    parser.add_argument("--broker", help="broker URL (default: $VIDASSETS_BROKER_URL or redis://127.0.0.1:6379/0)")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--cloudwatch", metavar="NAMESPACE",
+                        help="also publish QueueDepth per queue to CloudWatch (the scaling signal on AWS)")
+    args = parser.parse_args(argv)
+    url = args.broker or broker_url()
+    if args.broker:
+        os.environ["VIDASSETS_BROKER_URL"] = args.broker
+    try:
+        depths = queue_depths(url)
+    except Exception as exc:  # noqa: BLE001 - any connection problem is reported as such
+        print(f"error: cannot read the broker at {url.split('@')[-1]}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    if args.cloudwatch:
+        publish_queue_depths(args.cloudwatch, depths)
+    if args.json:
+        import json
+
+        print(json.dumps({
+            "queues": {queue: sum(by_key.values()) for queue, by_key in depths.items()},
+            "workers": worker_report(), "runs_in_flight": runs_in_flight(),
+        }))
+        return 0
+    print("queues (waiting in the broker):")
+    for queue, by_key in depths.items():
+        detail = ", ".join(f"{key}={n}" for key, n in by_key.items())
+        print(f"  {queue}: {sum(by_key.values())}" + (f"  ({detail})" if detail else ""))
+    workers = worker_report()
+    print(f"workers ({len(workers)} answering):")
+    for node, info in workers.items():
+        running = ", ".join(run[:8] for run in info["running"]) or "idle"
+        print(f"  {node}  queues={','.join(info['queues'])}  running: {running}")
+    flight = runs_in_flight()
+    if flight is not None:
+        print("runs in flight (Dagster):")
+        for queue, by_status in sorted(flight.items()):
+            print(f"  {queue}: " + ", ".join(f"{status}={n}" for status, n in sorted(by_status.items())))
+    return 0
