@@ -17,7 +17,7 @@ import pytest
 
 from vidassets import samples
 from vidassets.analytics.query import run_query
-from vidassets.partitions import video_id_for
+from vidassets.video_ids import video_id_for
 from vidassets.workers.broker import queue_keys
 from vidassets.workers.status import workers_main
 from vidassets_tests.workers.probe_location import REQUEST_TAG
