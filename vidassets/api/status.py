@@ -23,6 +23,7 @@ from dagster import DagsterEventType
 
 from vidassets.api.objects import StoredObject, owner_of, user_prefix
 from vidassets.api.settings import TABLES_JOB, ApiSettings
+from vidassets.run_failures import run_failure_message
 from vidassets.sources import TAG_BUCKET, TAG_KEY, TAG_VIDEO_ID, video_suffix
 from vidassets.storage import Store
 from vidassets.storage.layout import manifest_key, video_file_key
@@ -122,18 +123,10 @@ def current_step(instance: dg.DagsterInstance, run_id: str) -> str | None:
 
 
 def run_error(instance: dg.DagsterInstance, run: dg.DagsterRun) -> str:
-    """The user-facing cause of a failed run: a Failure's description, else the innermost error message."""
+    """The user-facing cause of a failed or canceled run."""
     if run.status == dg.DagsterRunStatus.CANCELED:
         return "the run was canceled"
-    for record in instance.get_records_for_run(run.run_id, of_type=DagsterEventType.STEP_FAILURE).records:
-        data = record.event_log_entry.dagster_event.step_failure_data
-        if data.user_failure_data is not None and data.user_failure_data.description:
-            return data.user_failure_data.description
-        if data.error is not None:
-            return (data.error.cause or data.error).message.strip()
-    for record in instance.get_records_for_run(run.run_id, of_type=DagsterEventType.RUN_FAILURE).records:
-        return (record.event_log_entry.dagster_event.message or "run failed").strip()
-    return "run failed"
+    return run_failure_message(instance, run.run_id)
 
 
 def manifest(store: Store, asset: str, video_id: str) -> dict[str, Any] | None:

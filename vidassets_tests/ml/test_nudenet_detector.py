@@ -41,5 +41,5 @@ def test_model_is_loaded_once_per_process():
 
 
 def test_missing_model_file_says_what_to_set(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nudenet_model_path"):
+    with pytest.raises(FileNotFoundError, match="VIDASSETS_NUDENET_MODEL"):
         NudeNetDetector.load(str(tmp_path / "missing.onnx"), device="cpu", threads=1)
