@@ -1,11 +1,13 @@
 """Speed of the whole per-video pipeline, and of the transcript asset against bare batched faster-whisper.
 
-One process, one run: builds (or reuses) a 10-minute 1280x720 speaking video, times bare
-`faster_whisper.BatchedInferencePipeline` (same model, int8, batch 8, with and without word timestamps) on
-its 16 kHz audio, then materializes every per-video asset in ONE Dagster run (the `vidassets process` code,
-local storage) and reports per-asset times, the total wall time, the transcript/bare ratio and peak RSS.
+One process: builds (or reuses) a 10-minute 1280x720 speaking video, times bare
+`faster_whisper.BatchedInferencePipeline` (same model, loaded, int8, batch 8, with and without word timestamps) on
+its 16 kHz audio, then materializes every per-video asset in ONE Dagster run (the `vidassets process` code, local
+storage) and reports per-asset times, the total wall time, the pipeline/bare and transcript/bare ratios and peak
+RSS. By default the models are loaded first by a run on a 20 s clip, as a warm worker has them (`--cold`: the timed
+run loads them itself).
 
-    uv run python benchmarks/bench_pipeline.py [--seconds 600] [--whisper base]
+    uv run python benchmarks/bench_pipeline.py [--seconds 600] [--whisper base] [--cold]
 """
 
 import argparse
@@ -50,10 +52,22 @@ def step_seconds(result: dg.ExecuteInProcessResult) -> dict[str, float]:
     }
 
 
+def run_pipeline(video: Path, instance: dg.DagsterInstance, resources: dict) -> dg.ExecuteInProcessResult:
+    """Every per-video asset for a local file, as `vidassets process` runs them (one in-process run)."""
+    video_id = video_id_for("local", str(video.resolve()))
+    head = resources["storage"].head_source(video.resolve().as_uri())
+    ref = SourceRef(video_id=video_id, source_uri=video.resolve().as_uri(), bucket="local", key=str(video.resolve()),
+                    etag=head["etag"], size=head["size"])
+    instance.add_dynamic_partitions("videos", [video_id])
+    return dg.materialize(per_video_assets, partition_key=video_id, instance=instance, resources=resources,
+                          tags=ref.tags(), raise_on_error=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=600.0)
     parser.add_argument("--whisper", default=os.environ.get("VIDASSETS_WHISPER_MODEL", "base"))
+    parser.add_argument("--cold", action="store_true", help="no warm-up: the timed run loads every model itself")
     args = parser.parse_args()
 
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -75,16 +89,18 @@ def main() -> None:
     bare_s, bare_segments = bare_faster_whisper(audio_path, model_path, config.threads(), words=False)
     bare_words_s, _ = bare_faster_whisper(audio_path, model_path, config.threads(), words=True)
 
-    video_id = video_id_for("local", str(video.resolve()))
-    storage = resources["storage"]
-    head = storage.head_source(video.resolve().as_uri())
-    ref = SourceRef(video_id=video_id, source_uri=video.resolve().as_uri(), bucket="local", key=str(video.resolve()),
-                    etag=head["etag"], size=head["size"])
     instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions("videos", [video_id])
+    if not args.cold:
+        # A warm worker has its models loaded before a video arrives (workers/preload.py); so does this process
+        # after one short video. Bare faster-whisper above is timed with its model loaded too.
+        warmup = CACHE / "speaking-20s-640x360.mp4"
+        if not warmup.exists():
+            samples.speaking_video(warmup, seconds=20.0, width=640, height=360)
+        started = time.perf_counter()
+        run_pipeline(warmup, instance, resources)
+        print(f"warm-up (every model loaded on a 20 s clip): {time.perf_counter() - started:.1f}s")
     started = time.perf_counter()
-    result = dg.materialize(per_video_assets, partition_key=video_id, instance=instance, resources=resources,
-                            tags=ref.tags(), raise_on_error=True)
+    result = run_pipeline(video, instance, resources)
     total_s = time.perf_counter() - started
     steps = step_seconds(result)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -93,14 +109,16 @@ def main() -> None:
     print(f"{'step':<24}{'seconds':>10}")
     for step, seconds in steps.items():
         print(f"{step:<24}{seconds:>10.1f}")
-    print(f"{'TOTAL (one run)':<24}{total_s:>10.1f}   target <= 60 s")
+    loads = "cold: every model loaded in the run" if args.cold else "models loaded before"
+    print(f"{'TOTAL (one run)':<24}{total_s:>10.1f}   ({loads})")
     print(f"\nbare BatchedInferencePipeline: {bare_s:.1f}s ({bare_segments} segments), with word timestamps "
           f"{bare_words_s:.1f}s")
     ratio = steps["transcript"] / bare_s
     ratio_words = steps["transcript"] / bare_words_s
+    print(f"every per-video asset / bare: {total_s / bare_s:.2f}x (target <= 2.0)")
     print(f"transcript asset / bare: {ratio:.2f}x (target <= 1.10); / bare with words: {ratio_words:.2f}x")
     print(f"peak RSS of the process: {peak_mb:.0f} MB")
-    report = {"seconds": args.seconds, "steps": steps, "total_s": total_s, "bare_s": bare_s,
+    report = {"seconds": args.seconds, "cold": args.cold, "steps": steps, "total_s": total_s, "bare_s": bare_s,
               "bare_words_s": bare_words_s, "ratio": ratio, "ratio_words": ratio_words, "peak_rss_mb": peak_mb}
     (CACHE / "pipeline.json").write_text(json.dumps(report, indent=2))
 
