@@ -45,8 +45,9 @@ import soundfile as sf  # noqa: E402
 
 from vidassets import samples  # noqa: E402
 from vidassets.analytics.subtitles import build_cues  # noqa: E402
+from vidassets.media.audio import SAMPLE_RATE  # noqa: E402
 from vidassets.ml.der import diarization_error_rate, read_rttm  # noqa: E402
-from vidassets.ml.diarization_offline import SAMPLE_RATE, SpeakerTurn  # noqa: E402
+from vidassets.ml.diarization_offline import SpeakerTurn  # noqa: E402
 from vidassets.ml.offline_diarizers import METHODS, build_offline_diarizer  # noqa: E402
 from vidassets.ml.transcription import speaker_segments  # noqa: E402
 from vidassets.model_config import ModelConfig  # noqa: E402

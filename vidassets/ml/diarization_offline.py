@@ -61,6 +61,16 @@ _ENCODERS: dict[str, Any] = {}
 _ENCODERS_LOCK = threading.Lock()
 
 
+def check_speaker_bounds(min_speakers: int | None, max_speakers: int | None) -> None:
+    """ValueError for a speaker-count range no diarizer can honour."""
+    if min_speakers is not None and min_speakers < 1:
+        raise ValueError("min_speakers must be >= 1")
+    if max_speakers is not None and max_speakers < 1:
+        raise ValueError("max_speakers must be >= 1")
+    if min_speakers is not None and max_speakers is not None and min_speakers > max_speakers:
+        raise ValueError("min_speakers must be <= max_speakers")
+
+
 @dataclass(frozen=True)
 class SpeakerTurn:
     start: float
@@ -217,12 +227,7 @@ class WindowEmbeddingDiarizer:
     ):
         if window_s <= 0 or hop_s <= 0:
             raise ValueError("window_s and hop_s must be > 0")
-        if min_speakers is not None and min_speakers < 1:
-            raise ValueError("min_speakers must be >= 1")
-        if max_speakers is not None and max_speakers < 1:
-            raise ValueError("max_speakers must be >= 1")
-        if min_speakers is not None and max_speakers is not None and min_speakers > max_speakers:
-            raise ValueError("min_speakers must be <= max_speakers")
+        check_speaker_bounds(min_speakers, max_speakers)
         self.device = device
         self.window_s = float(window_s)
         self.hop_s = float(hop_s)

@@ -38,12 +38,13 @@ from typing import Any
 
 import numpy as np
 
+from vidassets.media.audio import SAMPLE_RATE
 from vidassets.ml.diarization_offline import (
-    SAMPLE_RATE,
     SpeakerTurn,
     _embed_mels,
     _import_resemblyzer,
     _mel_batch,
+    check_speaker_bounds,
     load_encoder,
 )
 
@@ -148,12 +149,7 @@ class SegmentationDiarizer:
     ):
         if not 0 < step_s <= CHUNK_S:
             raise ValueError(f"step_s must be in (0, {CHUNK_S}]")
-        if min_speakers is not None and min_speakers < 1:
-            raise ValueError("min_speakers must be >= 1")
-        if max_speakers is not None and max_speakers < 1:
-            raise ValueError("max_speakers must be >= 1")
-        if min_speakers is not None and max_speakers is not None and min_speakers > max_speakers:
-            raise ValueError("min_speakers must be <= max_speakers")
+        check_speaker_bounds(min_speakers, max_speakers)
         self.device = device
         self.step_s = float(step_s)
         self.onset = float(onset)
