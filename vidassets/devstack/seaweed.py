@@ -19,10 +19,12 @@ Behaviours of `weed mini` 4.x this wrapper works around:
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import socket
 import time
+import urllib.request
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
@@ -51,6 +53,8 @@ SECRET_ACCESS_KEY = "vidassets-local-secret"
 LOG_FILE = "weed.log"
 _BANNER_S3 = re.compile(rb"S3 Endpoint:\s*(https?://\S+)")
 # Components whose HTTP and gRPC listeners get explicit free ports in free-port mode.
+_VOLUME_FILE = re.compile(r"(?:.+_)?(\d+)\.dat")  # `<id>.dat` or `<collection>_<id>.dat`
+_MASTER_PORT = re.compile(r"^master\.port=(\d+)$", re.MULTILINE)
 _COMPONENTS = ("s3", "master", "volume", "filer", "admin")
 _GRPC_OFFSET = 10000
 _UNIX_SOCKET_MAX = 100  # sun_path is 104-108 bytes depending on the OS
@@ -239,6 +243,32 @@ class SeaweedS3:
                 with contextlib.suppress(OSError):
                     path.unlink()
 
+    def _volumes_not_served(self) -> set[int]:
+        """Ids of the volume files in the data folder that the master does not list yet.
+
+        S3 answers listings (filer metadata) before the volume server's first heartbeat tells the master about the
+        volumes holding the objects; until then, reads of existing objects fail with InternalError ("volume N not
+        found"). On a restart over existing data, "ready" means every volume on disk is served.
+        """
+        on_disk = {int(m.group(1)) for p in self.data_dir.glob("*.dat") if (m := _VOLUME_FILE.fullmatch(p.name))}
+        if not on_disk:
+            return set()
+        options = (self.data_dir / "mini.options").read_text()
+        master = _MASTER_PORT.search(options)
+        if master is None:
+            raise ValueError(f"no master.port in {self.data_dir / 'mini.options'}")
+        url = f"http://{self.host}:{master.group(1)}/vol/status"
+        with urllib.request.urlopen(url, timeout=3) as response:
+            status = json.load(response)
+        served = {
+            volume["Id"]
+            for racks in (status.get("Volumes", {}).get("DataCenters") or {}).values()
+            for nodes in racks.values()
+            for volumes in nodes.values()
+            for volume in volumes or []
+        }
+        return on_disk - served
+
     def _server_env(self) -> dict[str, str]:
         """Our environment without the caller's AWS_*/S3_* settings, plus the local identity."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "S3_"))}
@@ -274,8 +304,11 @@ class SeaweedS3:
                 self.s3_port = actual
                 try:
                     self.client(connect_timeout=1, read_timeout=3, retries={"max_attempts": 1}).list_buckets()
-                    return
-                except (BotoCoreError, ClientError) as exc:
+                    missing = self._volumes_not_served()
+                    if not missing:
+                        return
+                    last_error = f"volumes {sorted(missing)} on disk are not served yet"
+                except (BotoCoreError, ClientError, OSError, ValueError) as exc:
                     last_error = f"{type(exc).__name__}: {exc}"
             if time.monotonic() > deadline:
                 raise SeaweedStartError(

@@ -3,7 +3,10 @@ factory of the project.
 
 Configuration is the standard AWS environment: `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL` for an S3-compatible
 endpoint, credentials from the usual chain (never from Dagster config), region from `AWS_REGION` /
-`AWS_DEFAULT_REGION`. boto3 writes, lists, deletes and reads objects; pyarrow's `S3FileSystem` reads compacted
+`AWS_DEFAULT_REGION`, attempts per request from `AWS_MAX_ATTEMPTS` (default 12: botocore's standard-mode backoff
+starts at 50 ms and doubles, jittered, up to 20 s, so 12 attempts wait about 30 s on average before giving up; an
+endpoint that is away for some seconds, such as a restarted SeaweedFS or a throttling burst, delays a step instead
+of failing it). boto3 writes, lists, deletes and reads objects; pyarrow's `S3FileSystem` reads compacted
 Parquet files (ranged reads of immutable objects).
 """
 
@@ -41,19 +44,35 @@ def s3_region() -> str | None:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
 
 
+DEFAULT_MAX_ATTEMPTS = 12
+CONNECT_TIMEOUT_S = 10  # botocore's 60 s, times 12 attempts, would hide an unreachable endpoint for 12 minutes
+
+
+def s3_max_attempts() -> int:
+    """Attempts per S3 request (the first one included), from the standard `AWS_MAX_ATTEMPTS`."""
+    raw = os.environ.get("AWS_MAX_ATTEMPTS", "").strip()
+    if not raw:
+        return DEFAULT_MAX_ATTEMPTS
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"AWS_MAX_ATTEMPTS={raw!r}: expected a whole number of attempts, 1 or more")
+    return int(raw)
+
+
 def s3_client() -> Any:
     """A boto3 S3 client from the standard environment; path-style addressing for custom endpoints."""
     import boto3
     from botocore.config import Config
 
     endpoint = s3_endpoint()
-    config = Config(s3={"addressing_style": "path"} if endpoint else {}, retries={"mode": "standard"})
+    config = Config(s3={"addressing_style": "path"} if endpoint else {}, connect_timeout=CONNECT_TIMEOUT_S,
+                    retries={"mode": "standard", "total_max_attempts": s3_max_attempts()})
     return boto3.session.Session().client("s3", endpoint_url=endpoint, region_name=s3_region(), config=config)
 
 
 def arrow_s3_filesystem() -> pafs.S3FileSystem:
     """pyarrow's S3 client configured like `s3_client`."""
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {"retry_strategy": pafs.AwsStandardS3RetryStrategy(max_attempts=s3_max_attempts()),
+                              "connect_timeout": CONNECT_TIMEOUT_S}
     endpoint = s3_endpoint()
     if endpoint:
         parsed = urlparse(endpoint if "://" in endpoint else f"https://{endpoint}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ from vidassets.workers.redis_server import RedisServer
 from vidassets.workers.sizing import WorkerPlan
 
 REPO = Path(__file__).resolve().parents[2]
+_ROUTINE = re.compile(r"Checking for new runs for sensor|skipped: |Skipping \d+ runs for sensor|0 new, 0 videos")
 
 
 class WorkerStack:
@@ -93,20 +95,29 @@ class WorkerStack:
         tmp.rename(self.probe_dir / f"{name}.json")
 
     def logs(self) -> str:
+        """The tail of each process's log, without the sensor daemon's routine tick lines."""
         parts = []
         for proc in [self.daemon, *self.workers.values()]:
             if proc is not None:
-                parts.append(f"--- {proc.name}\n{proc.log_tail(40)}")
+                lines = [line for line in proc.log_tail(400).splitlines() if not _ROUTINE.search(line)]
+                parts.append(f"--- {proc.name}\n" + "\n".join(lines[-40:]))
+        parts.append(f"--- s3\n{self.s3.log_tail(15)}")
         return "\n".join(parts)
 
 
-def wait_for(what: str, check: Callable[[], Any], timeout: float, stack: WorkerStack | None = None) -> Any:
-    """Poll `check` until it returns something truthy; fail with `what` (and the stack's logs) after `timeout`."""
+def wait_for(
+    what: str, check: Callable[[], Any], timeout: float, stack: WorkerStack | None = None,
+    detail: Callable[[], str] | None = None,
+) -> Any:
+    """Poll `check` until it returns something truthy; fail with `what`, `detail()` and the stack's logs after
+    `timeout`."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n{stack.logs() if stack else ''}")
+            parts = [f"timed out after {timeout:.0f}s waiting for {what}", detail() if detail else "",
+                     stack.logs() if stack else ""]
+            raise AssertionError("\n".join(part for part in parts if part))
         time.sleep(0.5)

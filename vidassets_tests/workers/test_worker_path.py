@@ -149,6 +149,19 @@ def _failure_message(instance: dg.DagsterInstance, run_id: str) -> str:
     return " ".join(r.event_log_entry.dagster_event.message or "" for r in records)
 
 
+def _runs_report(instance: dg.DagsterInstance, video_id: str) -> str:
+    """Each of the partition's pipeline runs: status, parent, failure message and its last events."""
+    lines = []
+    for run in _pipeline_runs(instance, video_id):
+        lines.append(f"run {run.run_id} {run.status.value} parent={run.tags.get('dagster/parent_run_id')}")
+        for record in instance.get_records_for_run(run.run_id, limit=1000).records[-12:]:
+            entry = record.event_log_entry
+            kind = entry.dagster_event.event_type_value if entry.dagster_event else "log"
+            message = (entry.dagster_event.message if entry.dagster_event else entry.user_message) or ""
+            lines.append(f"  {entry.step_key or '-'} {kind}: {message[:300]}")
+    return "\n".join(lines) or f"no {PIPELINE} run for {video_id}"
+
+
 def _manifests_whole(stack: WorkerStack, video_id: str) -> None:
     """Every manifest under the video's asset prefixes parses: nothing half-written is visible."""
     client = stack.s3.client()
@@ -225,5 +238,6 @@ def test_s3_restart_during_a_run_ends_with_the_video_processed(stack, clips):
     with stack.instance() as instance:
         wait_for("the run to get past frames", lambda: _run_in_step(instance, video, "frames"), 180, stack)
         stack.s3.restart()
-        wait_for("the video processed (same run or a retry)", lambda: _succeeded(instance, video), 240, stack)
+        wait_for("the video processed (same run or a retry)", lambda: _succeeded(instance, video), 240, stack,
+                 detail=lambda: _runs_report(instance, video))
     _manifests_whole(stack, video)
