@@ -158,7 +158,7 @@ class TextModerationManifest(TypedDict):
     flagged_speech_s: float
     flagged_share: float
     category_counts: dict[str, int]
-    pii: dict[str, Any]  # {method, entities, counts, redactions, mask}
+    pii: dict[str, Any]  # {method, entities, counts, redactions, mask, redacted_texts}
     redacted_files: dict[str, str]  # format -> key of transcript.redacted.<format>
     transcript_model: str | None
     code_version: str

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 import yaml
@@ -46,6 +47,20 @@ def test_compose_builds_existing_dockerfiles_and_wires_services():
             assert (DOCKER / service["build"]["context"] / service["build"]["dockerfile"]).is_file()
     grpc = yaml.safe_load((DOCKER / "workspace.yaml").read_text())["load_from"][0]["grpc_server"]
     assert grpc["host"] in services
+
+
+def test_compose_runs_pipeline_runs_on_warm_workers():
+    """The compose instance launches runs onto Celery queues; a worker serves each queue, over the compose Redis."""
+    services = yaml.safe_load((DOCKER / "compose.yaml").read_text())["services"]
+    instance = yaml.safe_load((DOCKER / "dagster.yaml").read_text())
+    assert instance["run_launcher"]["class"] == "WarmWorkerRunLauncher"
+    queues = {service["command"][-1] for service in services.values()
+              if service.get("command", [])[:2] == ["vidassets", "worker"]}
+    assert queues == {"gpu", "cpu"}
+    for name in ("gpu-worker", "cpu-worker", "daemon", "webserver"):
+        broker = urlparse(services[name]["environment"]["VIDASSETS_BROKER_URL"])
+        assert broker.scheme == "redis" and broker.hostname in services, name
+    assert "--appendonly" in services["redis"]["command"], "queued runs survive a Redis restart"
 
 
 def test_dagster_image_pins_match_the_lock_file():

@@ -220,7 +220,17 @@ def _speech_segments(transcript: TranscriptManifest | None,
     return list((source or {}).get("segments") or [])
 
 
-def segment_rows(video_id: str, segments: list[Segment]) -> list[dict[str, Any]]:
+def _redacted_texts(pii: Mapping[str, Any] | None) -> dict[int, str] | None:
+    """Segment index -> redacted text from `text_moderation`'s PII result; None when the video has none (not
+    moderated, or a manifest from before redacted texts were recorded: unknown is not "nothing to redact")."""
+    if pii is None or "redacted_texts" not in pii:
+        return None
+    return {int(entry["segment_index"]): str(entry["text"]) for entry in pii["redacted_texts"]}
+
+
+def segment_rows(video_id: str, segments: list[Segment], pii: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """One row per segment; `text_redacted` is the text with personal data replaced by tags, when moderated."""
+    redacted = _redacted_texts(pii)
     rows = []
     for index, seg in enumerate(segments):
         text = str(seg.get("text") or "").strip()
@@ -232,13 +242,16 @@ def segment_rows(video_id: str, segments: list[Segment]) -> list[dict[str, Any]]
             "end_s": _float(seg.get("end")),
             "speaker": _str(seg.get("speaker")),
             "text": text,
+            "text_redacted": None if redacted is None else redacted.get(index, text).strip(),
             "word_count": len(words) if words else len(text.split()),
             "schema_version": SCHEMA_VERSION,
         })
     return rows
 
 
-def word_rows(video_id: str, segments: list[Segment]) -> list[dict[str, Any]]:
+def word_rows(video_id: str, segments: list[Segment], pii: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """One row per aligned word; `pii_entity` names the personal data a masked word belongs to."""
+    masked = {(int(m["segment_index"]), int(m["word_index"])): str(m["entity"]) for m in (pii or {}).get("mask") or []}
     rows = []
     for seg_index, seg in enumerate(segments):
         for word_index, word in enumerate(seg.get("words") or []):
@@ -251,6 +264,7 @@ def word_rows(video_id: str, segments: list[Segment]) -> list[dict[str, Any]]:
                 "end_s": _float(word.get("end")),
                 "score": _float(word.get("score")),
                 "speaker": _str(word.get("speaker")),
+                "pii_entity": masked.get((seg_index, word_index)),
                 "schema_version": SCHEMA_VERSION,
             })
     return rows
@@ -359,8 +373,9 @@ def video_tables(
     rejected = moderation is not None and moderation.get("verdict") == "rejected"
     if not rejected:
         segments = _speech_segments(transcript, diarized_transcript)
-        rows["segments"] = segment_rows(vid, segments)
-        rows["words"] = word_rows(vid, segments)
+        pii = (text_moderation or {}).get("pii")
+        rows["segments"] = segment_rows(vid, segments, pii)
+        rows["words"] = word_rows(vid, segments, pii)
         if diarized_transcript is not None:
             rows["speakers"] = speaker_rows(vid, diarized_transcript)
         if summary is not None:

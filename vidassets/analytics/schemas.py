@@ -14,13 +14,14 @@ import json
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # schema_fingerprint() of each released SCHEMA_VERSION. Never edit an existing entry: bump the version.
 EXPECTED_FINGERPRINTS: dict[int, str] = {
     1: "4257c9c60985cc4f",
     2: "5b3bf5c57d8642cc",  # + text_moderation table, videos.speech_* and pii_redactions
     3: "7964747b593a4169",  # + run_costs table
+    4: "27125918cafe939c",  # + segments.text_redacted, words.pii_entity
 }
 
 STATUSES = ("approved", "rejected", "failed", "no_speech")
@@ -121,6 +122,8 @@ SEGMENTS = _table(
     _col("speaker", pa.string(), "Diarization label, e.g. `SPEAKER_00` (per video: labels are not identities "
          "across videos); null when not diarized."),
     _col("text", pa.string(), "Transcribed text of the segment.", nullable=False),
+    _col("text_redacted", pa.string(), "The text with personal data (e-mail, phone, card, IBAN, ...) replaced by a "
+         "tag such as `[PHONE]`, as in `transcript.redacted.*`; null when the video's speech was not moderated."),
     _col("word_count", pa.int32(), "Words in the segment.", unit="words", nullable=False),
 )
 
@@ -135,6 +138,8 @@ WORDS = _table(
     _col("end_s", pa.float64(), "End time from the start of the video; null when alignment gave none.", unit="s"),
     _col("score", pa.float64(), "Alignment / recognition confidence, 0-1.", unit="probability"),
     _col("speaker", pa.string(), "Diarization label of the word; null when not diarized."),
+    _col("pii_entity", pa.string(), "Personal data the word is part of (`PHONE_NUMBER`, `EMAIL_ADDRESS`, ...), the "
+         "word-level mask for bleeping; null for other words."),
 )
 
 SPEAKERS = _table(

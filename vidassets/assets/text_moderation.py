@@ -92,6 +92,7 @@ def text_moderation(
             "counts": redaction.entity_counts(),
             "redactions": [r.to_dict() for r in redaction.redactions],
             "mask": redaction.mask,
+            "redacted_texts": redaction.redacted_texts(),
         },
         "redacted_files": {fmt: key for (key, _, _), fmt in zip(uploads, TRANSCRIPT_FORMATS, strict=True)},
         "transcript_model": diarized_transcript.get("transcript_model"),

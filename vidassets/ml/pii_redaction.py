@@ -75,6 +75,11 @@ class RedactionResult:
     redactions: list[Redaction]
     mask: list[dict[str, Any]]  # one entry per masked word: segment, word, start, end, entity
 
+    def redacted_texts(self) -> list[dict[str, Any]]:
+        """`{segment_index, text}` of each segment that had personal data, as redacted (for the warehouse)."""
+        touched = sorted({r.segment_index for r in self.redactions})
+        return [{"segment_index": i, "text": self.segments[i]["text"]} for i in touched]
+
     def entity_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for r in self.redactions:

@@ -88,7 +88,8 @@ def _text_moderation(video_id: str, segments: list[dict[str, Any]], profanity: l
         "policy": {"action": "flag", "threshold": 0.5, "category_thresholds": {}, "reject_share": 0.1},
         "speech_s": round(sum(r["end"] - r["start"] for r in rows), 3), "verdict": "approved", "reasons": [],
         "segments": rows, "flagged_segments": 0, "flagged_speech_s": 0.0, "flagged_share": 0.0,
-        "category_counts": {}, "pii": {"counts": {}, "redactions": [], "mask": []}, "code_version": CODE_VERSION,
+        "category_counts": {}, "pii": {"counts": {}, "redactions": [], "mask": [], "redacted_texts": []},
+        "code_version": CODE_VERSION,
     }
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from vidassets.analytics.rows import video_tables
 from vidassets.analytics.schemas import SCHEMA_VERSION, SCHEMAS, TABLES
+from vidassets.ml.pii_redaction import redact_segments
 from vidassets_tests.analytics import manifests as m
 from vidassets_tests.analytics.conftest import PROCESSED_AT
 
@@ -48,12 +49,13 @@ def test_approved_two_speaker_video(corpus_tables):
     segments = tables["segments"].to_pylist()
     assert [s["segment_index"] for s in segments] == list(range(5))
     assert segments[2] == {"video_id": m.APPROVED, "segment_index": 2, "start_s": 7.0, "end_s": 8.8,
-                           "speaker": "SPEAKER_01", "text": "Thanks, I have the numbers ready.", "word_count": 6,
+                           "speaker": "SPEAKER_01", "text": "Thanks, I have the numbers ready.",
+                           "text_redacted": "Thanks, I have the numbers ready.", "word_count": 6,
                            "schema_version": SCHEMA_VERSION}
     words = tables["words"].to_pylist()
     assert words[0] == {"video_id": m.APPROVED, "segment_index": 0, "word_index": 0, "word": "Welcome",
                         "start_s": 0.5, "end_s": 0.9, "score": 0.98, "speaker": "SPEAKER_00",
-                        "schema_version": SCHEMA_VERSION}
+                        "pii_entity": None, "schema_version": SCHEMA_VERSION}
     assert sum(s["word_count"] for s in segments) == len(words) == video["word_count"]
     (summary,) = tables["summaries"].to_pylist()
     assert summary["title"] == "Quarterly planning review"
@@ -216,3 +218,35 @@ def test_spoken_rejection_rejects_the_video_with_the_reason():
     flagged = [r for r in tables["text_moderation"].to_pylist() if r["flagged"]]
     assert [(r["segment_index"], r["speaker"]) for r in flagged] == [(2, "SPEAKER_01")]
     assert tables["segments"].num_rows == 5  # the lines stay queryable
+
+
+def test_redacted_text_and_the_word_mask_reach_segments_and_words():
+    """A line with an e-mail spoken aloud: `segments.text_redacted` has the tag, `text` the original words, and
+    `words.pii_entity` marks exactly the masked words (the real redaction builds the manifest's pii part)."""
+    parts = m.approved_manifests()
+    line = parts["diarized_transcript"]["segments"][2]
+    spoken = ["Thanks,", "write", "to", "anna", "at", "gmail", "dot", "com."]
+    line["words"] = [{"word": w, "start": 7.0 + 0.2 * i, "end": 7.15 + 0.2 * i, "score": 0.9, "speaker": "SPEAKER_01"}
+                     for i, w in enumerate(spoken)]
+    line["text"] = " ".join(spoken)
+    redaction = redact_segments(parts["diarized_transcript"]["segments"])
+    parts["text_moderation"]["pii"].update(mask=redaction.mask, redacted_texts=redaction.redacted_texts(),
+                                           counts=redaction.entity_counts())
+    tables = video_tables(**parts)
+    segments = tables["segments"].to_pylist()
+    assert "anna" in segments[2]["text"] and "[EMAIL]" in segments[2]["text_redacted"]
+    assert "anna" not in segments[2]["text_redacted"] and "gmail" not in segments[2]["text_redacted"]
+    assert all(s["text_redacted"] == s["text"] for i, s in enumerate(segments) if i != 2)
+    masked = [(w["segment_index"], w["word"]) for w in tables["words"].to_pylist() if w["pii_entity"]]
+    assert masked == [(2, "anna"), (2, "at"), (2, "gmail"), (2, "dot"), (2, "com.")]
+    assert tables["videos"].to_pylist()[0]["pii_redactions"] == 1
+
+
+def test_unmoderated_or_older_manifests_leave_the_redacted_text_unknown():
+    parts = m.approved_manifests()
+    del parts["text_moderation"]["pii"]["redacted_texts"]  # written before redacted texts were recorded
+    assert {s["text_redacted"] for s in video_tables(**parts)["segments"].to_pylist()} == {None}
+    del parts["text_moderation"]
+    tables = video_tables(**parts)
+    assert {s["text_redacted"] for s in tables["segments"].to_pylist()} == {None}
+    assert {w["pii_entity"] for w in tables["words"].to_pylist()} == {None}

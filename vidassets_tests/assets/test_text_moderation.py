@@ -100,3 +100,9 @@ def test_spoken_insult_is_flagged_pii_redacted_and_the_rejected_video_gets_no_su
     assert (video.status, video.speech_verdict, video.pii_redactions) == ("rejected", "rejected", 2)
     assert video.reason.startswith("spoken content: ") and video.speech_flagged_share > 0.1
     assert run_query(root, "SELECT count(*) AS n FROM summaries").n[0] == 0
+    published = " ".join(run_query(root, "SELECT text_redacted FROM segments ORDER BY segment_index").text_redacted)
+    assert "[PHONE]" in published and "[EMAIL]" in published
+    assert not [secret for secret in ("415", "867", "5309", "yahoo", "peter") if secret in published.lower()]
+    masked = run_query(root, "SELECT segment_index, word_index, pii_entity FROM words WHERE pii_entity IS NOT NULL")
+    assert sorted(zip(masked.segment_index, masked.word_index, masked.pii_entity, strict=True)) == sorted(
+        (m["segment_index"], m["word_index"], m["entity"]) for m in mask)
