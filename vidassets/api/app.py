@@ -15,6 +15,7 @@ import dagster as dg
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict
@@ -131,6 +132,11 @@ def create_app(settings: ApiSettings | None = None, instance: dg.DagsterInstance
         "summaries, and get signed webhooks when they end.",
     )
     app.state.services = svc
+    if settings.cors_origins:
+        # Bearer keys, not cookies, authenticate a browser app: no credentialed CORS.
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                           allow_methods=["GET", "POST", "DELETE"], allow_headers=["authorization", "content-type"],
+                           max_age=3600)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 from vidassets.storage.layout import DEFAULT_ROOT, root_from_env
 
@@ -12,6 +13,22 @@ PIPELINE_JOB = "video_pipeline"  # vidassets.jobs (not imported here: it loads e
 TABLES_JOB = "video_tables_job"  # vidassets.assets.analytics.TABLES_JOB
 DB_URL_ENV = "VIDASSETS_API_DB_URL"
 DB_FILE = "vidassets_api.sqlite"
+CORS_ENV = "VIDASSETS_API_CORS_ORIGINS"
+
+
+def parse_cors_origins(raw: str) -> tuple[str, ...]:
+    """`https://app.example.com,http://localhost:5173` -> origins a browser app may call the API from (and PUT
+    uploads from); `*` allows any. An entry that is not an origin (scheme://host[:port], no path) is an error."""
+    origins = []
+    for entry in (part.strip() for part in raw.split(",")):
+        if not entry:
+            continue
+        parsed = urlparse(entry)
+        if entry != "*" and (parsed.scheme not in ("http", "https") or not parsed.netloc
+                             or parsed.path not in ("", "/") or parsed.query or parsed.fragment):
+            raise ValueError(f"{CORS_ENV}: {entry!r} is not an origin like https://app.example.com")
+        origins.append(entry if entry == "*" else f"{parsed.scheme}://{parsed.netloc}")
+    return tuple(origins)
 
 
 def default_db_url() -> str:
@@ -37,6 +54,7 @@ class ApiSettings:
     webhook_backoff_s: float = 10.0
     webhook_max_attempts: int = 6
     webhook_timeout_s: float = 5.0
+    cors_origins: tuple[str, ...] = ()  # browser apps on these origins may call the API
 
     @classmethod
     def from_env(cls) -> ApiSettings:
@@ -54,4 +72,5 @@ class ApiSettings:
             webhook_backoff_s=float(env.get("VIDASSETS_WEBHOOK_BACKOFF_S", "10")),
             webhook_max_attempts=int(env.get("VIDASSETS_WEBHOOK_MAX_ATTEMPTS", "6")),
             webhook_timeout_s=float(env.get("VIDASSETS_WEBHOOK_TIMEOUT_S", "5")),
+            cors_origins=parse_cors_origins(env.get(CORS_ENV, "")),
         )

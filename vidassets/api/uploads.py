@@ -55,6 +55,18 @@ def check_upload(request: UploadRequest, settings: ApiSettings) -> str:
         raise UploadRejected(422, str(err)) from err
 
 
+def upload_cors_rules(origins: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The upload bucket's CORS rules that let a browser app on `origins` PUT to the presigned URLs (with the
+    signed Content-Type and priority headers) and read the ETag of what it sent."""
+    return [{
+        "AllowedOrigins": list(origins),
+        "AllowedMethods": ["PUT"],
+        "AllowedHeaders": ["content-type", f"x-amz-meta-{PRIORITY_METADATA}"],
+        "ExposeHeaders": ["ETag"],
+        "MaxAgeSeconds": 3600,
+    }]
+
+
 def presign_upload(
     client: Any, settings: ApiSettings, user: str, request: UploadRequest, safe_name: str
 ) -> dict[str, Any]:

@@ -28,6 +28,8 @@ import dagster as dg
 import yaml
 from botocore.exceptions import ClientError
 
+from vidassets.api.settings import CORS_ENV, parse_cors_origins
+from vidassets.api.uploads import upload_cors_rules
 from vidassets.assets.analytics import TABLES_JOB
 from vidassets.devstack.follow import RunFollower, output_locations
 from vidassets.devstack.procs import LOOPBACK, find_executable, free_ports, port_is_free
@@ -370,7 +372,20 @@ def _start_s3(layout: Layout, stack: Stack) -> SeaweedS3:
         raise _Failed from exc
     assert stack.s3.pid is not None
     stack.pids.write("weed", stack.s3.pid, stack.s3.args)
+    _allow_browser_uploads(stack.s3)
     return stack.s3
+
+
+def _allow_browser_uploads(s3: SeaweedS3) -> None:
+    """With `VIDASSETS_API_CORS_ORIGINS` set, a browser app on those origins may PUT to the presigned URLs."""
+    try:
+        origins = parse_cors_origins(os.environ.get(CORS_ENV, ""))
+    except ValueError as exc:
+        say(f"error: {exc}")
+        raise _Failed from exc
+    if origins:
+        s3.client().put_bucket_cors(Bucket=BUCKET, CORSConfiguration={"CORSRules": upload_cors_rules(origins)})
+        say(f"      browser uploads and API calls allowed from {', '.join(origins)}")
 
 
 def _start_redis(layout: Layout, stack: Stack) -> RedisServer:
