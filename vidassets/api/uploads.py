@@ -70,11 +70,14 @@ def upload_cors_rules(origins: tuple[str, ...]) -> list[dict[str, Any]]:
 def presign_upload(
     client: Any, settings: ApiSettings, user: str, request: UploadRequest, safe_name: str
 ) -> dict[str, Any]:
-    """A PUT URL signed for the key, content type and metadata; the client must send `headers` as given."""
+    """A PUT URL signed for the key, content type, length and metadata; the client must send `headers` as given
+    (a browser sets Content-Length itself, from the body)."""
     key = new_upload_key(settings, user, safe_name)
     content_type = request.content_type.split(";")[0].strip().lower()
-    params: dict[str, Any] = {"Bucket": settings.bucket, "Key": key, "ContentType": content_type}
-    headers = {"Content-Type": content_type}
+    # Type and length are signed: S3 refuses a PUT of another type or of more (or fewer) bytes than `size`.
+    params: dict[str, Any] = {"Bucket": settings.bucket, "Key": key, "ContentType": content_type,
+                              "ContentLength": request.size}
+    headers = {"Content-Type": content_type, "Content-Length": str(request.size)}
     if request.priority is not None:
         params["Metadata"] = {PRIORITY_METADATA: str(request.priority)}
         headers[f"x-amz-meta-{PRIORITY_METADATA}"] = str(request.priority)

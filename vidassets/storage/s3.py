@@ -64,7 +64,10 @@ def s3_client() -> Any:
     from botocore.config import Config
 
     endpoint = s3_endpoint()
+    # SigV4 for presigned URLs too (botocore still presigns SigV2 for us-east-1 unless told): AWS refuses SigV2 in
+    # newer regions, and SigV4 signs the headers the API binds into an upload URL (type, length, priority).
     config = Config(s3={"addressing_style": "path"} if endpoint else {}, connect_timeout=CONNECT_TIMEOUT_S,
+                    signature_version="s3v4",
                     retries={"mode": "standard", "total_max_attempts": s3_max_attempts()})
     return boto3.session.Session().client("s3", endpoint_url=endpoint, region_name=s3_region(), config=config)
 

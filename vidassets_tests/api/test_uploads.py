@@ -49,7 +49,8 @@ def test_upload_goes_under_the_users_prefix_and_is_owned(platform):
     assert response.status_code == 201, response.text
     ticket = response.json()
     assert ticket["filename"] == "zoe-s-talk-final.mp4" and ticket["method"] == "PUT"
-    assert ticket["headers"] == {"Content-Type": "video/mp4", "x-amz-meta-priority": "7"}
+    assert ticket["headers"] == {"Content-Type": "video/mp4", "Content-Length": str(len(VIDEO)),
+                                 "x-amz-meta-priority": "7"}
     assert _put(ticket, VIDEO).status_code == 200
     [key] = [k for k in platform.bucket_keys() if k.endswith("zoe-s-talk-final.mp4")]
     assert key.startswith("uploads/alice-u/") and owner_of(platform.settings, API_BUCKET, key) == "alice-u"
@@ -113,6 +114,11 @@ def test_expired_or_altered_upload_urls_are_refused_by_s3(platform):
     altered = httpx.put(fresh["upload_url"].replace("late-user", "other-user"), content=VIDEO,
                         headers=fresh["headers"])
     assert altered.status_code == 403, altered.text
+    assert "X-Amz-Signature=" in fresh["upload_url"], "SigV4: AWS refuses SigV2 URLs in newer regions"
+    for other_size in (VIDEO + VIDEO, VIDEO[:100]):  # the signed length binds the declared size
+        wrong = httpx.put(fresh["upload_url"], content=other_size,
+                          headers={**fresh["headers"], "Content-Length": str(len(other_size))})
+        assert wrong.status_code == 403, (len(other_size), wrong.text)
     assert platform.bucket_keys() == before
 
 
