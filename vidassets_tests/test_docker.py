@@ -63,6 +63,16 @@ def test_compose_runs_pipeline_runs_on_warm_workers():
     assert "--appendonly" in services["redis"]["command"], "queued runs survive a Redis restart"
 
 
+def test_compose_api_hands_out_urls_for_s3_as_the_host_reaches_it():
+    services = yaml.safe_load((DOCKER / "compose.yaml").read_text())["services"]
+    api = services["api"]["environment"]
+    published = {port.rsplit(":", 1)[-1] for port in services["s3"]["ports"]}
+    assert str(urlparse(api["VIDASSETS_S3_PUBLIC_URL"]).port) in published
+    assert urlparse(api["VIDASSETS_DAGSTER_URL"]).hostname in services
+    for name in ("api", "code-location", "daemon"):  # the webhook sensors share the API's tables
+        assert urlparse(services[name]["environment"]["VIDASSETS_API_DB_URL"]).hostname == "postgres", name
+
+
 def test_dagster_image_pins_match_the_lock_file():
     lock = tomllib.loads((REPO / "uv.lock").read_text())
     locked = {p["name"]: p["version"] for p in lock["package"]}

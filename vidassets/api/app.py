@@ -45,6 +45,7 @@ class Services:
     s3: Any
     store: Store
     view_secret: bytes
+    presigner: Any  # signs the URLs handed to clients: upload PUTs, the page's video (public S3 endpoint)
 
 
 def services(request: Request) -> Services:
@@ -123,8 +124,10 @@ def create_app(settings: ApiSettings | None = None, instance: dg.DagsterInstance
     """The API over the Dagster instance (`DAGSTER_HOME` unless given) and the environment's S3 and database."""
     settings = settings or ApiSettings.from_env()
     engine = engine_for(settings.db_url)
-    svc = Services(settings, engine, instance or dg.DagsterInstance.get(), s3_client(),
-                   Store.for_root(settings.storage_root), server_secret(engine))
+    s3 = s3_client()
+    svc = Services(settings, engine, instance or dg.DagsterInstance.get(), s3,
+                   Store.for_root(settings.storage_root), server_secret(engine),
+                   s3_client(settings.s3_public_url) if settings.s3_public_url else s3)
     app = FastAPI(
         title="vidassets API",
         version="1",
@@ -158,7 +161,7 @@ def create_app(settings: ApiSettings | None = None, instance: dg.DagsterInstance
             safe_name = check_upload(body, svc.settings)
         except UploadRejected as err:
             raise HTTPException(err.status_code, str(err)) from err
-        return presign_upload(svc.s3, svc.settings, user, body, safe_name)
+        return presign_upload(svc.presigner, svc.settings, user, body, safe_name)
 
     @app.get("/v1/videos", tags=["videos"])
     def list_videos(

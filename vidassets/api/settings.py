@@ -16,6 +16,17 @@ DB_FILE = "vidassets_api.sqlite"
 CORS_ENV = "VIDASSETS_API_CORS_ORIGINS"
 
 
+def parse_endpoint(name: str, raw: str) -> str | None:
+    """An http(s) endpoint URL from setting `name`, or None when unset."""
+    raw = raw.strip().rstrip("/")
+    if not raw:
+        return None
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError(f"{name}: {raw!r} is not an endpoint URL like https://s3.example.com")
+    return raw
+
+
 def parse_cors_origins(raw: str) -> tuple[str, ...]:
     """`https://app.example.com,http://localhost:5173` -> origins a browser app may call the API from (and PUT
     uploads from); `*` allows any. An entry that is not an origin (scheme://host[:port], no path) is an error."""
@@ -55,6 +66,7 @@ class ApiSettings:
     webhook_max_attempts: int = 6
     webhook_timeout_s: float = 5.0
     cors_origins: tuple[str, ...] = ()  # browser apps on these origins may call the API
+    s3_public_url: str | None = None  # the S3 endpoint as clients reach it, when the API reaches it elsewhere
 
     @classmethod
     def from_env(cls) -> ApiSettings:
@@ -73,4 +85,5 @@ class ApiSettings:
             webhook_max_attempts=int(env.get("VIDASSETS_WEBHOOK_MAX_ATTEMPTS", "6")),
             webhook_timeout_s=float(env.get("VIDASSETS_WEBHOOK_TIMEOUT_S", "5")),
             cors_origins=parse_cors_origins(env.get(CORS_ENV, "")),
+            s3_public_url=parse_endpoint("VIDASSETS_S3_PUBLIC_URL", env.get("VIDASSETS_S3_PUBLIC_URL", "")),
         )

@@ -34,7 +34,7 @@ def add_view_route(app: FastAPI, viewer: Callable[..., str], owned: Callable[...
         token, _ = make_view_token(svc.view_secret, user, ref.video_id, ttl)
         transcript = results.transcript_manifest(svc.store, ref.video_id) or {}
         segments = results.speaker_segments(transcript)
-        video_url = svc.s3.generate_presigned_url(
+        video_url = svc.presigner.generate_presigned_url(
             "get_object", Params={"Bucket": ref.bucket, "Key": ref.key}, ExpiresIn=ttl
         )
         html = TEMPLATES.get_template("view.html").render(

@@ -58,12 +58,13 @@ def s3_max_attempts() -> int:
     return int(raw)
 
 
-def s3_client() -> Any:
-    """A boto3 S3 client from the standard environment; path-style addressing for custom endpoints."""
+def s3_client(endpoint: str | None = None) -> Any:
+    """A boto3 S3 client from the standard environment; path-style addressing for custom endpoints. `endpoint`
+    overrides the environment's (the address clients outside use, for URLs the API presigns for them)."""
     import boto3
     from botocore.config import Config
 
-    endpoint = s3_endpoint()
+    endpoint = endpoint or s3_endpoint()
     # SigV4 for presigned URLs too (botocore still presigns SigV2 for us-east-1 unless told): AWS refuses SigV2 in
     # newer regions, and SigV4 signs the headers the API binds into an upload URL (type, length, priority).
     config = Config(s3={"addressing_style": "path"} if endpoint else {}, connect_timeout=CONNECT_TIMEOUT_S,

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from urllib.parse import urlparse
 
 import httpx
+import pytest
 
+from vidassets.api.app import create_app
 from vidassets.api.auth import revoke_key
 from vidassets.api.db import engine_for
 from vidassets.api.objects import owner_of
+from vidassets.api.settings import ApiSettings
 from vidassets.api.uploads import UploadRequest, presign_upload
 from vidassets.video_ids import is_video_id, video_id_for
 from vidassets_tests.api.conftest import API_BUCKET
+from vidassets_tests.api.harness import ApiServer
 
 VIDEO = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 1000  # bytes only; these tests never process them
 
@@ -137,3 +142,23 @@ def test_cli_upload_without_an_api_goes_straight_to_the_watched_prefix(platform,
     platform.s3_server.client().delete_object(Bucket=API_BUCKET, Key="uploads/straight-upload.webm")
     assert upload_main([str(tmp_path / "missing.mp4")]) == 1
     assert "no such file" in capsys.readouterr().err
+
+
+def test_upload_urls_use_the_public_s3_endpoint_when_set(platform, monkeypatch):
+    """The API reaches S3 at one address (compose: http://s3:8333) and clients at another: the URLs it hands out
+    are signed for VIDASSETS_S3_PUBLIC_URL, and a PUT there lands in the bucket."""
+    port = urlparse(platform.s3_server.endpoint_url).port
+    public = f"http://localhost:{port}"
+    monkeypatch.setenv("VIDASSETS_S3_PUBLIC_URL", public + "/")
+    settings = ApiSettings.from_env()
+    assert settings.s3_public_url == public
+    key = platform.key_for("public-s3")
+    with ApiServer(create_app(settings, platform.instance)) as api:
+        ticket = httpx.post(f"{api.url}/v1/uploads", headers={"Authorization": f"Bearer {key}"},
+                            json={"filename": "outside.mp4", "content_type": "video/mp4", "size": len(VIDEO)}).json()
+    assert ticket["upload_url"].startswith(public + "/")
+    assert _put(ticket, VIDEO).status_code == 200
+    assert any(k.endswith("/outside.mp4") for k in platform.bucket_keys())
+    monkeypatch.setenv("VIDASSETS_S3_PUBLIC_URL", "s3.example.com")
+    with pytest.raises(ValueError, match="VIDASSETS_S3_PUBLIC_URL"):
+        ApiSettings.from_env()
