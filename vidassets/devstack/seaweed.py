@@ -52,9 +52,9 @@ SECRET_ACCESS_KEY = "vidassets-local-secret"
 
 LOG_FILE = "weed.log"
 _BANNER_S3 = re.compile(rb"S3 Endpoint:\s*(https?://\S+)")
+_BANNER_MASTER = re.compile(rb"Master UI:\s*(https?://\S+)")
 # Components whose HTTP and gRPC listeners get explicit free ports in free-port mode.
 _VOLUME_FILE = re.compile(r"(?:.+_)?(\d+)\.dat")  # `<id>.dat` or `<collection>_<id>.dat`
-_MASTER_PORT = re.compile(r"^master\.port=(\d+)$", re.MULTILINE)
 _COMPONENTS = ("s3", "master", "volume", "filer", "admin")
 _GRPC_OFFSET = 10000
 _UNIX_SOCKET_MAX = 100  # sun_path is 104-108 bytes depending on the OS
@@ -253,12 +253,10 @@ class SeaweedS3:
         on_disk = {int(m.group(1)) for p in self.data_dir.glob("*.dat") if (m := _VOLUME_FILE.fullmatch(p.name))}
         if not on_disk:
             return set()
-        options = (self.data_dir / "mini.options").read_text()
-        master = _MASTER_PORT.search(options)
+        master = self._banner_endpoint(_BANNER_MASTER)  # weed picks the master's port unless we chose it
         if master is None:
-            raise ValueError(f"no master.port in {self.data_dir / 'mini.options'}")
-        url = f"http://{self.host}:{master.group(1)}/vol/status"
-        with urllib.request.urlopen(url, timeout=3) as response:
+            raise ValueError("no master URL in the startup banner yet")
+        with urllib.request.urlopen(master.rstrip("/") + "/vol/status", timeout=3) as response:
             status = json.load(response)
         served = {
             volume["Id"]
@@ -275,11 +273,12 @@ class SeaweedS3:
         env.update(AWS_ACCESS_KEY_ID=ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY=SECRET_ACCESS_KEY)
         return env
 
-    def _banner_endpoint(self) -> str | None:
+    def _banner_endpoint(self, pattern: re.Pattern[bytes] = _BANNER_S3) -> str | None:
+        """A URL from the startup banner this process printed (the S3 endpoint unless `pattern` says otherwise)."""
         try:
             with open(self.log_path, "rb") as fh:
                 fh.seek(self._process.log_offset if self._process else 0)
-                match = _BANNER_S3.search(fh.read())
+                match = pattern.search(fh.read())
         except OSError:
             return None
         return match.group(1).decode() if match else None

@@ -145,10 +145,13 @@ def test_early_exit_reports_code_and_log_tail(tmp_path):
         SeaweedS3(tmp_path / "s3", s3_port=None, binary=str(fake), startup_timeout=10).start()
 
 
-def test_restart_returns_once_existing_objects_are_readable(tmp_path):
+@pytest.mark.parametrize("fixed_s3_port", [False, True], ids=["all-ports-chosen", "s3-port-only-as-make-run"])
+def test_restart_returns_once_existing_objects_are_readable(tmp_path, fixed_s3_port):
     """Objects in two buckets (two volume collections) are readable the moment `restart()` returns, with no
-    client retry: ready means the master serves every volume on disk, not only that S3 answers listings."""
-    with SeaweedS3(tmp_path / "s3", s3_port=None, buckets=["first", "second"]) as server:
+    client retry: ready means the master serves every volume on disk, not only that S3 answers listings. With only
+    the S3 port given (`vidassets up`), weed picks the master's port itself."""
+    port = free_ports(1)[0] if fixed_s3_port else None
+    with SeaweedS3(tmp_path / "s3", s3_port=port, buckets=["first", "second"]) as server:
         client = server.client()
         for bucket in ("first", "second"):
             for i in range(20):
