@@ -37,33 +37,31 @@ def _source_tags(instance: dg.DagsterInstance, run: dg.DagsterRun) -> tuple[str,
     return None
 
 
-def notify_run_end(context: dg.RunStatusSensorContext, settings: ApiSettings | None = None) -> dg.SkipReason | None:
-    """Queue `video.completed|rejected|failed` for the owner's webhooks, then send what is due."""
+def notify_run_end(context: dg.RunStatusSensorContext, settings: ApiSettings | None = None) -> str:
+    """Queue `video.completed|rejected|failed` for the owner's webhooks, then send what is due; says what it did."""
     settings = settings or _settings()
     if settings is None:
-        return dg.SkipReason(NO_DATABASE)
+        return NO_DATABASE
     run = context.dagster_run
     partition = run.tags.get("dagster/partition")
     source = _source_tags(context.instance, run)
     if not is_pipeline_run(run) or partition is None or source is None:
-        return dg.SkipReason(f"run {run.run_id} is not a per-video pipeline run of an uploaded object")
+        return f"run {run.run_id} is not a per-video pipeline run of an uploaded object"
     user = owner_of(settings, *source)
     if user is None:
-        return dg.SkipReason(f"s3://{source[0]}/{source[1]} was not uploaded through the API; no webhooks")
+        return f"s3://{source[0]}/{source[1]} was not uploaded through the API; no webhooks"
     ref = VideoRef(partition, source[0], source[1], user)
     record = context.instance.get_run_record_by_id(run.run_id)
     store = Store.for_root(settings.storage_root)
     video = describe(context.instance, store, ref, head(s3_client(), ref), run_record=record)
     if video["status"] not in TERMINAL:
-        return dg.SkipReason(f"run {run.run_id} ended but the video is {video['status']}")
+        return f"run {run.run_id} ended but the video is {video['status']}"
     video["links"] = links(partition)
     engine = engine_for(settings.db_url)
     added = webhooks.enqueue(engine, user, f"{run.run_id}.{run.status.value.lower()}",
                              webhooks.EVENT_TYPES[video["status"]], partition, video)
-    context.log.info(f"video {partition} {video['status']}: {added} webhook deliveries queued")
     report = webhooks.deliver_due(engine, settings, log=context.log.info)
-    context.log.info(f"webhooks: {report}")
-    return None
+    return f"video {partition} {video['status']}: {added} webhook deliveries queued; {report}"
 
 
 def _run_end_sensor(status: dg.DagsterRunStatus, name: str) -> dg.SensorDefinition:
@@ -73,8 +71,10 @@ def _run_end_sensor(status: dg.DagsterRunStatus, name: str) -> dg.SensorDefiniti
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=f"Webhook events for video pipeline runs that end in {status.value}.",
     )
-    def _sensor(context: dg.RunStatusSensorContext) -> dg.SkipReason | None:
-        return notify_run_end(context)
+    def _sensor(context: dg.RunStatusSensorContext) -> None:
+        # Log, never return a SkipReason: a tick that handles several ended runs may not mix a SkipReason with
+        # the others' reactions (Dagster fails such a tick and its cursor stays put, so no webhook is sent again).
+        context.log.info(notify_run_end(context))
 
     return _sensor
 
