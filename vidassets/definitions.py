@@ -6,13 +6,13 @@ from vidassets.api.webhook_sensors import webhook_sensors
 from vidassets.assets import all_assets
 from vidassets.jobs import nightly_compaction, video_pipeline, video_tables_job, warehouse_compaction_job
 from vidassets.resources import build_resources
-from vidassets.sensors import s3_video_sensor, video_tables_after_failure, video_tables_after_success
+from vidassets.sensors import s3_video_sensor, video_tables_after_runs
 
 defs = dg.Definitions(
     assets=all_assets,
     jobs=[video_pipeline, video_tables_job, warehouse_compaction_job],
     schedules=[nightly_compaction],
-    sensors=[s3_video_sensor, video_tables_after_success, video_tables_after_failure, *webhook_sensors],
+    sensors=[s3_video_sensor, video_tables_after_runs, *webhook_sensors],
     resources=build_resources(),
     executor=dg.in_process_executor,
 )

@@ -1,4 +1,4 @@
-"""The S3 sensor against a real SeaweedFS server and a real Dagster instance."""
+"""The S3 sensor against a real SeaweedFS server and a real Dagster instance; the warehouse sensor over real runs."""
 
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from vidassets.sensors import Cursor, ListedObject, s3_video_sensor, select_new
+from vidassets.definitions import defs
+from vidassets.partitions import videos_partitions
+from vidassets.sensors import Cursor, ListedObject, s3_video_sensor, select_new, video_tables_after_runs
 from vidassets.sources import TAG_KEY, SourceRef
 from vidassets.video_ids import is_video_id, video_id_for
 
@@ -134,3 +136,35 @@ def test_hostile_keys_map_to_safe_partitions(s3_server, bucket, resources, insta
         assert len(request.partition_key) <= 48 + 1 + 12
         assert "/" not in request.partition_key and ".." not in request.partition_key
     assert sorted(r.tags[TAG_KEY] for r in result.run_requests) == sorted(hostile)
+
+
+@dg.asset(partitions_def=videos_partitions)
+def stand_in(context: dg.AssetExecutionContext) -> None:
+    """A per-video asset whose run ends as told: the warehouse sensor only looks at how runs end."""
+    if context.partition_key.startswith("fails"):
+        raise RuntimeError("this video fails")
+
+
+def _tables_tick(instance, cursor):
+    with dg.build_sensor_context(instance=instance, cursor=cursor) as context:
+        return video_tables_after_runs(context)
+
+
+def test_every_run_ended_since_the_last_tick_gets_its_warehouse_run_in_one_tick(instance):
+    videos = ["ok-a-0123456789ab", "ok-b-0123456789ab", "fails-0123456789ab", "fails-retried-0123456789ab"]
+    instance.add_dynamic_partitions(videos_partitions.name, videos)
+    first = _tables_tick(instance, None)
+    assert first.run_requests == [], "the first tick only marks where it starts"
+    ended = {}
+    for video in videos:
+        tags = {"dagster/will_retry": "true"} if "retried" in video else {}
+        result = dg.materialize([stand_in], partition_key=video, instance=instance, tags=tags, raise_on_error=False)
+        ended[video] = result.run_id
+    warehouse_run = instance.create_run_for_job(defs.resolve_job_def("video_tables_job"),
+                                                tags={"dagster/partition": videos[0]})
+    instance.report_run_failed(warehouse_run)  # the warehouse's own runs never ask for another
+
+    tick = _tables_tick(instance, first.cursor)
+    assert sorted((r.partition_key, r.run_key) for r in tick.run_requests) == sorted(
+        (video, f"tables-{ended[video]}") for video in videos if "retried" not in video)
+    assert _tables_tick(instance, tick.cursor).run_requests == [], "each ended run is handled once"
