@@ -9,9 +9,12 @@ import argparse
 import copy
 import logging
 import re
+import sys
 from collections.abc import Sequence
 
 import uvicorn
+
+from vidassets.api.settings import ApiSettings
 
 _TOKEN_RE = re.compile(r"(token=)[^&\s\"]+")
 
@@ -40,6 +43,11 @@ def api_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
     args = parser.parse_args(argv)
+    try:
+        ApiSettings.from_env()  # a bad setting is one line naming it, before any worker starts
+    except (ValueError, RuntimeError) as err:
+        print(f"vidassets api: {err}", file=sys.stderr)
+        return 2
     uvicorn.run("vidassets.api.app:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, proxy_headers=True, log_config=log_config())
     return 0

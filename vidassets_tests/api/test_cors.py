@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from vidassets.api.app import create_app
+from vidassets.api.serve import api_main
 from vidassets.api.settings import parse_cors_origins
 from vidassets.api.uploads import upload_cors_rules
 from vidassets.devstack.procs import LOOPBACK
@@ -51,13 +52,18 @@ def _app_origin() -> ThreadingHTTPServer:
     return server
 
 
-def test_origins_setting_is_checked():
+def test_origins_setting_is_checked(monkeypatch, capsys, tmp_path):
     assert parse_cors_origins(" https://app.example.com, http://localhost:5173/ ,") == (
         "https://app.example.com", "http://localhost:5173")
     assert parse_cors_origins("*") == ("*",)
     for bad in ("app.example.com", "https://app.example.com/upload", "ftp://app.example.com"):
         with pytest.raises(ValueError, match="VIDASSETS_API_CORS_ORIGINS"):
             parse_cors_origins(bad)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    monkeypatch.setenv("VIDASSETS_API_CORS_ORIGINS", "app.example.com")
+    assert api_main(["--port", "9"]) == 2  # one line naming the setting, and no server
+    assert capsys.readouterr().err.strip() == (
+        "vidassets api: VIDASSETS_API_CORS_ORIGINS: 'app.example.com' is not an origin like https://app.example.com")
 
 
 def test_browser_app_on_an_allowed_origin_uploads_and_others_are_refused(platform, tmp_path):
