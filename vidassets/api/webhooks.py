@@ -21,7 +21,7 @@ import hmac
 import json
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -197,17 +197,6 @@ def _claim(engine: sa.Engine, delivery_id: int, claim_s: float) -> bool:
     return claimed == 1
 
 
-def _users_in_turn(rows: Iterable[Any]) -> list[Any]:
-    """Oldest first within a user, one user after another: a's 1st, b's 1st, a's 2nd, ..."""
-    queues: dict[str, list[Any]] = {}
-    for row in rows:
-        queues.setdefault(row.user, []).append(row)
-    ordered: list[Any] = []
-    for turn in range(max((len(queue) for queue in queues.values()), default=0)):
-        ordered += [queue[turn] for queue in queues.values() if turn < len(queue)]
-    return ordered
-
-
 def deliver_due(engine: sa.Engine, settings: ApiSettings, send: Sender | None = None, limit: int = 100,
                 log: Callable[[str], None] | None = None, budget_s: float = PASS_BUDGET_S) -> DeliveryReport:
     """Send pending deliveries whose time has come, users in turn, each within `webhook_timeout_s`; failures back
@@ -218,15 +207,20 @@ def deliver_due(engine: sa.Engine, settings: ApiSettings, send: Sender | None = 
     claim_s = max(CLAIM_S, 2 * settings.webhook_timeout_s)
     now = time.time()
     report = DeliveryReport()
+    # Users in turn: each user's n-th oldest due delivery before anyone's (n+1)-th, also across `limit`.
+    turn = sa.func.row_number().over(partition_by=deliveries.c.user, order_by=deliveries.c.id).label("turn")
+    due_ids = (sa.select(deliveries.c.id, turn)
+               .join(webhooks, webhooks.c.id == deliveries.c.webhook_id)
+               .where(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now,
+                      webhooks.c.deleted_at.is_(None))).subquery()
     query = (sa.select(deliveries, webhooks.c.url, webhooks.c.secret)
+             .join(due_ids, due_ids.c.id == deliveries.c.id)
              .join(webhooks, webhooks.c.id == deliveries.c.webhook_id)
-             .where(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now,
-                    webhooks.c.deleted_at.is_(None))
-             .order_by(deliveries.c.id).limit(limit))
+             .order_by(due_ids.c.turn, deliveries.c.id).limit(limit))
     with engine.connect() as conn:
-        due = _users_in_turn(conn.execute(query))
-    for row in due:
-        if time.monotonic() - started + settings.webhook_timeout_s > budget_s:
+        due = list(conn.execute(query))
+    for number, row in enumerate(due):
+        if number and time.monotonic() - started + settings.webhook_timeout_s > budget_s:
             break
         if not _claim(engine, row.id, claim_s):
             continue  # someone else is sending it

@@ -43,6 +43,20 @@ def test_dripping_receivers_are_cut_at_the_deadline_and_others_go_in_turn(hook_s
     assert hook_stack.deliveries("bystander")[fast_hook]["status"] == "delivered"
 
 
+def test_a_backlog_does_not_crowd_others_out_of_a_pass(hook_stack):
+    """A pass sends at most `limit` deliveries: the oldest backlog of one user does not fill it."""
+    with Listener() as receiver:
+        for n in range(3):
+            hook_stack.legacy_hook("backlog", f"{receiver.url}/{n}")
+        late = hook_stack.legacy_hook("latecomer", receiver.url)
+        hook_stack.event("backlog")
+        hook_stack.event("latecomer")
+        report = webhooks.deliver_due(hook_stack.engine, hook_stack.pinned_for(receiver.port), limit=2)
+        assert report.delivered == 2
+        assert hook_stack.deliveries("latecomer")[late]["status"] == "delivered"
+        assert webhooks.deliver_due(hook_stack.engine, hook_stack.pinned_for(receiver.port)).delivered == 2
+
+
 def test_urls_that_cannot_be_sent_fail_with_the_reason_and_block_nothing(hook_stack):
     """Rows an older database holds (registration once accepted them): each raised on every tick and stayed
     pending, holding back the deliveries after it."""

@@ -129,6 +129,10 @@ class HookStack:
     pinned_api: ApiServer
     receiver: Listener
 
+    def pinned_for(self, port: int) -> ApiSettings:
+        """The shipped settings with loopback allowed on `port` only."""
+        return dataclasses.replace(self.strict, webhook_allow_private=parse_allow_list(f"{LOOPBACK}:{port}"))
+
     def key_for(self, user: str) -> str:
         return create_key(self.engine, user)[0]
 
