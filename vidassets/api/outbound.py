@@ -28,8 +28,6 @@ import socket
 import ssl
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +40,6 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 MAX_URL_CHARS = 2048
 _LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
 _NUMERIC_LABEL = re.compile(r"(0x[0-9a-f]*|[0-9]+)")
-_DNS_WORKERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="outbound-dns")
 
 # Checked by name (the first match names the reason) before `is_global`, which misses some of them.
 _NOT_PUBLIC: tuple[tuple[IPNetwork, str], ...] = tuple((ipaddress.ip_network(net), why) for net, why in (
@@ -251,15 +248,24 @@ def _looks_numeric(host: str) -> bool:
 
 
 def _resolve(host: str, port: int, timeout_s: float) -> list[IPAddress]:
-    lookup = _DNS_WORKERS.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
-    try:
-        infos = lookup.result(timeout=max(timeout_s, 0.001))
-    except FutureTimeout:
-        raise SendFailed(f"host {host!r} did not resolve within {timeout_s:.1f} s") from None
-    except (socket.gaierror, UnicodeError) as err:
-        raise SendFailed(f"host {host!r} does not resolve: {err}") from None
+    """getaddrinfo has no timeout: it runs in a thread of its own (fork-safe, unlike a pool) that is given up on."""
+    answer: dict[str, Any] = {}
+
+    def lookup() -> None:
+        try:
+            answer["infos"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+        except (OSError, UnicodeError) as err:
+            answer["error"] = err
+
+    thread = threading.Thread(target=lookup, name="outbound-dns", daemon=True)
+    thread.start()
+    thread.join(max(timeout_s, 0.001))
+    if thread.is_alive():
+        raise SendFailed(f"host {host!r} did not resolve within {timeout_s:g} s")
+    if "error" in answer:
+        raise SendFailed(f"host {host!r} does not resolve: {answer['error']}")
     found: list[IPAddress] = []
-    for info in infos:
+    for info in answer["infos"]:
         address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
         if address not in found:
             found.append(address)
@@ -299,9 +305,11 @@ def _why_not_public(address: IPAddress) -> str | None:
 
 # ------------------------------------------------------------------------------------------ the send
 
-def post(url: str, body: bytes, headers: dict[str, str], allow: AllowList, deadline_s: float) -> int:
+def post(url: str, body: bytes, headers: dict[str, str], allow: AllowList, deadline_s: float,
+         ssl_context: ssl.SSLContext | None = None) -> int:
     """POST `body` to `url` (checked now, connected to a checked address) and return the status code.
-    `Refused`: may not be sent there; `SendFailed`: no answer by the deadline or the connection failed."""
+    `Refused`: may not be sent there; `SendFailed`: no answer by the deadline or the connection failed.
+    `ssl_context` defaults to httpx's (certifi CAs, hostname checked)."""
     deadline = time.monotonic() + deadline_s
     destination = check_destination(url, allow, deadline_s)
     backend = _PinnedBackend(destination, deadline)
@@ -311,8 +319,8 @@ def post(url: str, body: bytes, headers: dict[str, str], allow: AllowList, deadl
                           port=destination.port, target=destination.url.raw_path)
     timeout = {name: max(deadline - time.monotonic(), 0.001) for name in ("connect", "read", "write", "pool")}
     try:
-        with httpcore.ConnectionPool(ssl_context=_ssl_context(), network_backend=backend, max_connections=1,
-                                     retries=0) as pool, \
+        with httpcore.ConnectionPool(ssl_context=ssl_context or _ssl_context(), network_backend=backend,
+                                     max_connections=1, retries=0) as pool, \
                 pool.stream("POST", target, headers=request_headers, content=body,
                             extensions={"timeout": timeout}) as response:
             return response.status  # the body is never read

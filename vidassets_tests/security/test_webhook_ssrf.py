@@ -6,9 +6,16 @@ and the connection goes to the address that was checked (DNS rebinding)."""
 from __future__ import annotations
 
 import socket
+import ssl
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from vidassets.api import outbound, webhooks
 from vidassets.devstack.procs import LOOPBACK
@@ -151,3 +158,56 @@ def test_redirects_are_not_followed():
         allow = outbound.parse_allow_list(f"{LOOPBACK}")
         assert outbound.post(redirector.url, b"{}", {}, allow, 3) == 302
         assert len(redirector.received) == 1 and target.received == []
+
+
+def _certificate(tmp_path: Path, name: str) -> tuple[Path, Path, Path]:
+    """A test CA and a server certificate for `name` signed by it: (ca.pem, cert.pem, key.pem)."""
+    now = datetime.now(UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "vidassets test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
+          .not_valid_after(now + timedelta(hours=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    paths = (tmp_path / "ca.pem", tmp_path / "cert.pem", tmp_path / "key.pem")
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return paths
+
+
+def test_tls_goes_to_the_checked_address_with_the_name_as_sni_and_certificate(tmp_path, monkeypatch):
+    """https to a name: the connection is pinned to the checked address, yet SNI and the certificate check use the
+    name; a certificate for another name is refused."""
+    ca, cert, key = _certificate(tmp_path, "hooks.test")
+    real_getaddrinfo = socket.getaddrinfo
+
+    def hooks_test_is_loopback(host, port, *args, **kwargs):
+        return real_getaddrinfo(LOOPBACK if host in ("hooks.test", "other.test") else host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", hooks_test_is_loopback)
+    server_names: list[str | None] = []
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    server_context.sni_callback = lambda _sock, name, _ctx: server_names.append(name)
+    client_context = ssl.create_default_context(cafile=str(ca))
+    with Listener() as listener:
+        listener.server.socket = server_context.wrap_socket(listener.server.socket, server_side=True)
+        allow = outbound.parse_allow_list(f"{LOOPBACK}:{listener.port}")
+        url = f"https://hooks.test:{listener.port}/hooks"
+        assert outbound.post(url, b"{}", {}, allow, 5, ssl_context=client_context) == 200
+        assert server_names == ["hooks.test"]
+        assert listener.received[0].headers["Host"] == f"hooks.test:{listener.port}"
+        with pytest.raises(outbound.SendFailed, match="certificate"):
+            outbound.post(f"https://other.test:{listener.port}/hooks", b"{}", {}, allow, 5,
+                          ssl_context=client_context)
+        with pytest.raises(outbound.SendFailed, match="certificate"):  # the shipped CAs do not know the test CA
+            outbound.post(url, b"{}", {}, allow, 5)
+        assert len(listener.received) == 1
