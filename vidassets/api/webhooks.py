@@ -36,7 +36,7 @@ SIGNATURE_HEADER = "X-Vidassets-Signature"
 TIMESTAMP_HEADER = "X-Vidassets-Timestamp"
 EVENT_ID_HEADER = "X-Vidassets-Event-Id"
 EVENT_TYPES = {"completed": "video.completed", "rejected": "video.rejected", "failed": "video.failed"}
-CLAIM_S = 60.0  # a claim outlives the longest send (see `_claim_s`)
+CLAIM_S = 60.0  # how long a claimed delivery is left alone (at least twice the delivery deadline)
 PASS_BUDGET_S = 40.0  # one `deliver_due` call claims no new delivery after this (a sensor tick times out at 60 s)
 MAX_ERROR_CHARS = 500
 

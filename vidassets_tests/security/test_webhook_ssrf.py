@@ -5,8 +5,11 @@ and the connection goes to the address that was checked (DNS rebinding)."""
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -211,3 +214,11 @@ def test_tls_goes_to_the_checked_address_with_the_name_as_sni_and_certificate(tm
         with pytest.raises(outbound.SendFailed, match="certificate"):  # the shipped CAs do not know the test CA
             outbound.post(url, b"{}", {}, allow, 5)
         assert len(listener.received) == 1
+
+
+def test_a_bad_allow_list_stops_the_api_naming_the_setting(tmp_path):
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "VIDASSETS_WEBHOOK_ALLOW_PRIVATE": "10.0.0.0/8,not a host"}
+    done = subprocess.run([sys.executable, "-m", "vidassets.cli", "api", "--port", "1"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "VIDASSETS_WEBHOOK_ALLOW_PRIVATE: 'not a host'" in done.stderr
