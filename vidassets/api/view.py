@@ -8,6 +8,7 @@ track then authenticate with the cookie. Loading the page never mints a new toke
 TTL. The cookie is `Secure` when the API's public URL (`VIDASSETS_API_PUBLIC_URL`) or the request is https.
 """
 
+import math
 import secrets
 import time
 from collections.abc import Callable
@@ -42,7 +43,7 @@ def add_view_route(app: FastAPI, viewer: Callable[..., Any], owned: Callable[...
         else:  # a key holder: a token from this key, as POST /view-token would give
             token, expires = make_view_token(svc.view_secret, who.user, ref.video_id, svc.settings.view_token_ttl_s,
                                              key_id=who.key.key_id)
-        remaining = max(1, int(expires - time.time()))
+        remaining = max(1, math.ceil(expires - time.time()))  # the cookie goes when the token does
         secure = request.url.scheme == "https" or (svc.settings.public_url or "").startswith("https://")
 
         def with_cookie(response: Response) -> Response:
