@@ -109,3 +109,14 @@ def test_docs_never_bind_the_webserver_to_every_interface_without_the_proxy():
     assert "dagster-webserver -h 0.0.0.0" not in readme
     dockerfile = (REPO / "docker" / "Dockerfile.dagster").read_text()
     assert "authenticating" in dockerfile and "proxy" in dockerfile
+
+
+def test_vidassets_up_writes_the_generated_pair_to_a_private_env_file(s3_server, tmp_path):
+    from vidassets.devstack.run import _write_env_file
+
+    path = tmp_path / "env"
+    path.write_text("old")
+    path.chmod(0o644)
+    _write_env_file(path, s3_server, "redis://127.0.0.1:6379/0")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert f"export AWS_ACCESS_KEY_ID={s3_server.env()['AWS_ACCESS_KEY_ID']}\n" in path.read_text()
