@@ -43,22 +43,31 @@ def api(s3_server, tmp_path_factory):
         yield server
 
 
-def test_concurrent_first_starts_on_postgres(tmp_path):
+def _start_together(url: str, label: str) -> None:
+    """Two processes open the API database `url` for the first time at the same instant."""
+    start_at = f"{time.time() + 4:.3f}"
+    procs = [subprocess.Popen([sys.executable, "-c", FIRST_START, url, start_at],  # noqa: S603
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    outputs = [proc.communicate(timeout=120) for proc in procs]
+    for proc, (_, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, f"{label}: {err.decode()[-3000:]}"
+    assert len({out.strip() for out, _ in outputs}) == 1, "both processes use the one secret"
+
+
+def test_concurrent_first_starts_on_postgres():
     bin_dir = postgres_bin_dir()
     if bin_dir is None:
         pytest.skip("no PostgreSQL server binaries (pgserver wheel or apt postgresql)")
     with PostgresServer(bin_dir) as server:
         for attempt in range(STARTS):
             name = server.create_database(f"first_start_{attempt}")
-            url = f"postgresql+psycopg2://{server.user}:{server.password}@{server.host}:{server.port}/{name}"
-            start_at = f"{time.time() + 4:.3f}"
-            procs = [subprocess.Popen([sys.executable, "-c", FIRST_START, url, start_at],  # noqa: S603
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
-            outputs = [proc.communicate(timeout=120) for proc in procs]
-            for proc, (_, err) in zip(procs, outputs, strict=True):
-                assert proc.returncode == 0, f"start {attempt}: {err.decode()[-3000:]}"
-            secrets = {out.strip() for out, _ in outputs}
-            assert len(secrets) == 1, "both processes use the one secret"
+            _start_together(f"postgresql+psycopg2://{server.user}:{server.password}@{server.host}:{server.port}/{name}",
+                            f"postgres start {attempt}")
+
+
+def test_concurrent_first_starts_on_sqlite(tmp_path):
+    for attempt in range(STARTS):
+        _start_together(f"sqlite:///{tmp_path / f'api-{attempt}.sqlite'}", f"sqlite start {attempt}")
 
 
 def test_access_log_redacts_percent_encoded_token_names(api):
