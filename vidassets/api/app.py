@@ -239,11 +239,11 @@ def create_app(settings: ApiSettings | None = None, instance: dg.DagsterInstance
 
     @app.get("/v1/videos/{video_id}/transcript", tags=["results"])
     def get_transcript(
-        video_id: str, user: ViewerDep, svc: ServicesDep,
+        video_id: str, who: ViewerDep, svc: ServicesDep,
         format: Annotated[str, Query(pattern="^(json|srt|vtt|txt)$")] = "json",  # noqa: A002 - the API's word
     ) -> Response:
         """The diarized transcript as WhisperX JSON, SRT, WebVTT or plain text (speaker labels included)."""
-        ref = owned(svc, video_id, user.user)
+        ref = owned(svc, video_id, who.user)
         found = results.transcript(svc.store, ref.video_id, format)
         if found is None:
             raise _not_ready(svc, ref, "transcript")
