@@ -118,7 +118,7 @@ def _submit(dagster_url: str, ref: VideoRef, obj: StoredObject) -> str:
     except DagsterGraphQLClientError as err:
         log.warning("reprocess of %s: the Dagster webserver at %s refused the run: %s", ref.video_id, where,
                     str(err).replace(dagster_url, where)[:2000])
-        raise ReprocessError(502, "the Dagster webserver refused the run; the API log has the details") from err
+        raise ReprocessError(502, "the Dagster webserver did not accept the run; the API log has the details") from err
     except Exception as err:  # requests/gql connection errors
         log.warning("reprocess of %s: cannot reach the Dagster webserver at %s: %s", ref.video_id, where,
                     type(err).__name__)
