@@ -166,7 +166,7 @@ def _looped_video(
             ["-y", "-stream_loop", "-1", "-i", ffmpeg_input(source), "-an", "-sn", "-dn",
              "-vf", filters, "-frames:v", str(chunk_frames), *_h264(gop, crf),
              "-f", "mp4", ffmpeg_input(chunk)],
-            source_name=label,
+            source_name=label, timeout=None,  # our own media; encoding time grows with `seconds`
         )  # fmt: skip
         # 2. Repeat it by stream copy (keyframes stay every GOP) and add the speech track.
         args = ["-y", "-stream_loop", "-1", "-i", ffmpeg_input(chunk)]
@@ -179,7 +179,7 @@ def _looped_video(
         if faststart:
             args += ["-movflags", "+faststart"]
         with _atomic_output(out) as tmp:
-            run_ffmpeg([*args, "-f", "mp4", ffmpeg_input(tmp)], source_name=label)
+            run_ffmpeg([*args, "-f", "mp4", ffmpeg_input(tmp)], source_name=label, timeout=None)
     return out
 
 
@@ -253,7 +253,7 @@ def photo_video(
         run_ffmpeg(
             [*args, "-filter_complex", graph, "-map", "[out]", *_h264(fps, 23), "-r", str(fps),
              "-movflags", "+faststart", "-f", "mp4", ffmpeg_input(tmp)],
-            source_name="samples:photos",
+            source_name="samples:photos", timeout=None,
         )  # fmt: skip
     return out
 

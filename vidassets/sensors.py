@@ -3,7 +3,9 @@
 The cursor is a watermark (newest LastModified handled) plus the `key@etag` ids handled *at* that second,
 so objects sharing one LastModified second are never missed and never run twice. Listing pages past 1,000
 objects; deleted objects simply stop appearing. `run_key = key@etag`, so a re-upload with new content runs
-again while an unchanged object never does.
+again while an unchanged object never does — except under an API upload key (`<user>/<upload id>/<name>`): its
+run key is the key alone, so only the first version PUT to a presigned URL runs; a presigned URL PUT again before
+it expires does not start runs, the owner asks for one (reprocess).
 
 `video_tables_after_runs` starts the warehouse run of every video whose pipeline run ended since its last tick.
 """
@@ -17,6 +19,7 @@ from typing import Any
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
+from vidassets.api.objects import upload_owner
 from vidassets.api.status import is_pipeline_run
 from vidassets.jobs import video_pipeline, video_tables_job
 from vidassets.partitions import videos_partitions
@@ -86,6 +89,11 @@ def select_new(objects: list[ListedObject], cursor: Cursor, limit: int) -> tuple
     return taken, Cursor(newest.isoformat(), frozenset(seen))
 
 
+def run_key(prefix: str, ref: SourceRef) -> str:
+    """`key@etag` (each new content runs), or `key` for an API upload key (only its first version runs)."""
+    return ref.key if upload_owner(prefix, ref.key) is not None else f"{ref.key}@{ref.etag}"
+
+
 def source_ref(bucket: str, obj: ListedObject) -> SourceRef:
     return SourceRef(
         video_id=video_id_for(bucket, obj.key), source_uri=f"s3://{bucket}/{obj.key}", bucket=bucket,
@@ -124,7 +132,7 @@ def s3_video_sensor(
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(
-                run_key=f"{ref.key}@{ref.etag}",
+                run_key=run_key(uploads.prefix, ref),
                 partition_key=ref.video_id,
                 tags={**ref.tags(), **priority_tags(priorities[ref.key])},
             )

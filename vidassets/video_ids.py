@@ -13,7 +13,8 @@ from pathlib import PurePosixPath
 SLUG_MAX_CHARS = 48
 HASH_HEX_CHARS = 12
 _HASH = rf"[0-9a-f]{{{HASH_HEX_CHARS}}}"
-_VIDEO_ID_RE = re.compile(rf"^(?:[a-z0-9](?:[a-z0-9-]{{0,{SLUG_MAX_CHARS - 1}}})?-)?{_HASH}$")
+# Matched with fullmatch: `$` would also accept a trailing newline.
+_VIDEO_ID_RE = re.compile(rf"(?:[a-z0-9](?:[a-z0-9-]{{0,{SLUG_MAX_CHARS - 1}}})?-)?{_HASH}")
 
 
 def _slug(text: str) -> str:
@@ -31,7 +32,7 @@ def video_id_for(bucket: str, key: str) -> str:
 
 def is_video_id(value: str) -> bool:
     """True for strings `video_id_for` can produce; guards every path or key built from a partition key."""
-    return isinstance(value, str) and bool(_VIDEO_ID_RE.match(value))
+    return isinstance(value, str) and bool(_VIDEO_ID_RE.fullmatch(value))
 
 
 def check_video_id(value: str) -> str:

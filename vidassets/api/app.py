@@ -21,13 +21,23 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict
 
 from vidassets.api import results, webhooks
-from vidassets.api.auth import AuthError, check_view_token, make_view_token, server_secret, user_for_key
+from vidassets.api.auth import (
+    AuthError,
+    KeyInfo,
+    ViewGrant,
+    active_key,
+    check_view_token,
+    key_for,
+    make_view_token,
+    server_secret,
+)
 from vidassets.api.db import engine_for
-from vidassets.api.objects import user_prefix
+from vidassets.api.headers import SecurityHeaders
+from vidassets.api.objects import owner_of, user_prefix
 from vidassets.api.reprocess import ReprocessError, submit_reprocess
 from vidassets.api.settings import ApiSettings
 from vidassets.api.status import STATUSES, VideoRef, describe, head, list_objects, locate
-from vidassets.api.uploads import UploadRejected, UploadRequest, check_upload, presign_upload
+from vidassets.api.uploads import UploadRejected, UploadRequest, check_upload, issue_upload
 from vidassets.storage import Store
 from vidassets.storage.s3 import s3_client
 from vidassets.video_ids import video_id_for
@@ -60,42 +70,65 @@ def _unauthorized(message: str) -> HTTPException:
     return HTTPException(401, message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def current_user(
+def current_key(
     svc: ServicesDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> str:
+) -> KeyInfo:
     if credentials is None:
         raise _unauthorized("missing API key: send `Authorization: Bearer <key>`")
     try:
-        return user_for_key(svc.engine, credentials.credentials)
+        return key_for(svc.engine, credentials.credentials)
     except AuthError as err:
         raise _unauthorized(str(err)) from err
 
 
+KeyDep = Annotated[KeyInfo, Depends(current_key)]
+
+
+def current_user(key: KeyDep) -> str:
+    return key.user
+
+
 UserDep = Annotated[str, Depends(current_user)]
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking at a video: a key holder (`grant` None) or a browser with a view token (`from_query`: the
+    token came in the URL, not the page's cookie)."""
+
+    user: str
+    key: KeyInfo | None = None
+    grant: ViewGrant | None = None
+    from_query: bool = False
 
 
 def viewer(
     video_id: str, request: Request, svc: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     token: Annotated[str | None, Query(description="a view token from POST /v1/videos/{id}/view-token")] = None,
-) -> str:
-    """A key, or a view token for this video (query `token` or the page's cookie)."""
+) -> Viewer:
+    """A key, or a view token for this video (query `token` or the page's cookie) whose key is still active."""
     if credentials is not None:
-        return current_user(svc, credentials)
+        key = current_key(svc, credentials)
+        return Viewer(key.user, key=key)
+    from_query = token is not None
     token = token or request.cookies.get(VIEW_COOKIE)
     if not token:
         raise _unauthorized("missing API key or view token")
     try:
-        return check_view_token(svc.view_secret, token, video_id)
+        grant = check_view_token(svc.view_secret, token, video_id)
     except AuthError as err:
         raise _unauthorized(str(err)) from err
+    if not active_key(svc.engine, grant.key_id, grant.user):
+        raise _unauthorized("the API key this view token was made with was revoked")
+    return Viewer(grant.user, grant=grant, from_query=from_query)
 
 
-ViewerDep = Annotated[str, Depends(viewer)]
+ViewerDep = Annotated[Viewer, Depends(viewer)]
 
 
 def owned(svc: Services, video_id: str, user: str) -> VideoRef:
-    ref = locate(svc.instance, svc.s3, svc.settings, video_id, user)
+    ref = locate(svc.instance, svc.s3, svc.settings, video_id, user, svc.engine)
     if ref is None:
         raise HTTPException(404, f"no video {video_id!r} for this user")
     return ref
@@ -133,8 +166,12 @@ def create_app(settings: ApiSettings | None = None, instance: dg.DagsterInstance
         version="1",
         description="Upload videos through presigned S3 URLs, follow their processing, read transcripts and "
         "summaries, and get signed webhooks when they end.",
+        # Refused (413) before the body is read or parsed, with or without a key: by Content-Length, and by
+        # counting a chunked body as it streams in.
+        max_body_size=settings.max_body_bytes,
     )
     app.state.services = svc
+    app.add_middleware(SecurityHeaders)
     if settings.cors_origins:
         # Bearer keys, not cookies, authenticate a browser app: no credentialed CORS.
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
@@ -154,14 +191,15 @@ def create_app(settings: ApiSettings | None = None, instance: dg.DagsterInstance
         return {"status": "ok"}
 
     @app.post("/v1/uploads", status_code=201, tags=["uploads"])
-    def create_upload(body: UploadRequest, user: UserDep, svc: ServicesDep) -> dict[str, Any]:
+    def create_upload(body: UploadRequest, key: KeyDep, svc: ServicesDep) -> dict[str, Any]:
         """A presigned PUT URL for one video under your prefix. PUT the bytes with exactly the returned headers
-        before `expires_at`; the platform picks the object up within seconds."""
+        before `expires_at`; the platform picks the object up within seconds. The first object PUT there is the
+        video: a later PUT to the same URL is only processed when you ask (reprocess)."""
         try:
-            safe_name = check_upload(body, svc.settings)
+            safe_name = check_upload(body, svc.settings, key)
+            return issue_upload(svc.engine, svc.presigner, svc.settings, key, body, safe_name)
         except UploadRejected as err:
             raise HTTPException(err.status_code, str(err)) from err
-        return presign_upload(svc.presigner, svc.settings, user, body, safe_name)
 
     @app.get("/v1/videos", tags=["videos"])
     def list_videos(
@@ -183,6 +221,8 @@ def create_app(settings: ApiSettings | None = None, instance: dg.DagsterInstance
                 exhausted = False
                 break
             last_key = obj.key
+            if owner_of(svc.settings, obj.bucket, obj.key) != user:
+                continue  # not `<user>/<upload id>/<name>`: nothing the API issued
             ref = VideoRef(video_id_for(obj.bucket, obj.key), obj.bucket, obj.key, user)
             video = describe(svc.instance, svc.store, ref, obj)
             if status is None or video["status"] == status:
@@ -199,11 +239,11 @@ def create_app(settings: ApiSettings | None = None, instance: dg.DagsterInstance
 
     @app.get("/v1/videos/{video_id}/transcript", tags=["results"])
     def get_transcript(
-        video_id: str, user: ViewerDep, svc: ServicesDep,
+        video_id: str, who: ViewerDep, svc: ServicesDep,
         format: Annotated[str, Query(pattern="^(json|srt|vtt|txt)$")] = "json",  # noqa: A002 - the API's word
     ) -> Response:
         """The diarized transcript as WhisperX JSON, SRT, WebVTT or plain text (speaker labels included)."""
-        ref = owned(svc, video_id, user)
+        ref = owned(svc, video_id, who.user)
         found = results.transcript(svc.store, ref.video_id, format)
         if found is None:
             raise _not_ready(svc, ref, "transcript")
@@ -221,22 +261,25 @@ def create_app(settings: ApiSettings | None = None, instance: dg.DagsterInstance
 
     @app.post("/v1/videos/{video_id}/reprocess", status_code=202, tags=["videos"])
     def reprocess(video_id: str, user: UserDep, svc: ServicesDep) -> dict[str, Any]:
-        """A new pipeline run of this video (queued like any other run)."""
+        """A new pipeline run of this video (queued like any other run), of the object as it is now. 409 while
+        a run of it is queued or running."""
         ref = owned(svc, video_id, user)
         obj = head(svc.s3, ref)
         if obj is None:
             raise HTTPException(409, f"video {video_id}: the uploaded object is gone; upload it again")
         try:
-            run_id = submit_reprocess(svc.settings, ref, obj)
+            run_id = submit_reprocess(svc.settings, ref, obj, svc.instance, svc.engine)
         except ReprocessError as err:
             raise HTTPException(err.status_code, str(err)) from err
         return {"video_id": video_id, "run_id": run_id, "status_url": f"/v1/videos/{video_id}"}
 
     @app.post("/v1/videos/{video_id}/view-token", tags=["results"])
-    def view_token(video_id: str, user: UserDep, svc: ServicesDep) -> dict[str, Any]:
-        """A short-lived link to the transcript page that works in a browser without the key."""
-        ref = owned(svc, video_id, user)
-        token, expires = make_view_token(svc.view_secret, user, ref.video_id, svc.settings.view_token_ttl_s)
+    def view_token(video_id: str, key: KeyDep, svc: ServicesDep) -> dict[str, Any]:
+        """A short-lived link to the transcript page that works in a browser without the key, until it expires
+        or this key is revoked (loading the page never extends it)."""
+        ref = owned(svc, video_id, key.user)
+        token, expires = make_view_token(svc.view_secret, key.user, ref.video_id, svc.settings.view_token_ttl_s,
+                                         key_id=key.key_id)
         return {"view_url": f"/v1/videos/{video_id}/view?token={token}", "expires_at": expires}
 
     @app.post("/v1/webhooks", status_code=201, tags=["webhooks"])

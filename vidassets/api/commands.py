@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vidassets.api.client import API_KEY_ENV, API_URL_ENV, ApiClient, ApiError, Progress, content_type_for
+from vidassets.workers.queues import MAX_PRIORITY, MIN_PRIORITY
 
 if TYPE_CHECKING:
     from vidassets.api.settings import ApiSettings
@@ -32,6 +33,9 @@ def keys_main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="action", required=True)
     create = sub.add_parser("create", help="a new key for a user, printed once on stdout")
     create.add_argument("--user", required=True)
+    create.add_argument("--max-priority", type=int, default=None,
+                        help=f"highest run priority uploads with this key may ask for, {MIN_PRIORITY}..{MAX_PRIORITY} "
+                        "(default: VIDASSETS_API_DEFAULT_MAX_PRIORITY, 0)")
     revoke = sub.add_parser("revoke", help="revoke a key (its id as listed, or the key itself)")
     revoke.add_argument("key")
     listing = sub.add_parser("list", help="key ids, users, created/revoked times (never the keys)")
@@ -43,7 +47,7 @@ def keys_main(argv: Sequence[str] | None = None) -> int:
         return _err(str(err))
     if args.action == "create":
         try:
-            key, info = auth.create_key(engine, args.user)
+            key, info = auth.create_key(engine, args.user, args.max_priority)
         except ValueError as err:
             return _err(str(err))
         print(key)
@@ -58,7 +62,8 @@ def keys_main(argv: Sequence[str] | None = None) -> int:
         return 0
     for info in auth.list_keys(engine, args.user):
         state = f"revoked {_when(info.revoked_at)}" if info.revoked_at else "active"
-        print(f"{info.key_id}  {info.user:<20} created {_when(info.created_at)}  {state}")
+        limit = "" if info.max_priority is None else f"  max priority {info.max_priority}"
+        print(f"{info.key_id}  {info.user:<20} created {_when(info.created_at)}  {state}{limit}")
     return 0
 
 
@@ -74,7 +79,9 @@ def upload_main(argv: Sequence[str] | None = None) -> int:
         f"{API_KEY_ENV} are set, else S3 directly (VIDASSETS_WATCH_BUCKET/PREFIX, AWS_* environment).",
     )
     parser.add_argument("files", nargs="+", type=Path)
-    parser.add_argument("--priority", type=int, default=None, help="run priority hint, -100..100 (higher first)")
+    parser.add_argument("--priority", type=int, default=None,
+                        help=f"run priority, {MIN_PRIORITY}..{MAX_PRIORITY}, higher first (through the API: at most "
+                        "the key's maximum)")
     args = parser.parse_args(argv)
     missing = [str(f) for f in args.files if not f.is_file()]
     if missing:

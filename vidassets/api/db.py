@@ -1,9 +1,16 @@
-"""The API's own tables (key hashes, webhooks, delivery log) via SQLAlchemy: sqlite beside the Dagster instance
-locally, Postgres in production. Video status is never stored here."""
+"""The API's own tables (key hashes and limits, upload records, webhooks, delivery log) via SQLAlchemy: sqlite
+beside the Dagster instance locally, Postgres in production. Video status is never stored here.
+
+Tables are only ever added, never altered (`create_all` has no migrations): a new per-key setting gets its own
+table keyed by key id rather than a column on an existing table.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -17,6 +24,31 @@ api_keys = sa.Table(
     sa.Column("key_hash", sa.String(64), nullable=False, unique=True),  # sha256 of the key
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("revoked_at", sa.Float, nullable=True),
+)
+
+key_limits = sa.Table(
+    "vidassets_api_key_limits", metadata,
+    sa.Column("key_id", sa.String(32), primary_key=True),
+    sa.Column("max_priority", sa.Integer, nullable=True),  # None: the API's default maximum
+)
+
+uploads = sa.Table(
+    # Written when POST /v1/uploads issues a ticket: who owns a video is read here, never from run tags.
+    "vidassets_uploads", metadata,
+    sa.Column("video_id", sa.String(80), primary_key=True),
+    sa.Column("user", sa.String(64), nullable=False, index=True),
+    sa.Column("key_id", sa.String(32), nullable=False),
+    sa.Column("bucket", sa.String(255), nullable=False),
+    sa.Column("object_key", sa.String(1024), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),  # when the presigned PUT URL stops working
+)
+
+reprocess_claims = sa.Table(
+    # One reprocess submission at a time per video: the row is held while the run is being submitted.
+    "vidassets_reprocess_claims", metadata,
+    sa.Column("video_id", sa.String(80), primary_key=True),
+    sa.Column("claimed_at", sa.Float, nullable=False),
 )
 
 api_secrets = sa.Table(
@@ -59,18 +91,47 @@ _engines: dict[str, sa.Engine] = {}
 _lock = threading.Lock()
 
 
+CREATE_LOCK_ID = 0x76696461  # pg_advisory_xact_lock key: "vida"; serialises first starts on PostgreSQL
+
+
 def engine_for(url: str) -> sa.Engine:
-    """One engine per URL and process, tables created on first use."""
+    """One engine per URL and process, tables created on first use (safe when several processes start at once)."""
     with _lock:
         if url not in _engines:
             if url.startswith("sqlite"):
+                _private_sqlite_file(url)
                 engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
                 sa.event.listen(engine, "connect", _sqlite_pragmas)
             else:
                 engine = sa.create_engine(url, pool_pre_ping=True)
-            metadata.create_all(engine)
+            create_tables(engine)
             _engines[url] = engine
         return _engines[url]
+
+
+def create_tables(engine: sa.Engine) -> None:
+    """`create_all` under a lock: two API processes starting together on an empty PostgreSQL database would
+    otherwise both see a table missing and one fail on the other's CREATE (and sqlite on "already exists")."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": CREATE_LOCK_ID})
+        elif engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock before looking, so the check-then-create is atomic
+        metadata.create_all(conn)
+
+
+def _private_sqlite_file(url: str) -> None:
+    """The sqlite file holds the view-token and webhook secrets: created (or tightened to) mode 0600, and its WAL
+    and shared-memory files with it (sqlite gives those the database file's mode)."""
+    database = sa.engine.make_url(url).database
+    if not database or database == ":memory:":
+        return
+    path = Path(database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError, PermissionError):  # absent, or another user's file
+            os.chmod(candidate, 0o600)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

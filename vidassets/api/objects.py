@@ -1,7 +1,7 @@
 """Where users' uploads live, and who owns an object: `<watch prefix><user>/<upload id>/<safe file name>`.
 
-Ownership is the key prefix the API signed the upload for; the sensor carries bucket and key into run tags, so a
-video id resolves to its owner without a table of our own.
+Ownership is the key the API signed the upload for, recorded when it issued the ticket (`vidassets_uploads`);
+only keys of exactly this shape belong to a user. Run tags never decide who owns a video.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from vidassets.api.settings import ApiSettings
 from vidassets.sources import VIDEO_SUFFIXES, video_suffix
 
 MAX_NAME_CHARS = 255
-_UPLOAD_ID_RE = re.compile(r"^\d{14}-[0-9a-f]{8}$")
+_UPLOAD_ID_RE = re.compile(r"[0-9]{14}-[0-9a-f]{8}")  # fullmatch: `$` would accept a trailing newline
 
 
 class BadFileName(ValueError):
@@ -59,17 +59,26 @@ def new_upload_key(settings: ApiSettings, user: str, safe_name: str) -> str:
     return f"{user_prefix(settings, user)}{upload_id}/{safe_name}"
 
 
-def owner_of(settings: ApiSettings, bucket: str, key: str) -> str | None:
-    """The user whose prefix holds `bucket/key`, or None (another bucket, or not uploaded through the API)."""
-    if bucket != settings.bucket or not key.startswith(settings.prefix):
+def upload_owner(prefix: str, key: str) -> str | None:
+    """The user of an API upload key `<prefix><user>/<upload id>/<safe file name>`, or None for any other key."""
+    if not key.startswith(prefix):
         return None
-    parts = key[len(settings.prefix):].split("/")
-    if len(parts) != 3 or not _UPLOAD_ID_RE.match(parts[1]):
+    parts = key[len(prefix):].split("/")
+    if len(parts) != 3 or not _UPLOAD_ID_RE.fullmatch(parts[1]):
         return None
     try:
+        if safe_file_name(parts[2]) != parts[2]:
+            return None
         return check_user_name(parts[0])
     except ValueError:
         return None
+
+
+def owner_of(settings: ApiSettings, bucket: str, key: str) -> str | None:
+    """The user whose prefix holds `bucket/key`, or None (another bucket, or not uploaded through the API)."""
+    if bucket != settings.bucket:
+        return None
+    return upload_owner(settings.prefix, key)
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,27 @@ import logging
 import re
 import sys
 from collections.abc import Sequence
+from urllib.parse import unquote_plus
 
 import uvicorn
 
 from vidassets.api.settings import ApiSettings
 
-_TOKEN_RE = re.compile(r"(token=)[^&\s\"]+")
+_QUERY_PARAM_RE = re.compile(r"([?&;])([^=&;\s\"]*)=([^&;\s\"]*)")
+SECRET_PARAMS = frozenset({"token"})
+
+
+def redact_query(text: str) -> str:
+    """Every query parameter named `token` gets the value `[redacted]`, however its name is encoded: the API
+    percent-decodes `?%74oken=` to `token`, so the log must too (any letter case, to be safe)."""
+
+    def one(match: re.Match[str]) -> str:
+        name = unquote_plus(match.group(2))
+        if name.strip().lower() in SECRET_PARAMS:
+            return f"{match.group(1)}{match.group(2)}=[redacted]"
+        return match.group(0)
+
+    return _QUERY_PARAM_RE.sub(one, text)
 
 
 class RedactTokens(logging.Filter):
@@ -24,8 +39,8 @@ class RedactTokens(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(_TOKEN_RE.sub(r"\1[redacted]", a) if isinstance(a, str) else a for a in record.args)
-        record.msg = _TOKEN_RE.sub(r"\1[redacted]", str(record.msg))
+            record.args = tuple(redact_query(a) if isinstance(a, str) else a for a in record.args)
+        record.msg = redact_query(str(record.msg))
         return True
 
 

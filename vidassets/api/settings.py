@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 
 from vidassets.api.outbound import AllowList, parse_allow_list
 from vidassets.storage.layout import DEFAULT_ROOT, root_from_env
+from vidassets.workers.queues import MAX_PRIORITY, MIN_PRIORITY
 
 PIPELINE_JOB = "video_pipeline"  # vidassets.jobs (not imported here: it loads every asset)
 TABLES_JOB = "video_tables_job"  # vidassets.assets.analytics.TABLES_JOB
@@ -44,6 +45,14 @@ def parse_cors_origins(raw: str) -> tuple[str, ...]:
     return tuple(origins)
 
 
+def parse_priority_limit(name: str, raw: str) -> int:
+    """A run priority in the one range the API and the sensor share (vidassets.workers.queues)."""
+    value = int(raw)
+    if not MIN_PRIORITY <= value <= MAX_PRIORITY:
+        raise ValueError(f"{name}: {value} is outside {MIN_PRIORITY}..{MAX_PRIORITY}")
+    return value
+
+
 def default_db_url() -> str:
     """`VIDASSETS_API_DB_URL` (e.g. `postgresql://…` in production), else sqlite beside the Dagster instance."""
     if url := os.environ.get(DB_URL_ENV):
@@ -72,6 +81,10 @@ class ApiSettings:
     webhook_max_pending: int = 100  # deliveries per user queued and not yet delivered or failed
     cors_origins: tuple[str, ...] = ()  # browser apps on these origins may call the API
     s3_public_url: str | None = None  # the S3 endpoint as clients reach it, when the API reaches it elsewhere
+    public_url: str | None = None  # the API as browsers reach it (https here: view cookies are `Secure`)
+    max_body_bytes: int = 64 * 1024  # larger request bodies are refused (413) before they are read
+    max_uploads_in_flight: int = 20  # per user: upload tickets whose URL has not expired yet
+    default_max_priority: int = 0  # the highest run priority a key may ask for unless `keys create` set one
 
     @classmethod
     def from_env(cls) -> ApiSettings:
@@ -94,4 +107,9 @@ class ApiSettings:
             webhook_max_pending=int(env.get("VIDASSETS_WEBHOOK_MAX_PENDING", "100")),
             cors_origins=parse_cors_origins(env.get(CORS_ENV, "")),
             s3_public_url=parse_endpoint("VIDASSETS_S3_PUBLIC_URL", env.get("VIDASSETS_S3_PUBLIC_URL", "")),
+            public_url=parse_endpoint("VIDASSETS_API_PUBLIC_URL", env.get("VIDASSETS_API_PUBLIC_URL", "")),
+            max_body_bytes=int(float(env.get("VIDASSETS_API_MAX_BODY_KB", "64")) * 1024),
+            max_uploads_in_flight=int(env.get("VIDASSETS_API_MAX_UPLOADS_IN_FLIGHT", "20")),
+            default_max_priority=parse_priority_limit(
+                "VIDASSETS_API_DEFAULT_MAX_PRIORITY", env.get("VIDASSETS_API_DEFAULT_MAX_PRIORITY", "0")),
         )

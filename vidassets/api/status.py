@@ -19,10 +19,12 @@ from typing import Any
 
 import dagster as dg
 import pyarrow.parquet as pq
+import sqlalchemy as sa
 from dagster import DagsterEventType
 
 from vidassets.api.objects import StoredObject, owner_of, user_prefix
 from vidassets.api.settings import TABLES_JOB, ApiSettings
+from vidassets.api.uploads import upload_record
 from vidassets.run_failures import run_failure_message
 from vidassets.sources import TAG_BUCKET, TAG_KEY, TAG_VIDEO_ID, video_suffix
 from vidassets.storage import Store
@@ -47,24 +49,34 @@ class VideoRef:
 
 
 def locate(
-    instance: dg.DagsterInstance, s3: Any, settings: ApiSettings, video_id: str, user: str | None
+    instance: dg.DagsterInstance, s3: Any, settings: ApiSettings, video_id: str, user: str | None,
+    engine: sa.Engine | None = None,
 ) -> VideoRef | None:
-    """The object behind `video_id` if `user` owns it (None: any owner, for operators). Runs carry bucket/key in
-    tags; a video the sensor has not seen yet is found by listing the user's prefix."""
+    """The object behind `video_id` if `user` owns it (None: any owner, for operators).
+
+    A user's video is found in the API's upload records (`engine`), written when the ticket was issued; one
+    uploaded before those records existed, by listing the user's prefix for a key of the API's shape. Run tags
+    only locate videos for operators (`user=None`): a run can be launched by anyone who reaches Dagster, so its
+    tags never decide who owns a video.
+    """
     if not is_video_id(video_id):
         return None
-    for run in instance.get_runs(filters=dg.RunsFilter(tags={TAG_VIDEO_ID: video_id}), limit=1):
-        bucket, key = run.tags.get(TAG_BUCKET), run.tags.get(TAG_KEY)
-        if bucket and key:
-            owner = owner_of(settings, bucket, key)
-            if user is None or owner == user:
-                return VideoRef(video_id, bucket, key, owner)
-            return None
-    prefixes = [user_prefix(settings, user)] if user else [settings.prefix]
-    for prefix in prefixes:
-        for obj in list_objects(s3, settings.bucket, prefix):
-            if video_id_for(obj.bucket, obj.key) == video_id:
-                return VideoRef(video_id, obj.bucket, obj.key, owner_of(settings, obj.bucket, obj.key))
+    if engine is not None:
+        record = upload_record(engine, video_id)
+        if record is not None:
+            if user is not None and record.user != user:
+                return None
+            return VideoRef(video_id, record.bucket, record.object_key, record.user)
+    if user is None:
+        for run in instance.get_runs(filters=dg.RunsFilter(tags={TAG_VIDEO_ID: video_id}), limit=1):
+            bucket, key = run.tags.get(TAG_BUCKET), run.tags.get(TAG_KEY)
+            if bucket and key:
+                return VideoRef(video_id, bucket, key, owner_of(settings, bucket, key))
+    prefix = user_prefix(settings, user) if user else settings.prefix
+    for obj in list_objects(s3, settings.bucket, prefix):
+        owner = owner_of(settings, obj.bucket, obj.key)
+        if video_id_for(obj.bucket, obj.key) == video_id and (user is None or owner == user):
+            return VideoRef(video_id, obj.bucket, obj.key, owner)
     return None
 
 

@@ -452,9 +452,12 @@ def _dagster_env(s3: SeaweedS3, layout: Layout, redis: RedisServer) -> dict[str,
 
 def _write_env_file(path: Path, s3: SeaweedS3, broker: str) -> None:
     """`source .vidassets/env` points a shell (vidassets query/export, boto3, the AWS CLI) at the local stack.
-    The key pair is SeaweedFS's fixed local identity, not a real credential."""
+    It holds the key pair generated for the local SeaweedFS (unsigned requests are refused), so it is mode 0600."""
     values = {**s3.env(), "VIDASSETS_STORAGE_ROOT": f"s3://{BUCKET}", "VIDASSETS_BROKER_URL": broker}
-    path.write_text("".join(f"export {name}={shlex.quote(value)}\n" for name, value in values.items()))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an older file keeps its mode through O_CREAT
+    with os.fdopen(fd, "w") as fh:
+        fh.write("".join(f"export {name}={shlex.quote(value)}\n" for name, value in values.items()))
 
 
 def _build_sample(layout: Layout, required: bool) -> Path | None:

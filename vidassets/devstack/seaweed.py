@@ -9,9 +9,10 @@ Behaviours of `weed mini` 4.x this wrapper works around:
 - its admin worker dials admin HTTP port + 10000 whatever `-admin.port.grpc` says, so in free-port mode
   every component gets a free pair (p, p + 10000);
 - without an identity it serves anonymously and ListBuckets returns nothing; with AWS_ACCESS_KEY_ID and
-  AWS_SECRET_ACCESS_KEY in its environment it creates an admin identity and enforces auth. We always pass
-  our fixed local key pair (never the caller's real AWS credentials), so clients must use `env()` or
-  `client()`, as they would against real S3;
+  AWS_SECRET_ACCESS_KEY in its environment it creates an admin identity and enforces auth (unsigned GET, PUT
+  and LIST are refused). We always pass a key pair generated for the data folder on its first start and kept
+  in `<data_dir>/credentials.json` (mode 0600; never the caller's real AWS credentials), so clients must use
+  `env()` or `client()`, as they would against real S3 (`vidassets up` writes `env()` to `.vidassets/env`);
 - it writes glog files to /tmp and unix sockets named after ports to /tmp unless told otherwise;
 - it saves its flags to `<dir>/mini.options` and reloads them next time, so we always pass every flag.
 """
@@ -22,6 +23,7 @@ import contextlib
 import json
 import os
 import re
+import secrets
 import socket
 import time
 import urllib.request
@@ -46,9 +48,10 @@ from vidassets.devstack.procs import (
 
 DEFAULT_S3_PORT = 8333
 REGION = "us-east-1"
-# Local-only identity created by `weed mini` on loopback; not a secret, but still never printed.
-ACCESS_KEY_ID = "vidassets-local"
-SECRET_ACCESS_KEY = "vidassets-local-secret"
+# The identity of data folders created before credentials were generated per folder (kept, so they still open).
+LEGACY_ACCESS_KEY_ID = "vidassets-local"
+LEGACY_SECRET_ACCESS_KEY = "vidassets-local-secret"
+CREDENTIALS_FILE = "credentials.json"
 
 LOG_FILE = "weed.log"
 _BANNER_S3 = re.compile(rb"S3 Endpoint:\s*(https?://\S+)")
@@ -90,6 +93,8 @@ class SeaweedS3:
         self.stop_timeout = stop_timeout
         self.binary = binary
         self.s3_port: int | None = None
+        self.access_key_id = ""
+        self.secret_access_key = ""
         self.ports: dict[str, int] = {}
         self.args: list[str] = []
         self._process: ManagedProcess | None = None
@@ -119,8 +124,8 @@ class SeaweedS3:
         """Variables that point boto3 (and anything built on it) at this server."""
         return {
             "AWS_ENDPOINT_URL": self.endpoint_url,
-            "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
-            "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+            "AWS_ACCESS_KEY_ID": self.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
             "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION,
         }
@@ -130,8 +135,8 @@ class SeaweedS3:
         return boto3.session.Session().client(
             "s3",
             endpoint_url=self.endpoint_url,
-            aws_access_key_id=ACCESS_KEY_ID,
-            aws_secret_access_key=SECRET_ACCESS_KEY,
+            aws_access_key_id=self.access_key_id,
+            aws_secret_access_key=self.secret_access_key,
             region_name=REGION,
             config=Config(s3={"addressing_style": "path"}, **config),
         )
@@ -142,6 +147,7 @@ class SeaweedS3:
             raise RuntimeError("SeaweedS3 already started")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         (self.data_dir / "logs").mkdir(exist_ok=True)
+        self.access_key_id, self.secret_access_key = _credentials(self.data_dir)
         self.ports = self._choose_ports()
         self.args = self._build_args(find_executable("weed") if self.binary is None else self.binary)
         self._process = ManagedProcess(
@@ -270,7 +276,7 @@ class SeaweedS3:
     def _server_env(self) -> dict[str, str]:
         """Our environment without the caller's AWS_*/S3_* settings, plus the local identity."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "S3_"))}
-        env.update(AWS_ACCESS_KEY_ID=ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY=SECRET_ACCESS_KEY)
+        env.update(AWS_ACCESS_KEY_ID=self.access_key_id, AWS_SECRET_ACCESS_KEY=self.secret_access_key)
         return env
 
     def _banner_endpoint(self, pattern: re.Pattern[bytes] = _BANNER_S3) -> str | None:
@@ -326,6 +332,26 @@ class SeaweedS3:
                     "BucketAlreadyExists",
                 ):
                     raise
+
+
+def _credentials(data_dir: Path) -> tuple[str, str]:
+    """The data folder's S3 key pair: read from `credentials.json`, else generated and saved (0600). A folder that
+    already holds data from before this file existed keeps the fixed pair it was created with."""
+    path = data_dir / CREDENTIALS_FILE
+    try:
+        saved = json.loads(path.read_text())
+        return saved["access_key_id"], saved["secret_access_key"]
+    except FileNotFoundError:
+        pass
+    has_data = any(data_dir.glob("*.dat")) or any((data_dir / name).exists() for name in ("filerldb2", "mini.options"))
+    if has_data:
+        pair = (LEGACY_ACCESS_KEY_ID, LEGACY_SECRET_ACCESS_KEY)
+    else:
+        pair = (f"vidassets-{secrets.token_hex(6)}", secrets.token_urlsafe(30))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump({"access_key_id": pair[0], "secret_access_key": pair[1]}, fh)
+    return pair
 
 
 def _unix_socket_listening(path: Path) -> bool:

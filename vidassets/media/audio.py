@@ -12,16 +12,20 @@ import av
 import av.error
 
 from vidassets.media.errors import InvalidMediaError
-from vidassets.media.ffmpeg import ffmpeg_input, run_ffmpeg
+from vidassets.media.ffmpeg import ffmpeg_input, ffmpeg_timeout, run_ffmpeg
 
 SAMPLE_RATE = 16_000  # the audio asset's rate, and what every speech model (Whisper, VAD, diarizers) reads
 
 
-def extract_audio(video: Path, out: Path, *, name: str, sample_rate: int = SAMPLE_RATE) -> None:
+def extract_audio(
+    video: Path, out: Path, *, name: str, sample_rate: int = SAMPLE_RATE, duration_s: float | None = None,
+    timeout_s: float | None = None,
+) -> None:
     """Write the first audio stream of `video` to `out` as mono `sample_rate` Hz FLAC, atomically.
 
     The FLAC is written to a temporary file beside `out` and renamed, so `out` is either absent or
-    complete. Raises InvalidMediaError naming `name` if FFmpeg fails (e.g. no audio stream).
+    complete. Raises InvalidMediaError naming `name` if FFmpeg fails (e.g. no audio stream) or takes longer
+    than `timeout_s` (default: proportional to the probed `duration_s`, with a floor).
     """
     out = Path(out)
     tmp = out.with_name(f".{out.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
@@ -32,7 +36,7 @@ def extract_audio(video: Path, out: Path, *, name: str, sample_rate: int = SAMPL
         "-f", "flac", ffmpeg_input(tmp),
     ]  # fmt: skip
     try:
-        run_ffmpeg(args, source_name=name)
+        run_ffmpeg(args, source_name=name, timeout=timeout_s if timeout_s is not None else ffmpeg_timeout(duration_s))
         os.replace(tmp, out)
     except InvalidMediaError as err:
         if "matches no streams" in err.cause:

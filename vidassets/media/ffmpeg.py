@@ -44,10 +44,23 @@ def _stderr_tail(stderr: bytes, args: list[str], source_name: str) -> str:
     return tail[-_STDERR_TAIL_CHARS:] or "no error output"
 
 
-def run_ffmpeg(args: list[str], *, source_name: str, timeout: float | None = None) -> None:
+# Decoding/encoding runs far faster than real time; a stuck or adversarial input (a huge declared length, a
+# decoder loop) must not hold a worker forever.
+TIMEOUT_FLOOR_S = 120.0
+TIMEOUT_PER_MEDIA_S = 2.0
+
+
+def ffmpeg_timeout(duration_s: float | None, *, floor_s: float = TIMEOUT_FLOOR_S,
+                   per_media_s: float = TIMEOUT_PER_MEDIA_S) -> float:
+    """Seconds an FFmpeg pass over `duration_s` seconds of media may take: proportional, never below `floor_s`."""
+    return max(floor_s, per_media_s * max(0.0, duration_s or 0.0))
+
+
+def run_ffmpeg(args: list[str], *, source_name: str, timeout: float | None = TIMEOUT_FLOOR_S) -> None:
     """Run ``ffmpeg -nostdin -hide_banner -loglevel error *args``; on failure raise InvalidMediaError.
 
-    The error names `source_name` (the input the command was about) and carries the last stderr lines.
+    The error names `source_name` (the input the command was about) and carries the last stderr lines. FFmpeg
+    is killed after `timeout` seconds (give `ffmpeg_timeout(duration)` for long media; None: no limit).
     """
     cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", *args]
     try:
@@ -55,7 +68,7 @@ def run_ffmpeg(args: list[str], *, source_name: str, timeout: float | None = Non
             cmd, stdin=subprocess.DEVNULL, capture_output=True, check=False, timeout=timeout
         )
     except subprocess.TimeoutExpired as err:
-        raise InvalidMediaError(source_name, f"ffmpeg timed out after {timeout:g}s") from err
+        raise InvalidMediaError(source_name, f"ffmpeg did not finish within {timeout:g}s (killed)") from err
     if proc.returncode != 0:
         tail = _stderr_tail(proc.stderr, args, source_name)
         raise InvalidMediaError(source_name, f"ffmpeg failed (exit {proc.returncode}): {tail}")

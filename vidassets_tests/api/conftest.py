@@ -35,8 +35,8 @@ class Platform:
     def url(self) -> str:
         return self.api.url
 
-    def key_for(self, user: str) -> str:
-        return create_key(engine_for(self.settings.db_url), user)[0]
+    def key_for(self, user: str, max_priority: int | None = None) -> str:
+        return create_key(engine_for(self.settings.db_url), user, max_priority)[0]
 
     def bucket_keys(self) -> list[str]:
         listing = self.s3_server.client().list_objects_v2(Bucket=API_BUCKET, Prefix=self.settings.prefix)

@@ -45,7 +45,7 @@ def _watch(platform, headers: dict[str, str], video_id: str, seen: list, stop: t
 
 @pytest.fixture(scope="package")
 def processed(platform, short_talk) -> Any:
-    key = platform.key_for("alice")
+    key = platform.key_for("alice", max_priority=5)
     headers = {"Authorization": f"Bearer {key}"}
     with WebhookReceiver(fail_first=1) as receiver, pytest.MonkeyPatch.context() as env:
         hook = httpx.post(f"{platform.url}/v1/webhooks", json={"url": receiver.url}, headers=headers)

@@ -52,13 +52,16 @@ def test_revoke_by_key_and_list(tmp_path):
 
 def test_view_tokens_are_bound_to_video_user_and_time():
     secret = b"s" * 32
-    token, expires = make_view_token(secret, "alice", "talk-0123456789ab", ttl_s=60, now=1000)
+    token, expires = make_view_token(secret, "alice", "talk-0123456789ab", ttl_s=60, now=1000, key_id="0a1b2c3d4e5f")
     assert expires == 1060
-    assert check_view_token(secret, token, "talk-0123456789ab", now=1059) == "alice"
+    grant = check_view_token(secret, token, "talk-0123456789ab", now=1059)
+    assert (grant.user, grant.key_id, grant.expires) == ("alice", "0a1b2c3d4e5f", 1060)
     for bad, video, now, message in [
         (token, "talk-0123456789ab", 1061, "expired"),
         (token, "other-0123456789ab", 1000, "another video"),
         (token.replace("alice", "mallory"), "talk-0123456789ab", 1000, "invalid"),
+        (token.replace("0a1b2c3d4e5f", "ffffffffffff"), "talk-0123456789ab", 1000, "invalid"),
+        (token.rsplit(".", 1)[0] + ".\u00e9t\u00e9", "talk-0123456789ab", 1000, "invalid"),  # non-ASCII: no 500
         ("nonsense", "talk-0123456789ab", 1000, "malformed"),
     ]:
         with pytest.raises(AuthError, match=message):

@@ -48,7 +48,7 @@ def test_keys_are_required_and_revocable(platform):
 
 
 def test_upload_goes_under_the_users_prefix_and_is_owned(platform):
-    alice, bob = platform.key_for("alice-u"), platform.key_for("bob-u")
+    alice, bob = platform.key_for("alice-u", max_priority=7), platform.key_for("bob-u")
     response = _post(platform, alice, {"filename": "Zoë's talk (final).MP4", "content_type": "video/mp4",
                                        "size": len(VIDEO), "priority": 7})
     assert response.status_code == 201, response.text

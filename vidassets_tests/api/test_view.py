@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from vidassets.api.auth import make_view_token
+from vidassets.api.auth import key_id_of, make_view_token
 
 CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "/usr/bin/chromium", "/usr/bin/chromium-browser")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -28,15 +28,19 @@ def test_view_page_needs_a_valid_token(platform, processed):
     page = f"{platform.url}/v1/videos/{processed.talk_id}/view"
     assert httpx.get(page).status_code == 401
     secret = platform.api.server.config.app.state.services.view_secret
-    expired, _ = make_view_token(secret, "alice", processed.talk_id, ttl_s=-10)
+    alice_key = key_id_of(processed.key)
+    expired, _ = make_view_token(secret, "alice", processed.talk_id, ttl_s=-10, key_id=alice_key)
     response = httpx.get(page, params={"token": expired})
     assert response.status_code == 401 and "expired" in response.json()["detail"]
-    other_video, _ = make_view_token(secret, "alice", processed.broken_id, ttl_s=60)
+    other_video, _ = make_view_token(secret, "alice", processed.broken_id, ttl_s=60, key_id=alice_key)
     assert httpx.get(page, params={"token": other_video}).status_code == 401
-    forged, _ = make_view_token(b"not the server secret", "alice", processed.talk_id, ttl_s=60)
+    forged, _ = make_view_token(b"not the server secret", "alice", processed.talk_id, ttl_s=60, key_id=alice_key)
     assert httpx.get(page, params={"token": forged}).status_code == 401
-    bob_token, _ = make_view_token(secret, "bob", processed.talk_id, ttl_s=60)  # valid, but not bob's video
+    bob_key = key_id_of(platform.key_for("bob"))
+    bob_token, _ = make_view_token(secret, "bob", processed.talk_id, ttl_s=60, key_id=bob_key)  # not bob's video
     assert httpx.get(page, params={"token": bob_token}).status_code == 404
+    unknown_key, _ = make_view_token(secret, "alice", processed.talk_id, ttl_s=60, key_id="000000000000")
+    assert httpx.get(page, params={"token": unknown_key}).status_code == 401
     assert httpx.get(page, headers=processed.headers).status_code == 200  # the key works too
 
 
@@ -58,6 +62,7 @@ def test_transcript_page_in_headless_chromium(platform, processed, tmp_path):
             page = context.new_page()
             response = page.goto(url)
             assert response is not None and response.status == 200
+            assert "token" not in page.url, "the first load moves the token from the URL into the cookie"
             assert "token" not in str(context.cookies()[0]["path"]) and context.cookies()[0]["httpOnly"]
             page.wait_for_function("document.getElementById('player').readyState >= 1", timeout=20_000)
             duration = page.evaluate("document.getElementById('player').duration")

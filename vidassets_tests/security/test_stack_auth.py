@@ -1,0 +1,122 @@
+"""Every shipped stack authenticates its servers. Against the real SeaweedFS the tests and `vidassets up` run (the
+embedded default): unsigned GET, PUT and LIST are refused, with a key pair generated for the data folder. For
+docker/compose.yaml and deploy/k8s (no Docker or cluster here): the files give S3 that same identity mechanism
+(`weed mini` with the key pair in its environment), publish none of SeaweedFS's internal ports, and put the Dagster
+webserver behind a basic-auth proxy that the API also goes through."""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+import yaml
+
+from vidassets.devstack.seaweed import CREDENTIALS_FILE, LEGACY_ACCESS_KEY_ID
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE = REPO / "docker" / "compose.yaml"
+SEAWEED_INTERNAL_PORTS = {"9333", "19333", "8080", "18080", "8888", "18888", "23646"}  # master, volume, filer, admin
+BUCKET = "sec-stack"
+
+
+def test_embedded_s3_refuses_unsigned_requests(s3_server):
+    client = s3_server.client()
+    client.create_bucket(Bucket=BUCKET)
+    client.put_object(Bucket=BUCKET, Key="uploads/victim/20260101000000-0a1b2c3d/talk.mp4", Body=b"victim bytes")
+    base = f"{s3_server.endpoint_url}/{BUCKET}"
+    unsigned = {
+        "GET": httpx.get(f"{base}/uploads/victim/20260101000000-0a1b2c3d/talk.mp4"),
+        "PUT": httpx.put(f"{base}/uploads/attacker/x.mp4", content=b"attacker bytes"),
+        "LIST": httpx.get(base, params={"list-type": "2", "prefix": "uploads/"}),
+        "LIST BUCKETS": httpx.get(s3_server.endpoint_url),
+        "DELETE": httpx.delete(f"{base}/uploads/victim/20260101000000-0a1b2c3d/talk.mp4"),
+    }
+    for what, response in unsigned.items():
+        assert response.status_code == 403, (what, response.status_code, response.text[:300])
+        assert b"victim bytes" not in response.content
+    keys = [item["Key"] for item in client.list_objects_v2(Bucket=BUCKET)["Contents"]]
+    assert keys == ["uploads/victim/20260101000000-0a1b2c3d/talk.mp4"], "nothing was written or deleted"
+    wrong = httpx.get(f"{base}/uploads/victim/20260101000000-0a1b2c3d/talk.mp4",
+                      headers={"Authorization": "AWS4-HMAC-SHA256 Credential=nobody/20260101/us-east-1/s3/aws4_request,"
+                               " SignedHeaders=host, Signature=" + "0" * 64})
+    assert wrong.status_code in (400, 403) and b"victim bytes" not in wrong.content
+
+
+def test_embedded_credentials_are_generated_for_the_data_folder(s3_server):
+    saved = s3_server.data_dir / CREDENTIALS_FILE
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    pair = json.loads(saved.read_text())
+    env = s3_server.env()
+    assert (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]) == (pair["access_key_id"],
+                                                                      pair["secret_access_key"])
+    assert pair["access_key_id"] != LEGACY_ACCESS_KEY_ID and len(pair["secret_access_key"]) >= 32
+
+
+def _published(service: dict) -> list[str]:
+    return [str(port) for port in service.get("ports", [])]
+
+
+def test_compose_servers_authenticate_and_internal_ports_stay_private():
+    text = COMPOSE.read_text()
+    services = yaml.safe_load(text)["services"]
+    s3 = services["s3"]
+    assert s3["command"][:2] == ["weed", "mini"]  # the identity-from-environment mechanism tested above
+    required = {"AWS_ACCESS_KEY_ID": "${VIDASSETS_S3_ACCESS_KEY:?",
+                "AWS_SECRET_ACCESS_KEY": "${VIDASSETS_S3_SECRET_KEY:?"}
+    for name in ("s3", "code-location", "api"):
+        env = services[name]["environment"]
+        for variable, source in required.items():
+            assert env[variable].startswith(source), (name, variable, "one required identity, no default")
+    for name, service in services.items():
+        for port in _published(service):
+            assert port.startswith("127.0.0.1:"), (name, port, "published on loopback only")
+            assert port.rsplit(":", 1)[-1] not in SEAWEED_INTERNAL_PORTS, (name, port)
+    assert _published(s3) == ["127.0.0.1:8333:8333"], "only the S3 gateway"
+    assert "ports" not in services["webserver"], "the webserver is reached only through the proxy"
+    proxy = services["dagster-proxy"]
+    assert _published(proxy) == ["127.0.0.1:3000:3000"]
+    [mount] = proxy["volumes"]
+    caddyfile = (COMPOSE.parent / mount.split(":")[0]).read_text()
+    assert re.search(r"basic_auth\s*\{\s*\{\$DAGSTER_UI_USER\} \{\$DAGSTER_UI_PASSWORD_HASH\}", caddyfile)
+    assert "reverse_proxy webserver:3000" in caddyfile
+    assert proxy["environment"]["DAGSTER_UI_PASSWORD"].startswith("${DAGSTER_UI_PASSWORD:?")
+    dagster_url = urlparse(services["api"]["environment"]["VIDASSETS_DAGSTER_URL"])
+    assert dagster_url.hostname == "dagster-proxy" and dagster_url.username and dagster_url.password
+    example = (COMPOSE.parent / "env.example").read_text()
+    for variable in ("VIDASSETS_S3_ACCESS_KEY", "VIDASSETS_S3_SECRET_KEY", "DAGSTER_UI_USER", "DAGSTER_UI_PASSWORD"):
+        assert f"\n{variable}=" in example
+
+
+def test_k8s_webserver_only_behind_its_auth_proxy():
+    docs = {doc["kind"]: doc for doc in yaml.safe_load_all((REPO / "deploy/k8s/webserver.yaml").read_text())}
+    containers = {c["name"]: c for c in docs["Deployment"]["spec"]["template"]["spec"]["containers"]}
+    args = containers["webserver"]["args"]
+    assert args[args.index("-h") + 1] == "127.0.0.1", "unreachable from outside the pod"
+    port = args[args.index("-p") + 1]
+    proxy_ports = {p["name"]: p["containerPort"] for p in containers["auth-proxy"]["ports"]}
+    [service_port] = docs["Service"]["spec"]["ports"]
+    assert proxy_ports[service_port["targetPort"]] != int(port), "the Service points at the proxy"
+    caddyfile = docs["ConfigMap"]["data"]["Caddyfile"]
+    assert "basic_auth" in caddyfile and f"reverse_proxy 127.0.0.1:{port}" in caddyfile
+
+
+def test_docs_never_bind_the_webserver_to_every_interface_without_the_proxy():
+    readme = (REPO / "README.md").read_text()
+    assert "dagster-webserver -h 0.0.0.0" not in readme
+    dockerfile = (REPO / "docker" / "Dockerfile.dagster").read_text()
+    assert "authenticating" in dockerfile and "proxy" in dockerfile
+
+
+def test_vidassets_up_writes_the_generated_pair_to_a_private_env_file(s3_server, tmp_path):
+    from vidassets.devstack.run import _write_env_file
+
+    path = tmp_path / "env"
+    path.write_text("old")
+    path.chmod(0o644)
+    _write_env_file(path, s3_server, "redis://127.0.0.1:6379/0")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert f"export AWS_ACCESS_KEY_ID={s3_server.env()['AWS_ACCESS_KEY_ID']}\n" in path.read_text()
