@@ -13,6 +13,8 @@ import numpy as np
 import onnxruntime
 from nudenet import nudenet as _nudenet
 
+from vidassets.ml.model_files import nudenet_model_path
+
 MODEL_NAME = "nudenet-320n"
 LABELS: list[str] = vars(_nudenet)["__labels"]  # the class order of 320n.onnx
 
@@ -37,7 +39,7 @@ class NudeNetDetector:
 
     @classmethod
     def load(cls, model_path: str | None, *, device: str, threads: int) -> "NudeNetDetector":
-        path = model_path or str(Path(_nudenet.__file__).with_name("320n.onnx"))
+        path = str(nudenet_model_path(model_path))
         if not Path(path).is_file():
             raise FileNotFoundError(f"NudeNet model not found at {path}: set VIDASSETS_NUDENET_MODEL")
         options = onnxruntime.SessionOptions()
