@@ -78,6 +78,8 @@ def load_segmentation_model(device: str = "cpu", path: str | Path | None = None)
                     model = Model.from_pretrained(path)
                 finally:
                     logging.getLogger("lightning").setLevel(level)
+            if model is None:
+                raise FileNotFoundError(f"pyannote could not load a segmentation model from {path}")
             model.eval()
             model.to(torch.device(device))
             _MODELS[key] = model
@@ -250,7 +252,7 @@ class SegmentationDiarizer:
 
         # mel spectrograms per chunk (batched; the whole file's STFT would not fit for long inputs), of audio
         # brought to Resemblyzer's loudness over speech; each local speaker's mask picks its frames
-        speech_frames = active.any(axis=2)
+        speech_frames = np.asarray(active.any(axis=2))
         gain = self._gain(padded, starts, speech_frames, hparams)
         frame_times = self._frame_times(n_frames)
         mel_per_chunk = int(round(CHUNK_S / MEL_STEP_S))

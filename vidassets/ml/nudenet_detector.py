@@ -82,6 +82,7 @@ class NudeNetDetector:
         class_ids = scores[keep].argmax(axis=1)
         indices = cv2.dnn.NMSBoxes(boxes.tolist(), kept_scores.tolist(), 0.25, 0.45)
         return [
-            Detection(LABELS[class_ids[i]], float(kept_scores[i]), tuple(int(v) for v in boxes[i]))
+            Detection(LABELS[class_ids[i]], float(kept_scores[i]),
+                      (int(boxes[i, 0]), int(boxes[i, 1]), int(boxes[i, 2]), int(boxes[i, 3])))
             for i in np.asarray(indices).reshape(-1)
         ]

@@ -154,7 +154,7 @@ class LLMSummarizer:
             dtype = "float16" if device == "cuda" else "float32"
         torch_dtype = getattr(torch, dtype)
         self.model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, torch_dtype=torch_dtype)
-        self.model.to(device).eval()
+        self.model.to(device).eval()  # type: ignore[arg-type]  # transformers types the wrapped `to` as (model)
         self.context_tokens = int(getattr(self.model.config, "max_position_embeddings", 2048))
         self.calls = 0
 

@@ -52,8 +52,8 @@ class TextModerator(Protocol):
 class ProfanityCheckModerator:
     """alt-profanity-check's linear model (loaded from its wheel on first use): English offensive language."""
 
-    categories = ("profanity",)
-    languages = frozenset({"en"})
+    categories: tuple[str, ...] = ("profanity",)
+    languages: frozenset[str] | None = frozenset({"en"})
 
     def __init__(self) -> None:
         self.name = f"alt-profanity-check {version('alt-profanity-check')}"
@@ -226,7 +226,7 @@ def moderate_segments(moderator: TextModerator, policy: TextModerationPolicy,
         return {**base, **empty, "verdict": "unsupported_language", "reasons": [reason]}
     texts = [str(s.get("text") or "").strip() for s in segments]
     scores = moderator.score(texts)
-    rows = []
+    rows: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
     flagged_s = 0.0
     for index, (segment, seg_scores) in enumerate(zip(segments, scores, strict=True)):

@@ -45,7 +45,8 @@ def word_error_rate(reference: list[str], hypothesis: list[str]) -> float:
 def phrase_start_errors(phrases: list[Phrase], segments: list[dict[str, Any]]) -> list[float]:
     """|hypothesis start - reference start| for every reference phrase whose first word is recognised,
     matching words by a sequence alignment of the normalised texts."""
-    ref_words, ref_phrase_first = [], []
+    ref_words: list[str] = []
+    ref_phrase_first: list[int] = []
     for phrase in phrases:
         ref_phrase_first.append(len(ref_words))
         ref_words += normalize(phrase.text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import os
 import shutil
@@ -155,11 +156,11 @@ class LocalStore(Store):
     def list(self, prefix: str) -> list[ObjectInfo]:
         return self._scan(prefix, hidden=False)
 
-    def list_leftovers(self, prefix: str, older_than_s: float) -> list[ObjectInfo]:
+    def list_leftovers(self, prefix: str, older_than_s: float) -> builtins.list[ObjectInfo]:
         cutoff = time.time() - older_than_s
         return [info for info in self._scan(prefix, hidden=True) if is_hidden(info.key) and info.mtime <= cutoff]
 
-    def list_named(self, prefix: str, name: str) -> list[ObjectInfo]:
+    def list_named(self, prefix: str, name: str) -> builtins.list[ObjectInfo]:
         """One stat per folder instead of a scan of each (10,000 videos: ~0.05 s instead of ~0.2 s)."""
         folder = str(self._path(prefix.rstrip("/")))
         try:
