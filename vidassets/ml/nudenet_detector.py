@@ -11,12 +11,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import onnxruntime
-from nudenet import nudenet as _nudenet
+from nudenet import nudenet as nudenet_lib  # its pre-processing and label order; not its session
 
 from vidassets.ml.model_files import nudenet_model_path
 
 MODEL_NAME = "nudenet-320n"
-LABELS: list[str] = vars(_nudenet)["__labels"]  # the class order of 320n.onnx
+LABELS: list[str] = vars(nudenet_lib)["__labels"]  # the class order of 320n.onnx
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class NudeNetDetector:
         """Detections per encoded image (JPEG/PNG bytes), in order."""
         results: list[list[Detection]] = []
         for start in range(0, len(images), batch_size):
-            prepared = [_nudenet._read_image(img, self._resolution) for img in images[start : start + batch_size]]
+            prepared = [nudenet_lib._read_image(img, self._resolution) for img in images[start : start + batch_size]]
             outputs = self._session.run(None, {self._input_name: np.vstack([p[0] for p in prepared])})[0]
             for row, (_, _, _, x_pad, y_pad, width, height) in zip(outputs, prepared, strict=True):
                 results.append(self._postprocess(row, width + x_pad, height + y_pad, width, height))
