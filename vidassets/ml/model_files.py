@@ -9,6 +9,7 @@ on two machines gives one code version. Paths are found without importing the pa
 import functools
 import importlib.util
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from vidassets.storage.local import sha256_file
@@ -64,3 +65,13 @@ def file_identity(path: str | os.PathLike[str]) -> str:
     except OSError:
         return f"missing:{Path(path).name}"
     return f"sha256:{_content_identity(os.fspath(path), st.st_size, st.st_mtime_ns)}"
+
+
+def weights_identity(locate: Callable[[], Path], what: str) -> str:
+    """`file_identity` of the file `locate()` finds, or `missing:<what>` when the package that ships it is not
+    installed here (building the code location never fails on a model file)."""
+    try:
+        path = locate()
+    except FileNotFoundError:
+        return f"missing:{what}"
+    return file_identity(path)

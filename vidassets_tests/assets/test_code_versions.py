@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from vidassets.ml.model_files import nudenet_model_path, silero_vad_model_path
+from vidassets.ml.model_files import nudenet_model_path, package_file, silero_vad_model_path, weights_identity
 from vidassets.model_config import ModelConfig
 from vidassets.storage.local import sha256_file
 
@@ -54,6 +54,8 @@ def test_nudenet_model_file_is_part_of_the_moderation_tag(nudenet_copies):
     assert ModelConfig(nudenet_model_path=str(changed)).code_tag("moderation") != default
     missing = ModelConfig(nudenet_model_path=str(same.with_name("absent.onnx"))).code_tag("moderation")
     assert missing == "nudenet-missing:absent.onnx"
+    # a process without the package that ships a model still builds its code versions
+    assert weights_identity(lambda: package_file("vidassets_no_such_package", "m.onnx"), "m") == "missing:m"
 
 
 def test_vad_method_and_weights_are_part_of_the_transcript_tag():
