@@ -3,8 +3,9 @@ asset code as sensor runs; progress is printed step by step."""
 
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import dagster as dg
 
@@ -40,7 +41,7 @@ def _copy_transcript_files(storage: VideoStorage, video_id: str, out: Path) -> N
                 (out / f"transcript{'.redacted' if redacted else ''}.{fmt}").write_bytes(data)
 
 
-def _summary(metadata: dict[str, Any]) -> str:
+def _summary(metadata: Mapping[str, Any]) -> str:
     parts = [f"{key}={metadata[key].value}" for key in SUMMARY_KEYS if key in metadata]
     return ", ".join(parts)
 
@@ -58,13 +59,14 @@ def process(file: Path, out: Path) -> int:
     out = out.expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
     resources = build_resources(storage_root=str(out))
-    storage = resources["storage"]
+    storage = cast(VideoStorage, resources["storage"])
     video_id = video_id_for("local", str(source))
     head = storage.head_source(source.as_uri())
     ref = SourceRef(video_id=video_id, source_uri=source.as_uri(), bucket="local", key=str(source),
                     etag=head["etag"], size=head["size"])
 
     instance = dg.DagsterInstance.ephemeral()
+    assert videos_partitions.name is not None  # partitions.py names it
     instance.add_dynamic_partitions(videos_partitions.name, [video_id])
     print(f"{source.name} -> video {video_id}, outputs in {out}")
     steps = [*per_video_assets, video_tables]
