@@ -38,8 +38,13 @@ system-deps:  ## Debian packages the tests use (apt-get, as root or through sudo
 test: install system-deps lint  ## the whole test suite (real S3 server, real Dagster instance, real models)
 	$(UV) run --frozen pytest
 
+# Packages the type checker holds for (pyproject.toml [tool.mypy]); extend the list as more of the code is typed.
+MYPY_PATHS := vidassets/ml vidassets/media vidassets/analytics vidassets/storage vidassets/manifests.py \
+	vidassets/model_config.py vidassets/cli
+
 lint:
 	$(UV) run --frozen ruff check vidassets vidassets_tests benchmarks
+	$(UV) run --frozen mypy $(MYPY_PATHS)
 
 bench: install  ## speed and quality benchmarks (not part of the tests)
 	$(UV) run --frozen python benchmarks/bench_frames.py

@@ -5,7 +5,7 @@ distribution (`tests/data/trn00..09.wav`, `debug.train.rttm`; MIT, recordings CC
 two-speaker call (`pyannote/audio/sample/sample.wav`, installed with whisperx). The sdist's dev/test clips are not
 read: they are the held-out check.
 
-For each method (`segmentation`, `window`; see `vidassets.ml.offline_diarizers`):
+For each offline method (today only `segmentation`; see `vidassets.ml.offline_diarizers`):
 - DER (±0.25 s collar) of the diarizer's turns and of the transcript's segments after speaker assignment (what
   users see), with missed / false alarm / confusion; AMI figures are duration-weighted over the ten clips;
 - speaker-count error (|found - reference| per clip);
@@ -13,7 +13,7 @@ For each method (`segmentation`, `window`; see `vidassets.ml.offline_diarizers`)
 - the real-time factor on `--rtf-minutes` of meeting audio (the AMI clips end to end, repeated), wall clock and
   process CPU time, with the load average (the machine may be shared: compare CPU time when it is busy).
 
-    uv run --frozen python benchmarks/quality_diarization.py [--data DIR] [--methods segmentation,window]
+    uv run --frozen python benchmarks/quality_diarization.py [--data DIR] [--methods segmentation]
         [--whisper base] [--rtf-minutes 10] [--json]
 
 `--data DIR` (or `VIDASSETS_AMI_DIR`) is a folder with `trn00.wav` … `trn09.wav` and `debug.train.rttm`; without
@@ -47,8 +47,8 @@ from vidassets import samples  # noqa: E402
 from vidassets.analytics.subtitles import build_cues  # noqa: E402
 from vidassets.media.audio import SAMPLE_RATE  # noqa: E402
 from vidassets.ml.der import diarization_error_rate, read_rttm  # noqa: E402
-from vidassets.ml.diarization_offline import SpeakerTurn  # noqa: E402
 from vidassets.ml.offline_diarizers import METHODS, build_offline_diarizer  # noqa: E402
+from vidassets.ml.speech_types import SpeakerTurn  # noqa: E402
 from vidassets.ml.transcription import speaker_segments  # noqa: E402
 from vidassets.model_config import ModelConfig  # noqa: E402
 from vidassets.resources.models import ModelLoader  # noqa: E402

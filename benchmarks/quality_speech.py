@@ -17,7 +17,7 @@ from faster_whisper import decode_audio  # noqa: E402
 
 from vidassets import samples  # noqa: E402
 from vidassets.ml.der import diarization_error_rate, read_rttm  # noqa: E402
-from vidassets.ml.diarization_offline import SpeakerTurn  # noqa: E402
+from vidassets.ml.speech_types import SpeakerTurn  # noqa: E402
 from vidassets.ml.transcript_quality import normalize, phrase_start_errors, read_stm, word_error_rate  # noqa: E402
 from vidassets.ml.transcription import diarize  # noqa: E402
 from vidassets.model_config import ModelConfig  # noqa: E402

@@ -1,33 +1,17 @@
 """The value of every per-video asset, defined once (as WhisperX's `schema.py` does for its outputs).
 
 Each asset's manifest is JSON at `<root>/assets/<asset>/<video_id>/manifest.json`; assets return these, the
-warehouse rows, the CLI and the API read them. `Segment` and `Word` are WhisperX's transcript shape, which
-`transcript.json` keeps (a public interface). Dagster-free.
+warehouse rows, the CLI and the API read them. The speech types (`Segment`, `Word`: WhisperX's transcript shape,
+which `transcript.json` keeps, a public interface; `TurnRecord`) are defined once in `vidassets.ml.speech_types`,
+which the speech code returns, and re-exported here. Dagster-free.
 """
 
 from typing import Any, NotRequired, TypedDict
 
-
-class Word(TypedDict):
-    word: str
-    start: NotRequired[float | None]
-    end: NotRequired[float | None]
-    score: NotRequired[float | None]
-    speaker: NotRequired[str | None]
-
-
-class Segment(TypedDict):
-    start: float
-    end: float
-    text: str
-    words: list[Word]
-    speaker: NotRequired[str | None]
-
-
-class TurnRecord(TypedDict):
-    start: float
-    end: float
-    speaker: str
+from vidassets.ml.speech_types import Segment as Segment
+from vidassets.ml.speech_types import Transcription as Transcription
+from vidassets.ml.speech_types import TurnRecord as TurnRecord
+from vidassets.ml.speech_types import Word as Word
 
 
 class SpeakerStats(TypedDict):
@@ -105,15 +89,13 @@ class AudioManifest(TypedDict):
     code_version: str
 
 
-class TranscriptManifest(TypedDict):
+class TranscriptManifest(Transcription):
+    """What `ml.transcription.transcribe` returns (language, segments, speech regions) and its provenance."""
+
     video_id: str
     model: str
     vad: str
     aligner: str
-    language: str | None
-    language_probability: float | None
-    segments: list[Segment]
-    speech_regions: NotRequired[list[list[float]]]  # VAD speech (start, end) in seconds, used to check word times
     duration_s: float
     word_count: int
     code_version: str

@@ -10,9 +10,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from vidassets.ml.model_files import nudenet_model_path, vad_model_path, weights_identity
+from vidassets.ml.offline_diarizers import DEFAULT_METHOD as DEFAULT_OFFLINE_DIARIZER
+from vidassets.ml.offline_diarizers import METHODS as OFFLINE_DIARIZERS
+from vidassets.ml.offline_diarizers import unknown_method_message
+
 DEVICES = ("auto", "cpu", "cuda")
 VAD_METHODS = ("auto", "pyannote", "silero")
-OFFLINE_DIARIZERS = ("segmentation", "window")  # vidassets.ml.offline_diarizers: the first is the default
 
 
 def cuda_available() -> bool:
@@ -48,7 +52,7 @@ class ModelConfig:
     vad_method: str = "auto"  # pyannote on cuda, silero on cpu
     align_model: str | None = None  # wav2vec2 directory or torchaudio bundle; None: whisper word times
     diarization_model: str | None = None  # pyannote pipeline dir (config.yaml) or hub id; None: offline diarizer
-    offline_diarizer: str = "segmentation"  # the offline method when no pyannote pipeline is configured
+    offline_diarizer: str = DEFAULT_OFFLINE_DIARIZER  # the offline method when no pyannote pipeline is configured
     min_speakers: int | None = None
     max_speakers: int | None = None
     llm_model: str | None = None  # local instruction-LLM dir (production: Llama-3.2-3B-Instruct); None: TextRank
@@ -62,8 +66,7 @@ class ModelConfig:
         if self.vad_method not in VAD_METHODS:
             raise ValueError(f"vad_method must be one of {', '.join(VAD_METHODS)}, not {self.vad_method!r}")
         if self.offline_diarizer not in OFFLINE_DIARIZERS:
-            raise ValueError(f"offline_diarizer must be one of {', '.join(OFFLINE_DIARIZERS)}, "
-                             f"not {self.offline_diarizer!r}")
+            raise ValueError(unknown_method_message(self.offline_diarizer))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "ModelConfig":
@@ -80,7 +83,7 @@ class ModelConfig:
             vad_method=env.get("VIDASSETS_VAD") or "auto",
             align_model=env.get("VIDASSETS_ALIGN_MODEL") or None,
             diarization_model=env.get("VIDASSETS_DIARIZATION_MODEL") or None,
-            offline_diarizer=env.get("VIDASSETS_DIARIZER") or "segmentation",
+            offline_diarizer=env.get("VIDASSETS_DIARIZER") or DEFAULT_OFFLINE_DIARIZER,
             min_speakers=_optional_int(env.get("VIDASSETS_MIN_SPEAKERS")),
             max_speakers=_optional_int(env.get("VIDASSETS_MAX_SPEAKERS")),
             llm_model=env.get("VIDASSETS_LLM_MODEL") or None,
@@ -118,10 +121,22 @@ class ModelConfig:
     def aligner_label(self) -> str:
         return f"wav2vec2:{self.align_model}" if self.align_model else "faster-whisper-cross-attention"
 
+    def vad_tag(self) -> str:
+        """The VAD for code versions: the configured method and its weights' content. `auto` (pyannote on GPU,
+        silero on CPU) names both candidates: the device is not part of a code version, so CPU code-location
+        processes and GPU workers agree on it."""
+        methods = [self.vad_method] if self.vad_method != "auto" else ["pyannote", "silero"]
+        weights = "/".join(f"{m}-{weights_identity(functools.partial(vad_model_path, m), m)}" for m in methods)
+        return f"vad-{self.vad_method}({weights})"
+
     def code_tag(self, role: str) -> str:
-        """Short model names for an asset's `code_version`: configuring another model marks partitions stale."""
+        """Model identities for an asset's `code_version`: configuring another model, or replacing a model file
+        the version hashes (NudeNet, VAD), marks partitions stale."""
+        if role == "moderation":
+            return f"nudenet-{weights_identity(lambda: nudenet_model_path(self.nudenet_model_path), 'nudenet')}"
         tags = {
-            "transcript": f"{_short(self.whisper_model)}+{_short(self.align_model or 'whisper-words')}",
+            "transcript": f"{_short(self.whisper_model)}+{_short(self.align_model or 'whisper-words')}"
+            f"+{self.vad_tag()}",
             "diarized_transcript": _short(self.diarization_model) if self.diarization_model
             else f"resemblyzer+{self.offline_diarizer}",
             "summary": _short(self.llm_model or "textrank-minilm"),

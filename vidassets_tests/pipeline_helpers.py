@@ -3,7 +3,7 @@
 import dagster as dg
 
 from vidassets.assets import per_video_assets
-from vidassets.cli import failure_message  # noqa: F401  (re-exported for the tests)
+from vidassets.cli.process import failure_message  # noqa: F401  (re-exported for the tests)
 from vidassets.sensors import s3_video_sensor
 
 

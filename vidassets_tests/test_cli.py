@@ -41,3 +41,38 @@ def test_process_bad_file_names_it_and_the_cause(tmp_path):
 def test_process_missing_file(tmp_path):
     done = _process(str(tmp_path / "nope.mp4"), "--out", str(tmp_path / "out"))
     assert done.returncode == 2 and "no such file" in done.stderr
+
+
+def test_every_subcommand_parses_in_the_cli_package(capsys):
+    """Each subcommand's own parser (its --help) is reached through `vidassets`, under its own prog name."""
+    import pytest
+
+    from vidassets.cli import COMMANDS, main
+
+    for name in ["process", *COMMANDS]:
+        with pytest.raises(SystemExit) as done:
+            main([name, "--help"])
+        assert done.value.code == 0, name
+        assert capsys.readouterr().out.startswith(f"usage: vidassets {name} "), name
+
+
+def test_no_command_line_code_outside_the_cli_package():
+    """analytics/, api/ and workers/ take values and return data: no argparse, print or __main__ there."""
+    import ast
+    from pathlib import Path
+
+    import vidassets
+
+    package = Path(vidassets.__file__).parent
+    found = []
+    for path in sorted(p for sub in ("analytics", "api", "workers") for p in (package / sub).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            where = f"{path.relative_to(package)}:{getattr(node, 'lineno', 0)}"
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names = [a.name for a in node.names] + ([node.module] if isinstance(node, ast.ImportFrom) else [])
+                found += [f"{where} imports argparse" for n in names if n == "argparse"]
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
+                found.append(f"{where} prints")
+            elif isinstance(node, ast.Compare) and isinstance(node.left, ast.Name) and node.left.id == "__name__":
+                found.append(f"{where} has a __main__ block")
+    assert found == []

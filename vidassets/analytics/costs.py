@@ -99,28 +99,3 @@ select video_id,
        string_agg(distinct case when usd_per_hour is null then device end, ',') as unpriced_devices
 from costed group by video_id order by video_id
 """.strip()
-
-
-def costs_main(argv: list[str] | None = None) -> int:
-    """`vidassets costs [--price DEVICE=USD_PER_HOUR ...] [--root ROOT] [--format ...]`: compute and $ per video."""
-    import argparse
-    import sys
-
-    from vidassets.analytics.query import QueryError, default_root, render, run_query_arrow
-
-    parser = argparse.ArgumentParser(
-        prog="vidassets costs", description="Compute seconds and estimated $ per video-hour, per video (run_costs)."
-    )
-    parser.add_argument("--price", action="append", default=[], metavar="DEVICE=USD_PER_HOUR",
-                        help=f"$/hour of a device (cpu, cuda); default ${PRICES_ENV} or {DEFAULT_PRICES}")
-    parser.add_argument("--root", help="storage root (default: $VIDASSETS_STORAGE_ROOT)")
-    parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    args = parser.parse_args(argv)
-    try:
-        prices = parse_prices(",".join(args.price)) if args.price else configured_prices()
-        result = run_query_arrow(args.root or default_root(), cost_per_video_hour_sql(prices))
-    except (PriceError, QueryError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    sys.stdout.write(render(result, args.format))
-    return 0

@@ -9,14 +9,12 @@ come from the standard AWS environment. Only the tables a query names are listed
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import csv
 import io
 import json
 import math
 import re
-import sys
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -29,7 +27,6 @@ import pyarrow.compute as pc
 
 from vidassets.analytics.schemas import SCHEMAS, TABLES
 from vidassets.analytics.warehouse import Warehouse, is_changed_file_error
-from vidassets.storage.layout import DEFAULT_ROOT, ROOT_ENV, root_from_env
 
 FORMATS = ("table", "csv", "json")
 MAX_CELL = 60
@@ -188,31 +185,3 @@ def render(table: pa.Table, fmt: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------- CLI
-
-def build_parser(prog: str = "vidassets query") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=prog, description="Run DuckDB SQL over the vidassets warehouse tables: " + ", ".join(TABLES) + ".",
-    )
-    parser.add_argument("sql", help="the query, e.g. \"SELECT status, count(*) FROM videos GROUP BY ALL\"")
-    parser.add_argument("--root", default=None,
-                        help=f"storage root (s3://bucket[/prefix] or a folder); default ${ROOT_ENV} or {DEFAULT_ROOT}")
-    parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
-    return parser
-
-
-def query_main(argv: Sequence[str] | None = None) -> int:
-    """`vidassets query "SQL" [--root ROOT] [--format table|csv|json]`; 0 on success, 1 on a query error."""
-    args = build_parser().parse_args(argv)
-    root = args.root or root_from_env()
-    try:
-        result = run_query_arrow(root, args.sql)
-    except QueryError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    sys.stdout.write(render(result, args.format))
-    sys.stdout.flush()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(query_main())

@@ -19,18 +19,16 @@ and every cue starts with `[SPEAKER_00]: `. Differences, on purpose (common broa
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from vidassets.storage import Store
-from vidassets.storage.layout import DEFAULT_ROOT, ROOT_ENV, manifest_key, root_from_env
+from vidassets.storage.layout import manifest_key
 from vidassets.video_ids import is_video_id
 
 MAX_LINE_WIDTH = 42
@@ -311,7 +309,8 @@ def load_transcript(root: str, video_id: str) -> tuple[dict[str, Any], bool]:
     )
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` (UTF-8, LF) through a temporary file in its folder and one rename."""
     path = path.expanduser()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
@@ -322,44 +321,3 @@ def _write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def build_parser(prog: str = "vidassets export") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description="Subtitles or transcript of one video, with speakers.")
-    parser.add_argument("video_id", help="the video id (partition key), e.g. team-talk-cfe380202ac6")
-    parser.add_argument("--format", choices=FORMATS, default="srt", help="output format (default: srt)")
-    parser.add_argument("--root", default=None,
-                        help=f"storage root (s3://bucket[/prefix] or a folder); default ${ROOT_ENV} or {DEFAULT_ROOT}")
-    parser.add_argument("--out", type=Path, default=None, help="output file (default: stdout)")
-    parser.add_argument("--max-line-width", type=int, default=MAX_LINE_WIDTH, help="characters per subtitle line")
-    parser.add_argument("--max-line-count", type=int, default=MAX_LINE_COUNT, help="lines per subtitle cue")
-    return parser
-
-
-def export_main(argv: Sequence[str] | None = None) -> int:
-    """`vidassets export VIDEO_ID --format srt|vtt|txt|json [--root ROOT] [--out FILE]`; 0 on success."""
-    args = build_parser().parse_args(argv)
-    if args.max_line_width < 10 or args.max_line_count < 1:
-        print("error: --max-line-width must be >= 10 and --max-line-count >= 1", file=sys.stderr)
-        return 2
-    try:
-        manifest, diarized = load_transcript(args.root or root_from_env(), args.video_id)
-    except ExportError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    if not diarized:
-        print(f"warning: {args.video_id} has no diarized transcript; exporting without speaker labels",
-              file=sys.stderr)
-    layout = {"max_line_width": args.max_line_width, "max_line_count": args.max_line_count}
-    text = render(manifest, args.format, **layout) if args.format in ("srt", "vtt") else render(manifest, args.format)
-    if args.out is None or str(args.out) == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    else:
-        _write_atomic(args.out, text)
-        print(f"wrote {args.out} ({len(text.encode())} bytes)", file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(export_main())

@@ -1,21 +1,16 @@
-"""`vidassets api`: the API under uvicorn (production: several workers behind a proxy; locally: `make run`).
+"""The API under uvicorn, for `vidassets api` (production: several workers behind a proxy; locally: `make run`).
 
 Access logs never show secrets: keys travel in headers, and view tokens in query strings are redacted.
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
 import logging
 import re
-import sys
-from collections.abc import Sequence
 from urllib.parse import unquote_plus
 
 import uvicorn
-
-from vidassets.api.settings import ApiSettings
 
 _QUERY_PARAM_RE = re.compile(r"([?&;])([^=&;\s\"]*)=([^&;\s\"]*)")
 SECRET_PARAMS = frozenset({"token"})
@@ -52,17 +47,7 @@ def log_config() -> dict:
     return config
 
 
-def api_main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="vidassets api", description="Serve the vidassets HTTP API (uvicorn).")
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
-    args = parser.parse_args(argv)
-    try:
-        ApiSettings.from_env()  # a bad setting is one line naming it, before any worker starts
-    except (ValueError, RuntimeError) as err:
-        print(f"vidassets api: {err}", file=sys.stderr)
-        return 2
-    uvicorn.run("vidassets.api.app:create_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, proxy_headers=True, log_config=log_config())
-    return 0
+def serve(*, host: str, port: int, workers: int) -> None:
+    """The API under uvicorn in the foreground until stopped (`vidassets api` checks the settings first)."""
+    uvicorn.run("vidassets.api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                proxy_headers=True, log_config=log_config())

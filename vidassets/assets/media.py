@@ -14,9 +14,10 @@ from vidassets.media.errors import InvalidMediaError
 from vidassets.media.frames import encode_jpeg, sample_frames
 from vidassets.media.probe import probe_video
 from vidassets.partitions import videos_partitions
-from vidassets.resources.storage import VideoStorage, sha256_file
+from vidassets.resources.storage import VideoStorage
 from vidassets.sources import TAG_VIDEO_ID, SourceRef
 from vidassets.storage.layout import CONTENT_TYPES, asset_prefix, audio_key, frame_key, manifest_key
+from vidassets.storage.local import sha256_file
 from vidassets.version import CODE_VERSION
 
 

@@ -4,6 +4,7 @@ import dagster as dg
 
 from vidassets.manifests import FrameDetections, FramesManifest, ModerationManifest
 from vidassets.ml.moderation_policy import DEFAULT_REJECT_LABELS, ModerationPolicy, decide
+from vidassets.model_config import current_model_config
 from vidassets.partitions import videos_partitions
 from vidassets.resources.models import ModelLoader
 from vidassets.resources.storage import VideoStorage
@@ -34,7 +35,7 @@ def _top_detections_markdown(frames: list[FrameDetections], limit: int = 10) -> 
 @dg.asset(
     partitions_def=videos_partitions,
     group_name="moderation",
-    code_version="moderation-v1-nudenet-320n",
+    code_version=f"moderation-v1:{current_model_config().code_tag('moderation')}",
     kinds={"onnx"},
     pool="gpu",
     description="NudeNet v3 labels per sampled frame -> approved/rejected with reasons. "

@@ -1,6 +1,7 @@
 """Speech assets: the aligned transcript (WhisperX recipe) and the diarized transcript (who spoke when)."""
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import dagster as dg
@@ -10,6 +11,7 @@ from vidassets.analytics.subtitles import render as render_subtitles
 from vidassets.assets.ui import markdown_image
 from vidassets.manifests import AudioManifest, DiarizedTranscriptManifest, Segment, SpeakerStats, TranscriptManifest
 from vidassets.media.audio import SAMPLE_RATE
+from vidassets.ml.speech_types import SpeakerTurn, Transcription, Turn
 from vidassets.ml.transcription import diarize
 from vidassets.model_config import current_model_config
 from vidassets.partitions import videos_partitions
@@ -67,10 +69,8 @@ def transcript(
         "code_version": CODE_VERSION,
     }
     started = time.monotonic()
-    if audio["has_audio"]:
-        result = models.transcribe(load_audio(storage, audio))
-    else:
-        result = {"language": None, "language_probability": None, "segments": []}
+    result: Transcription = (models.transcribe(load_audio(storage, audio)) if audio["has_audio"]
+                             else {"language": None, "language_probability": None, "segments": []})
     elapsed = time.monotonic() - started
     segments = result["segments"]
     manifest: TranscriptManifest = {
@@ -93,7 +93,7 @@ def transcript(
     )
 
 
-def speaker_stats(turns: list[Any], segments: list[Segment]) -> list[SpeakerStats]:
+def speaker_stats(turns: Sequence[Turn], segments: list[Segment]) -> list[SpeakerStats]:
     """Talk time from diarization turns, word counts from the labelled words, per speaker."""
     stats: dict[str, Any] = {}
     for turn in turns:
@@ -101,10 +101,8 @@ def speaker_stats(turns: list[Any], segments: list[Segment]) -> list[SpeakerStat
         entry["talk_time_s"] += turn.end - turn.start
     for seg in segments:
         for word in seg.get("words", []):
-            if word.get("speaker"):
-                entry = stats.setdefault(
-                    word["speaker"], {"speaker": word["speaker"], "talk_time_s": 0.0, "word_count": 0}
-                )
+            if speaker := word.get("speaker"):
+                entry = stats.setdefault(speaker, {"speaker": speaker, "talk_time_s": 0.0, "word_count": 0})
                 entry["word_count"] += 1
     for entry in stats.values():
         entry["talk_time_s"] = round(entry["talk_time_s"], 3)
@@ -130,7 +128,8 @@ def diarized_transcript(
 ) -> dg.Output[DiarizedTranscriptManifest]:
     from vidassets.ml.speaker_timeline import speaker_timeline_png
 
-    turns, segments = [], []
+    turns: list[SpeakerTurn] = []
+    segments: list[Segment] = []
     if transcript["segments"]:  # a video with no speech never loads the diarizer
         diarizer = models.diarizer()
         name, method = diarizer.name, diarizer.method

@@ -8,12 +8,10 @@ its run, and keeps serving until Ctrl-C. State lives in `.vidassets/` under the 
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import shlex
 import signal
-import sys
 import threading
 import time
 import urllib.error
@@ -182,18 +180,13 @@ def _indent(text: str) -> str:
     return "\n".join(f"    {line}" for line in text.splitlines())
 
 
-def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="vidassets up", description=__doc__.split("\n\n")[0])
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--no-wait", action="store_true", help="start, upload the sample, keep serving; do not follow")
-    mode.add_argument("--once", action="store_true", help="exit after the sample run ends (code 0 only on success)")
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=1800.0,
-        help="with --once: give up after this many seconds (default 1800)",
-    )
-    return parser.parse_args(argv)
+@dataclass(frozen=True)
+class UpOptions:
+    """How `vidassets up` runs (parsed by `vidassets.cli.up`)."""
+
+    no_wait: bool = False  # start, upload the sample, keep serving; do not follow
+    once: bool = False  # exit after the sample run ends (code 0 only on success)
+    timeout: float = 1800.0  # with `once`: give up after this many seconds
 
 
 @contextlib.contextmanager
@@ -230,8 +223,9 @@ def _signals_ignored() -> Iterator[None]:
             signal.signal(sig, old)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parse(argv)
+def up(args: UpOptions) -> int:
+    """The whole platform on this machine until Ctrl-C (or, with `once`, until the sample run ends); its progress
+    is printed here: this is the dev stack's own console."""
     layout = Layout(Path.cwd().resolve())
     for required in ("dagster.yaml", "workspace.yaml"):
         if not (layout.root / required).is_file():
@@ -264,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["DAGSTER_HOME"] = saved_home
 
 
-def _up(args: argparse.Namespace, layout: Layout, stack: Stack) -> int:
+def _up(args: UpOptions, layout: Layout, stack: Stack) -> int:
     # 1. state dir, instance config, leftovers of a previous session
     for directory in (layout.dagster_home, layout.s3, layout.logs, layout.sample.parent):
         directory.mkdir(parents=True, exist_ok=True)
@@ -523,7 +517,7 @@ def _wait_for_webserver(ui: str, webserver: Service, stack: Stack) -> None:
 
 
 def _follow(
-    args: argparse.Namespace, layout: Layout, stack: Stack, s3: SeaweedS3, ui: str, uploaded_at: float | None
+    args: UpOptions, layout: Layout, stack: Stack, s3: SeaweedS3, ui: str, uploaded_at: float | None
 ) -> bool:
     """Print the sample run's progress until it ends; True if it succeeded."""
     video_id = video_id_for(BUCKET, SAMPLE_KEY)
@@ -605,7 +599,3 @@ def _serve(ui: str, stack: Stack) -> int:
     while True:
         stack.check_alive()
         time.sleep(1)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

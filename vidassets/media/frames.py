@@ -32,7 +32,13 @@ from av.packet import Packet
 from av.video.stream import VideoStream
 
 from vidassets.media.errors import InvalidMediaError
-from vidassets.media.probe import main_video_stream, open_input, stream_start_s, video_duration_s
+from vidassets.media.probe import (
+    main_video_stream,
+    open_input,
+    stream_start_s,
+    stream_time_base,
+    video_duration_s,
+)
 
 KEYFRAME_COVERAGE_MIN = 0.5  # below this share of slots with a keyframe, sample every slot by seeking
 DEBLOCK_SKIP_MIN_DOWNSCALE = 2.0  # keyframes shrunk at least this much are decoded without deblocking
@@ -151,7 +157,7 @@ class _Sampler:
     def __init__(self, path: Path, name: str, max_side: int) -> None:
         self.path, self.name, self.max_side = path, name, max_side
         self.container, self.stream = self._open()
-        self.time_base = self.stream.time_base
+        self.time_base = stream_time_base(self.stream, name)
         self.start = stream_start_s(self.stream)
         sar = self.stream.codec_context.sample_aspect_ratio
         self.sar = float(sar) if sar else 1.0
@@ -220,7 +226,7 @@ class _Sampler:
                     send(best)
                 best, best_slot, best_dist = packet, slot, dist
                 slot_of_pts[packet.pts] = slot
-            elif dist < best_dist:
+            elif best is not None and best.pts is not None and dist < best_dist:  # best is set once slot is
                 slot_of_pts.pop(best.pts, None)
                 best, best_dist = packet, dist
                 slot_of_pts[packet.pts] = slot
@@ -359,7 +365,7 @@ def _scan_duration(container: InputContainer, stream: VideoStream) -> float:
     start = stream_start_s(stream)
     for packet in container.demux(stream):
         if packet.pts is not None:
-            end = max(end, float((packet.pts + (packet.duration or 0)) * stream.time_base) - start)
+            end = max(end, float((packet.pts + (packet.duration or 0)) * stream_time_base(stream)) - start)
     return end
 
 

@@ -59,6 +59,13 @@ class VideoProbe:
         return dataclasses.asdict(self)
 
 
+def stream_time_base(stream: VideoStream, name: str = "input") -> Fraction:
+    """The stream's time base; a video stream without one cannot be timed (InvalidMediaError)."""
+    if stream.time_base is None:
+        raise InvalidMediaError(name, "video stream has no time base")
+    return stream.time_base
+
+
 def open_input(path: Path, name: str) -> InputContainer:
     """Open a media file with PyAV, turning empty/garbage/unopenable files into InvalidMediaError."""
     path = Path(path)
@@ -143,7 +150,7 @@ def _scan_duration_s(container: InputContainer, stream: VideoStream, name: str) 
     try:
         for packet in container.demux(stream):
             if packet.pts is not None:
-                t = float((packet.pts + (packet.duration or 0)) * stream.time_base)
+                t = float((packet.pts + (packet.duration or 0)) * stream_time_base(stream, name))
                 end = t if end is None else max(end, t)
     except av.error.FFmpegError as err:
         raise InvalidMediaError(name, f"truncated or corrupt: {err.strerror or err}") from err
@@ -185,10 +192,10 @@ def _check_tail(container: InputContainer, stream: VideoStream, duration_s: floa
     reached: float | None = None
     decoded = False
     try:
-        container.seek(int(target / stream.time_base), stream=stream, backward=True)
+        container.seek(int(target / stream_time_base(stream)), stream=stream, backward=True)
         for n, packet in enumerate(container.demux(stream)):
             if packet.pts is not None:
-                t = float(packet.pts * stream.time_base)
+                t = float(packet.pts * stream_time_base(stream))
                 reached = t if reached is None else max(reached, t)
             if not decoded:
                 decoded = bool(packet.decode())

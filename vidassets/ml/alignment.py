@@ -8,11 +8,12 @@ path.
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlparse
 
 import numpy as np
 
+from vidassets.ml.speech_types import Segment, Word
 from vidassets.ml.whisper_weights import ModelNotFoundError, model_cache_dir
 
 PUNKT_ABBREVIATIONS = ("mr", "mrs", "ms", "dr", "prof", "st", "vs", "etc", "jr", "sr", "e.g", "i.e")
@@ -110,8 +111,8 @@ def load_align_model(model_name: str, language: str, device: str) -> tuple[Any, 
 
 
 def align_words(
-    segments: list[dict[str, Any]], audio: np.ndarray, model: Any, metadata: dict[str, Any], device: str
-) -> list[dict[str, Any]]:
+    segments: list[Segment], audio: np.ndarray, model: Any, metadata: dict[str, Any], device: str
+) -> list[Segment]:
     """WhisperX forced alignment: sentence-split segments with per-word start, end and score."""
     import whisperx
 
@@ -119,10 +120,11 @@ def align_words(
     plain = [{"start": s["start"], "end": s["end"], "text": s["text"]} for s in segments]
     audio = np.ascontiguousarray(audio, dtype=np.float32)  # the model's weights are float32
     aligned = whisperx.align(plain, model, metadata, audio, device, return_char_alignments=False)
-    out = []
+    out: list[Segment] = []
     for seg in aligned["segments"]:
+        # whisperx leaves out the times of words it could not place (numerals): keys absent, never None
         words = [
-            {k: (round(float(v), 3) if k in ("start", "end", "score") else v) for k, v in w.items()}
+            cast(Word, {k: (round(float(v), 3) if k in ("start", "end", "score") else v) for k, v in w.items()})
             for w in seg.get("words", [])
         ]
         out.append({"start": round(float(seg["start"]), 3), "end": round(float(seg["end"]), 3),

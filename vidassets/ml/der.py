@@ -32,9 +32,9 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from vidassets.ml.diarization_offline import SpeakerTurn
+from vidassets.ml.speech_types import SpeakerTurn
 
-__all__ = ["SpeakerTurn", "diarization_error_rate", "read_rttm"]
+__all__ = ["diarization_error_rate", "read_rttm"]
 
 
 def read_rttm(path: str | Path, *, file_id: str | None = None) -> list[SpeakerTurn]:

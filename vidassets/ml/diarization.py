@@ -1,10 +1,10 @@
-"""What every diarizer offers (offline window-embedding, pyannote): a name for provenance and speaker turns."""
+"""What every diarizer offers (the offline segmentation diarizer, pyannote): a name for provenance and turns."""
 
 from typing import Protocol
 
 import numpy as np
 
-from vidassets.ml.diarization_offline import SpeakerTurn
+from vidassets.ml.speech_types import SpeakerTurn, SpeechRegion
 
 
 class Diarizer(Protocol):
@@ -16,7 +16,15 @@ class Diarizer(Protocol):
     def method(self) -> str:
         """`name` with the parameters that shape the output."""
 
-    def diarize(
-        self, audio: np.ndarray, speech_regions: list[tuple[float, float]] | None = None
-    ) -> list[SpeakerTurn]:
+    def diarize(self, audio: np.ndarray, speech_regions: list[SpeechRegion] | None = None) -> list[SpeakerTurn]:
         """Speaker turns of float32 mono 16 kHz `audio`, sorted by start."""
+
+
+def check_speaker_bounds(min_speakers: int | None, max_speakers: int | None) -> None:
+    """ValueError for a speaker-count range no diarizer can honour."""
+    if min_speakers is not None and min_speakers < 1:
+        raise ValueError("min_speakers must be >= 1")
+    if max_speakers is not None and max_speakers < 1:
+        raise ValueError("max_speakers must be >= 1")
+    if min_speakers is not None and max_speakers is not None and min_speakers > max_speakers:
+        raise ValueError("min_speakers must be <= max_speakers")

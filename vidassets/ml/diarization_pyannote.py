@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from vidassets.media.audio import SAMPLE_RATE
-from vidassets.ml.diarization_offline import SpeakerTurn
+from vidassets.ml.speech_types import SpeakerTurn
 from vidassets.ml.whisper_weights import ModelNotFoundError
 
 SETTING = "VIDASSETS_DIARIZATION_MODEL"

@@ -1,8 +1,8 @@
 """Offline speaker diarization the pyannote 3.x way, on the segmentation model shipped in the whisperx wheel.
 
-The window-embedding diarizer (``diarization_offline``) finds speech with an energy VAD and gives every 1.5 s
-window one speaker: on far-field meetings it counts noise as speech and cannot see overlap or a change inside a
-window. This one is built like pyannote's ``SpeakerDiarization`` pipeline, with the parts we can ship offline:
+The one offline diarizer (the older window-embedding one, an energy VAD plus one speaker per 1.5 s window, was
+retired: worse on every quality measure in docs/QUALITY.md). It is built like pyannote's ``SpeakerDiarization``
+pipeline, with the parts we can ship offline:
 
 1. **Local segmentation** – ``whisperx/assets/pytorch_model.bin`` is pyannote's speaker-segmentation model
    (PyanNet: SincNet + 4 BiLSTM, 5 s windows, up to 3 local speakers, multi-label, ~17 ms frames). It runs on
@@ -39,14 +39,10 @@ from typing import Any
 import numpy as np
 
 from vidassets.media.audio import SAMPLE_RATE
-from vidassets.ml.diarization_offline import (
-    SpeakerTurn,
-    _embed_mels,
-    _import_resemblyzer,
-    _mel_batch,
-    check_speaker_bounds,
-    load_encoder,
-)
+from vidassets.ml.diarization import check_speaker_bounds
+from vidassets.ml.model_files import segmentation_model_path
+from vidassets.ml.speaker_embeddings import embed_mels, load_encoder, mel_batch, resemblyzer_hparams
+from vidassets.ml.speech_types import SpeakerTurn
 
 MODEL_NAME = "pyannote-segmentation(whisperx)+resemblyzer"
 CLUSTERING_NAME = "cannot-link-average-linkage"
@@ -56,19 +52,6 @@ PARTIAL_FRAMES = 160  # Resemblyzer: 1.6 s partials
 
 _MODELS: dict[str, Any] = {}
 _MODELS_LOCK = threading.Lock()
-
-
-def segmentation_model_path() -> Path:
-    """whisperx's bundled pyannote segmentation checkpoint (found without importing whisperx)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("whisperx")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("whisperx is not installed: it ships the segmentation model (assets/pytorch_model.bin)")
-    path = Path(spec.submodule_search_locations[0]) / "assets" / "pytorch_model.bin"
-    if not path.is_file():
-        raise FileNotFoundError(f"segmentation model not found at {path}")
-    return path
 
 
 def load_segmentation_model(device: str = "cpu", path: str | Path | None = None) -> Any:
@@ -95,6 +78,8 @@ def load_segmentation_model(device: str = "cpu", path: str | Path | None = None)
                     model = Model.from_pretrained(path)
                 finally:
                     logging.getLogger("lightning").setLevel(level)
+            if model is None:
+                raise FileNotFoundError(f"pyannote could not load a segmentation model from {path}")
             model.eval()
             model.to(torch.device(device))
             _MODELS[key] = model
@@ -122,8 +107,8 @@ class SegmentationRun:
 class SegmentationDiarizer:
     """Diarization from pyannote's segmentation model + Resemblyzer embeddings + cannot-link clustering.
 
-    Same interface as :class:`~vidassets.ml.diarization_offline.WindowEmbeddingDiarizer`
-    (``diarize(audio) -> turns``, ``name``, ``method``); details in the module docstring. Turns may overlap in
+    A :class:`~vidassets.ml.diarization.Diarizer` (``diarize(audio) -> turns``, ``name``, ``method``); details in
+    the module docstring. Turns may overlap in
     time where the model hears two speakers at once.
     """
 
@@ -259,7 +244,7 @@ class SegmentationDiarizer:
     def embed(self, padded: np.ndarray, starts: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(C, S, 256) Resemblyzer embeddings per (chunk, local speaker) — NaN without enough speech — and the
         (C, S) seconds each local speaker talks alone in its chunk."""
-        _, _, hparams = _import_resemblyzer()
+        hparams = resemblyzer_hparams()
         n_chunks, n_frames, n_local = active.shape
         frame_step = self.model.receptive_field.step
         alone = active & (active.sum(axis=2, keepdims=True) == 1)
@@ -267,7 +252,7 @@ class SegmentationDiarizer:
 
         # mel spectrograms per chunk (batched; the whole file's STFT would not fit for long inputs), of audio
         # brought to Resemblyzer's loudness over speech; each local speaker's mask picks its frames
-        speech_frames = active.any(axis=2)
+        speech_frames = np.asarray(active.any(axis=2))
         gain = self._gain(padded, starts, speech_frames, hparams)
         frame_times = self._frame_times(n_frames)
         mel_per_chunk = int(round(CHUNK_S / MEL_STEP_S))
@@ -281,7 +266,7 @@ class SegmentationDiarizer:
 
         def flush() -> None:  # embed the pending partials, add them up per (chunk, local speaker)
             if partials:
-                vectors = _embed_mels(self.encoder, np.stack(partials))
+                vectors = embed_mels(self.encoder, np.stack(partials))
                 for owner, vector in zip(owners, vectors, strict=True):
                     sums[owner] = sums.get(owner, 0) + vector
                 partials.clear()
@@ -294,7 +279,7 @@ class SegmentationDiarizer:
                 padded[int(round(starts[c] * SAMPLE_RATE)): int(round(starts[c] * SAMPLE_RATE)) + width]
                 for c in batch
             ]) * gain
-            mels = _mel_batch(wavs, hparams)[:, :mel_per_chunk]
+            mels = mel_batch(wavs, hparams)[:, :mel_per_chunk]
             for c, chunk_mel in zip(batch, mels, strict=True):
                 for s in range(n_local):
                     if not active[c, :, s].any():

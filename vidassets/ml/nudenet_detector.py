@@ -11,10 +11,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import onnxruntime
-from nudenet import nudenet as _nudenet
+from nudenet import nudenet as nudenet_lib  # its pre-processing and label order; not its session
+
+from vidassets.ml.model_files import nudenet_model_path
 
 MODEL_NAME = "nudenet-320n"
-LABELS: list[str] = vars(_nudenet)["__labels"]  # the class order of 320n.onnx
+LABELS: list[str] = vars(nudenet_lib)["__labels"]  # the class order of 320n.onnx
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class NudeNetDetector:
 
     @classmethod
     def load(cls, model_path: str | None, *, device: str, threads: int) -> "NudeNetDetector":
-        path = model_path or str(Path(_nudenet.__file__).with_name("320n.onnx"))
+        path = str(nudenet_model_path(model_path))
         if not Path(path).is_file():
             raise FileNotFoundError(f"NudeNet model not found at {path}: set VIDASSETS_NUDENET_MODEL")
         options = onnxruntime.SessionOptions()
@@ -56,7 +58,7 @@ class NudeNetDetector:
         """Detections per encoded image (JPEG/PNG bytes), in order."""
         results: list[list[Detection]] = []
         for start in range(0, len(images), batch_size):
-            prepared = [_nudenet._read_image(img, self._resolution) for img in images[start : start + batch_size]]
+            prepared = [nudenet_lib._read_image(img, self._resolution) for img in images[start : start + batch_size]]
             outputs = self._session.run(None, {self._input_name: np.vstack([p[0] for p in prepared])})[0]
             for row, (_, _, _, x_pad, y_pad, width, height) in zip(outputs, prepared, strict=True):
                 results.append(self._postprocess(row, width + x_pad, height + y_pad, width, height))
@@ -80,6 +82,7 @@ class NudeNetDetector:
         class_ids = scores[keep].argmax(axis=1)
         indices = cv2.dnn.NMSBoxes(boxes.tolist(), kept_scores.tolist(), 0.25, 0.45)
         return [
-            Detection(LABELS[class_ids[i]], float(kept_scores[i]), tuple(int(v) for v in boxes[i]))
+            Detection(LABELS[class_ids[i]], float(kept_scores[i]),
+                      (int(boxes[i, 0]), int(boxes[i, 1]), int(boxes[i, 2]), int(boxes[i, 3])))
             for i in np.asarray(indices).reshape(-1)
         ]

@@ -16,10 +16,12 @@ A match in either reading masks every word it touches; the words of one match be
 """
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from functools import cache
 from typing import Any
+
+from vidassets.ml.speech_types import Segment
 
 METHOD = "presidio-analyzer pattern recognizers (email+tld, phonenumbers, Luhn card, IBAN, US SSN) over written " \
     "and spoken-number readings of each segment"
@@ -71,7 +73,9 @@ class Redaction:
 
 @dataclass
 class RedactionResult:
-    segments: list[dict[str, Any]]  # the transcript's segments, redacted, same shape
+    # the transcript's segments, redacted: `Segment`s whose tagged words carry `redacted` (the entity) and, for a
+    # segment that had no word times, words with null times (the redacted transcript files keep that shape)
+    segments: list[dict[str, Any]]
     redactions: list[Redaction]
     mask: list[dict[str, Any]]  # one entry per masked word: segment, word, start, end, entity
 
@@ -249,7 +253,7 @@ def find_entities(words: list[str], entities: Iterable[str] = DEFAULT_ENTITIES,
     return merged
 
 
-def _segment_words(segment: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _segment_words(segment: Segment) -> list[dict[str, Any]]:
     """The segment's word dicts; a segment without word times gets words from its text (times null)."""
     words = segment.get("words")
     if words:
@@ -267,7 +271,7 @@ def _tag_word(words: list[dict[str, Any]], entity: str) -> dict[str, Any]:
     return tag
 
 
-def redact_segments(segments: list[Mapping[str, Any]], entities: Iterable[str] = DEFAULT_ENTITIES,
+def redact_segments(segments: Sequence[Segment], entities: Iterable[str] = DEFAULT_ENTITIES,
                     min_score: float = MIN_SCORE) -> RedactionResult:
     """The segments with every detected entity replaced by its tag (text and words), the redactions and a
     word-level mask; segments without personal data are returned unchanged."""

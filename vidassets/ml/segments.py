@@ -11,8 +11,9 @@ neighbour, so it neither drags a segment's start back into the silence nor becom
 """
 
 import bisect
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
+
+from vidassets.ml.speech_types import Segment, SpeechRegion, Turn, Word
 
 SENTENCE_END = (".", "?", "!", "。", "？", "！")
 ABBREVIATIONS = frozenset({"mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "vs.", "etc.", "e.g.", "i.e.", "jr.", "sr."})
@@ -31,15 +32,16 @@ def _ends_sentence(word: str) -> bool:
     return text.endswith(SENTENCE_END) and text.lower() not in ABBREVIATIONS
 
 
-def segment_from_words(words: list[dict[str, Any]], language: str | None) -> dict[str, Any]:
-    timed = [w for w in words if "start" in w and "end" in w]
-    segment = {
-        "start": round(min(w["start"] for w in timed), 3) if timed else None,
-        "end": round(max(w["end"] for w in timed), 3) if timed else None,
+def segment_from_words(words: list[Word], language: str | None) -> Segment:
+    starts = [w["start"] for w in words if "start" in w and "end" in w]
+    ends = [w["end"] for w in words if "start" in w and "end" in w]
+    segment: Segment = {
+        "start": round(min(starts), 3) if starts else None,
+        "end": round(max(ends), 3) if ends else None,
         "text": _joiner(language).join(w["word"] for w in words).strip(),
         "words": words,
     }
-    speakers = [w["speaker"] for w in words if w.get("speaker")]
+    speakers = [speaker for w in words if (speaker := w.get("speaker"))]
     if speakers:
         segment["speaker"] = max(set(speakers), key=speakers.count)
     return segment
@@ -48,7 +50,7 @@ def segment_from_words(words: list[dict[str, Any]], language: str | None) -> dic
 class _SpeechRegions:
     """Sorted, merged speech regions with an overlap query in O(log n)."""
 
-    def __init__(self, regions: list[tuple[float, float]], tolerance: float):
+    def __init__(self, regions: list[SpeechRegion], tolerance: float):
         merged: list[list[float]] = []
         for a, b in sorted((float(a) - tolerance, float(b) + tolerance) for a, b in regions):
             if merged and a <= merged[-1][1]:
@@ -74,14 +76,14 @@ def _mostly_inside(start: float, end: float, index: _SpeechRegions) -> bool:
     return index.overlap(start, end) >= 0.5 * (end - start)
 
 
-def _timed(word: dict[str, Any]) -> bool:
+def _timed(word: Word) -> bool:
     return isinstance(word.get("start"), int | float) and isinstance(word.get("end"), int | float)
 
 
 def snap_words_to_speech(
-    segments: Iterable[dict[str, Any]], speech_regions: list[tuple[float, float]] | None,
+    segments: Iterable[Segment], speech_regions: Sequence[SpeechRegion] | Sequence[list[float]] | None,
     *, tolerance_s: float = SPEECH_TOLERANCE_S,
-) -> list[dict[str, Any]]:
+) -> list[Segment]:
     """Copies of `segments` in which a word lying (mostly) outside every speech region is moved next to its
     neighbour in the same segment, keeping its duration (at most 1 s); words before the first well-placed word
     move up to it, words after move behind their predecessor.
@@ -91,10 +93,10 @@ def snap_words_to_speech(
     segments = list(segments)
     if not speech_regions:
         return segments
-    index = _SpeechRegions(list(speech_regions), tolerance_s)
+    index = _SpeechRegions([(float(a), float(b)) for a, b in speech_regions], tolerance_s)
     out = []
     for segment in segments:
-        words = [dict(w) for w in segment.get("words") or []]
+        words: list[Word] = [Word(**w) for w in segment.get("words") or []]
         inside = [_timed(w) and _mostly_inside(w["start"], w["end"], index) for w in words]
         misplaced = [_timed(w) and not ok for w, ok in zip(words, inside, strict=True)]
         if not any(inside) or not any(misplaced):
@@ -118,19 +120,19 @@ def snap_words_to_speech(
 
 
 def resegment(
-    segments: Iterable[dict[str, Any]], language: str | None, *, by_speaker: bool = False,
+    segments: Iterable[Segment], language: str | None, *, by_speaker: bool = False,
     max_segment_s: float = MAX_SEGMENT_S, max_pause_s: float | None = MAX_PAUSE_S,
-) -> list[dict[str, Any]]:
+) -> list[Segment]:
     """Split every segment after sentence-ending words, where consecutive words are more than `max_pause_s` apart
     (None: never), on speaker changes (when `by_speaker`), and before a segment would exceed `max_segment_s`.
     Segments without words are kept as they are."""
-    out: list[dict[str, Any]] = []
+    out: list[Segment] = []
     for segment in segments:
         words = segment.get("words") or []
         if not words:
             out.append(segment)
             continue
-        current: list[dict[str, Any]] = []
+        current: list[Word] = []
         for word in words:
             if current:
                 first = next((w["start"] for w in current if "start" in w), None)
@@ -157,8 +159,8 @@ MAX_EXTEND_S = 0.5
 
 
 def fit_segments_to_turns(
-    segments: list[dict[str, Any]], turns: Iterable[Any], *, max_extend_s: float = MAX_EXTEND_S
-) -> list[dict[str, Any]]:
+    segments: list[Segment], turns: Iterable[Turn], *, max_extend_s: float = MAX_EXTEND_S
+) -> list[Segment]:
     """Copies of speaker-labelled `segments` whose bounds are widened, by at most `max_extend_s` on each side, to
     the diarization turns of the same speaker they touch, never into the previous or next segment.
 
@@ -168,7 +170,7 @@ def fit_segments_to_turns(
     by_speaker: dict[str, list[tuple[float, float]]] = {}
     for turn in turns:
         by_speaker.setdefault(turn.speaker, []).append((float(turn.start), float(turn.end)))
-    out = [dict(s) for s in segments]
+    out: list[Segment] = [Segment(**s) for s in segments]
     for i, segment in enumerate(out):
         start, end, speaker = segment.get("start"), segment.get("end"), segment.get("speaker")
         if start is None or end is None or speaker not in by_speaker:

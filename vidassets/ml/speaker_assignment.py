@@ -6,15 +6,14 @@ module level, ~10 s on a 2-core machine, which the offline path never needs. A t
 """
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from vidassets.ml.speech_types import Segment, Turn, Word
 
-class Turn(Protocol):
-    start: float
-    end: float
-    speaker: str
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class TurnIndex:
@@ -38,19 +37,35 @@ class TurnIndex:
         return self.speakers[int(np.argmin(np.abs(self.mids - (start + end) / 2)))]
 
 
-def assign_speakers(turns: Sequence[Turn], segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def assign_speakers(turns: Sequence[Turn], segments: list[Segment]) -> list[Segment]:
     """Copies of `segments` with `speaker` on each segment and on each timed word."""
     index = TurnIndex(turns)
     out = []
     for segment in segments:
-        labelled = {**segment, "words": [dict(w) for w in segment.get("words", [])]}
-        speaker = index.speaker_for(segment.get("start", 0.0), segment.get("end", 0.0))
+        words: list[Word] = [Word(**w) for w in segment.get("words", [])]
+        labelled: Segment = {**segment, "words": words}
+        speaker = index.speaker_for(segment.get("start") or 0.0, segment.get("end") or 0.0)
         if speaker is not None:
             labelled["speaker"] = speaker
-        for word in labelled["words"]:
+        for word in words:
             if "start" in word:
                 word_speaker = index.speaker_for(word["start"], word.get("end", word["start"]))
                 if word_speaker is not None:
                     word["speaker"] = word_speaker
         out.append(labelled)
     return out
+
+
+def to_whisperx_frame(turns: Sequence[Turn]) -> "pd.DataFrame":
+    """Turns as the DataFrame ``whisperx.assign_word_speakers(diarize_df, result)`` reads (the rule above is
+    checked against it). whisperx 3.8.6 only reads the ``start``, ``end`` and ``speaker`` columns."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "start": [float(t.start) for t in turns],
+            "end": [float(t.end) for t in turns],
+            "speaker": [t.speaker for t in turns],
+        },
+        columns=["start", "end", "speaker"],
+    )

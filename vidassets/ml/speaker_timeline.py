@@ -2,13 +2,8 @@
 
 import io
 from collections.abc import Sequence
-from typing import Protocol
 
-
-class Turn(Protocol):
-    start: float
-    end: float
-    speaker: str
+from vidassets.ml.speech_types import Turn
 
 
 def speaker_timeline_png(turns: Sequence[Turn], duration_s: float, *, width_in: float = 8.0) -> bytes:

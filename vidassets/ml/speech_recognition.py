@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from vidassets.media.audio import SAMPLE_RATE
+from vidassets.ml.speech_types import Segment, SpeechRegion, Transcription, Word
 
 CHUNK_S = 30
 
@@ -55,7 +56,7 @@ class SpeechRecognizer:
 
         return Pyannote(torch.device(self.spec.device), token=None, vad_onset=0.5, vad_offset=0.363, chunk_size=CHUNK_S)
 
-    def speech_chunks(self, audio: np.ndarray) -> tuple[list[dict[str, float]] | None, list[tuple[float, float]]]:
+    def speech_chunks(self, audio: np.ndarray) -> tuple[list[dict[str, float]] | None, list[SpeechRegion]]:
         """(chunks, speech regions): pyannote VAD merged into <= 30 s chunks, or None to let faster-whisper run
         Silero itself; and the VAD's speech regions in seconds."""
         if self._pyannote is None:
@@ -75,8 +76,9 @@ class SpeechRecognizer:
 
     def transcribe(
         self, audio: np.ndarray, *, language: str | None, batch_size: int, word_timestamps: bool, beam_size: int = 5
-    ) -> dict[str, Any]:
-        """`{"language", "language_probability", "segments": [{start, end, text, words?}]}`; silence -> no segments."""
+    ) -> Transcription:
+        """`{"language", "language_probability", "segments", "speech_regions"}`; silence -> no segments. Segments
+        have `words` only with `word_timestamps` (else the aligner adds them); the empty list until then."""
         if self.spec.english_only:
             language = "en"
         if audio.size < SAMPLE_RATE // 10:
@@ -93,19 +95,17 @@ class SpeechRecognizer:
             vad_filter=chunks is None,
             clip_timestamps=chunks,
         )
-        out = []
+        out: list[Segment] = []
         for seg in segments:
             text = seg.text.strip()
             if not text:
                 continue
-            item: dict[str, Any] = {"start": round(seg.start, 3), "end": round(seg.end, 3), "text": text}
-            if word_timestamps:
-                item["words"] = [
-                    {"word": w.word.strip(), "start": round(w.start, 3), "end": round(w.end, 3),
-                     "score": round(w.probability, 4)}
-                    for w in (seg.words or []) if w.word.strip()
-                ]
-            out.append(item)
+            words: list[Word] = [
+                {"word": w.word.strip(), "start": round(w.start, 3), "end": round(w.end, 3),
+                 "score": round(w.probability, 4)}
+                for w in (seg.words or []) if w.word.strip()
+            ] if word_timestamps else []
+            out.append({"start": round(seg.start, 3), "end": round(seg.end, 3), "text": text, "words": words})
         return {
             "language": info.language,
             "language_probability": round(float(info.language_probability), 4) if not self.spec.english_only else None,
@@ -114,7 +114,7 @@ class SpeechRecognizer:
         }
 
 
-def silero_speech_regions(audio: np.ndarray) -> list[tuple[float, float]]:
+def silero_speech_regions(audio: np.ndarray) -> list[SpeechRegion]:
     """Silero speech regions (seconds) with the options `BatchedInferencePipeline.transcribe` uses itself."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 

@@ -9,12 +9,14 @@
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
+from vidassets.ml.speech_types import Segment
 from vidassets.ml.whisper_weights import ModelNotFoundError
 
 SYSTEM_PROMPT = (
@@ -45,13 +47,13 @@ class Summary:
         return asdict(self)
 
 
-def transcript_lines(segments: list[dict[str, Any]]) -> list[str]:
+def transcript_lines(segments: Sequence[Segment]) -> list[str]:
     """`SPEAKER_00: text` lines, one per segment; the form both summarizers read."""
     return [f"{s['speaker']}: {s['text']}" if s.get("speaker") else s["text"] for s in segments if s["text"]]
 
 
-def speakers_in(segments: list[dict[str, Any]]) -> list[str]:
-    return sorted({s["speaker"] for s in segments if s.get("speaker")})
+def speakers_in(segments: Sequence[Segment]) -> list[str]:
+    return sorted({speaker for s in segments if (speaker := s.get("speaker"))})
 
 
 def keyword_topics(texts: list[str], limit: int = 5) -> list[str]:
@@ -79,7 +81,7 @@ class Summarizer(Protocol):
     @property
     def name(self) -> str: ...
 
-    def summarize(self, segments: list[dict[str, Any]]) -> Summary: ...
+    def summarize(self, segments: Sequence[Segment]) -> Summary: ...
 
 
 class TextRankSummarizer:
@@ -93,7 +95,7 @@ class TextRankSummarizer:
     def name(self) -> str:
         return "all-MiniLM-L6-v2"
 
-    def summarize(self, segments: list[dict[str, Any]], *, max_sentences: int = 5) -> Summary:
+    def summarize(self, segments: Sequence[Segment], *, max_sentences: int = 5) -> Summary:
         lines = transcript_lines(segments)
         texts = [s["text"] for s in segments if s["text"]]
         embeddings = self.encoder.encode(texts, normalize_embeddings=True, batch_size=64)
@@ -154,7 +156,7 @@ class LLMSummarizer:
             dtype = "float16" if device == "cuda" else "float32"
         torch_dtype = getattr(torch, dtype)
         self.model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, torch_dtype=torch_dtype)
-        self.model.to(device).eval()
+        self.model.to(device).eval()  # type: ignore[arg-type]  # transformers types the wrapped `to` as (model)
         self.context_tokens = int(getattr(self.model.config, "max_position_embeddings", 2048))
         self.calls = 0
 
@@ -200,7 +202,7 @@ class LLMSummarizer:
         self.calls += 1
         return self.tokenizer.decode(output[0, len(ids):], skip_special_tokens=True).strip()
 
-    def summarize(self, segments: list[dict[str, Any]]) -> Summary:
+    def summarize(self, segments: Sequence[Segment]) -> Summary:
         chunks = self.chunks(transcript_lines(segments))
         partials = [self.generate(MAP_PROMPT.format(text=chunk)) for chunk in chunks]
         final = self.generate(REDUCE_PROMPT.format(text="\n\n".join(partials)))

@@ -20,6 +20,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Protocol
 
+from vidassets.ml.speech_types import Segment
 from vidassets.ml.whisper_weights import ModelNotFoundError
 
 CATEGORIES = (
@@ -52,8 +53,8 @@ class TextModerator(Protocol):
 class ProfanityCheckModerator:
     """alt-profanity-check's linear model (loaded from its wheel on first use): English offensive language."""
 
-    categories = ("profanity",)
-    languages = frozenset({"en"})
+    categories: tuple[str, ...] = ("profanity",)
+    languages: frozenset[str] | None = frozenset({"en"})
 
     def __init__(self) -> None:
         self.name = f"alt-profanity-check {version('alt-profanity-check')}"
@@ -194,7 +195,7 @@ class TextModerationPolicy:
         return [c for c, s in scores.items() if s >= self.threshold_for(c)]
 
 
-def _duration(segment: Mapping[str, Any]) -> float:
+def _duration(segment: Segment) -> float:
     start, end = segment.get("start"), segment.get("end")
     if start is None or end is None:
         return 0.0
@@ -203,7 +204,7 @@ def _duration(segment: Mapping[str, Any]) -> float:
 
 
 def moderate_segments(moderator: TextModerator, policy: TextModerationPolicy,
-                      segments: Sequence[Mapping[str, Any]], language: str | None) -> dict[str, Any]:
+                      segments: Sequence[Segment], language: str | None) -> dict[str, Any]:
     """Scores, flags and the verdict for one transcript (a list of segments with `text`, `start`, `end`,
     `speaker`). Nothing here depends on Dagster; the asset adds storage and UI."""
     base: dict[str, Any] = {
@@ -226,7 +227,7 @@ def moderate_segments(moderator: TextModerator, policy: TextModerationPolicy,
         return {**base, **empty, "verdict": "unsupported_language", "reasons": [reason]}
     texts = [str(s.get("text") or "").strip() for s in segments]
     scores = moderator.score(texts)
-    rows = []
+    rows: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
     flagged_s = 0.0
     for index, (segment, seg_scores) in enumerate(zip(segments, scores, strict=True)):

@@ -5,9 +5,11 @@ Used by `benchmarks/quality_speech.py` and the tests; pure Python, no extra pack
 
 import difflib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from vidassets.ml.speech_types import Segment
 
 
 @dataclass(frozen=True)
@@ -42,14 +44,16 @@ def word_error_rate(reference: list[str], hypothesis: list[str]) -> float:
     return previous[-1] / max(1, len(reference))
 
 
-def phrase_start_errors(phrases: list[Phrase], segments: list[dict[str, Any]]) -> list[float]:
+def phrase_start_errors(phrases: list[Phrase], segments: Sequence[Segment]) -> list[float]:
     """|hypothesis start - reference start| for every reference phrase whose first word is recognised,
     matching words by a sequence alignment of the normalised texts."""
-    ref_words, ref_phrase_first = [], []
+    ref_words: list[str] = []
+    ref_phrase_first: list[int] = []
     for phrase in phrases:
         ref_phrase_first.append(len(ref_words))
         ref_words += normalize(phrase.text)
-    hyp_words, hyp_starts = [], []
+    hyp_words: list[str] = []
+    hyp_starts: list[float | None] = []
     for seg in segments:
         for word in seg.get("words", []):
             for token in normalize(word["word"]):
@@ -61,6 +65,7 @@ def phrase_start_errors(phrases: list[Phrase], segments: list[dict[str, Any]]) -
             matched[block.a + k] = block.b + k
     errors = []
     for phrase, first in zip(phrases, ref_phrase_first, strict=True):
-        if first in matched and hyp_starts[matched[first]] is not None:
-            errors.append(abs(hyp_starts[matched[first]] - phrase.start))
+        start = hyp_starts[matched[first]] if first in matched else None
+        if start is not None:
+            errors.append(abs(start - phrase.start))
     return errors

@@ -1,6 +1,6 @@
-"""The speech recipe the assets and the benchmarks share: loaded models and samples in, transcript dicts out."""
+"""The speech recipe the assets and the benchmarks share: loaded models and samples in, typed transcripts out."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -10,6 +10,7 @@ from vidassets.ml.diarization import Diarizer
 from vidassets.ml.segments import fit_segments_to_turns, resegment, snap_words_to_speech
 from vidassets.ml.speaker_assignment import assign_speakers
 from vidassets.ml.speech_recognition import SpeechRecognizer
+from vidassets.ml.speech_types import Segment, SpeakerTurn, Transcription, Turn
 
 # language -> (wav2vec2 model, metadata), as `whisperx.load_align_model` returns; loaded once the language is known
 AlignModelLoader = Callable[[str], tuple[Any, dict[str, Any]]]
@@ -23,23 +24,25 @@ def transcribe(
     batch_size: int,
     load_align_model: AlignModelLoader | None = None,
     device: str = "cpu",
-) -> dict[str, Any]:
+) -> Transcription:
     """VAD + batched Whisper + word times (wav2vec2 when `load_align_model` is given, else Whisper's own), re-cut
     into sentences and at pauses: `{language, language_probability, segments, speech_regions}`. Words Whisper placed
     in silence are moved next to their neighbours first (`snap_words_to_speech`)."""
     result = recognizer.transcribe(
         samples, language=language, batch_size=batch_size, word_timestamps=load_align_model is None
     )
-    segments = result["segments"]
-    if load_align_model is not None and segments:
-        model, metadata = load_align_model(result["language"])
+    segments, detected = result["segments"], result["language"]
+    if load_align_model is not None and segments and detected:  # speech means a detected language
+        model, metadata = load_align_model(detected)
         segments = align_words(segments, samples, model, metadata, device)
     segments = snap_words_to_speech(segments, result.get("speech_regions"))
     result["segments"] = resegment(segments, result["language"])
     return result
 
 
-def diarize(diarizer: Diarizer, samples: np.ndarray, transcript: dict[str, Any]) -> tuple[list[Any], list[dict]]:
+def diarize(
+    diarizer: Diarizer, samples: np.ndarray, transcript: Transcription
+) -> tuple[list[SpeakerTurn], list[Segment]]:
     """Speaker turns, and the transcript's segments with a speaker on every word, cut at speaker changes."""
     if not transcript["segments"]:
         return [], []
@@ -49,7 +52,7 @@ def diarize(diarizer: Diarizer, samples: np.ndarray, transcript: dict[str, Any])
     return turns, speaker_segments(turns, transcript)
 
 
-def speaker_segments(turns: list[Any], transcript: dict[str, Any]) -> list[dict]:
+def speaker_segments(turns: Sequence[Turn], transcript: Transcription) -> list[Segment]:
     """The transcript's segments with a speaker on every word, cut at speaker changes (and pauses), their bounds
     fitted to the speaker's diarization turns (at most 0.5 s wider on each side)."""
     labelled = assign_speakers(turns, transcript["segments"])

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from vidassets.ml.diarization import Diarizer
     from vidassets.ml.nudenet_detector import NudeNetDetector
     from vidassets.ml.speech_recognition import SpeechRecognizer
+    from vidassets.ml.speech_types import Transcription
     from vidassets.ml.summarize import Summarizer
     from vidassets.ml.text_moderation import TextModerator
 
@@ -70,7 +71,7 @@ class ModelLoader:
             raise ValueError("no alignment model configured (VIDASSETS_ALIGN_MODEL)")
         return cached_model(("align", name, language, device), lambda: load_align_model(name, language, device))
 
-    def transcribe(self, samples: "np.ndarray") -> dict[str, Any]:
+    def transcribe(self, samples: "np.ndarray") -> "Transcription":
         """The speech recipe (`ml.transcription.transcribe`) with the configured models."""
         from vidassets.ml.transcription import transcribe
 

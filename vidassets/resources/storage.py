@@ -5,7 +5,6 @@ uploaded object a partition stands for, and a local, content-addressed scratch c
 machine never re-download a video or audio file, and a source that changed since `source_video` is caught.
 """
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -20,20 +19,13 @@ from vidassets.manifests import SourceVideoManifest
 from vidassets.storage import Store
 from vidassets.storage.base import temp_name
 from vidassets.storage.layout import DEFAULT_ROOT
+from vidassets.storage.local import sha256_file
 from vidassets.storage.s3 import s3_client, split_s3_url
 from vidassets.video_ids import check_video_id
 
 
 class SourceChangedError(RuntimeError):
     """The uploaded object no longer matches what `source_video` recorded."""
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def default_scratch_dir() -> Path:

@@ -13,6 +13,7 @@ Keys are `/`-separated and relative to the root. Rules common to every implement
 
 from __future__ import annotations
 
+import builtins
 import io
 import json
 import uuid
@@ -175,16 +176,16 @@ class Store(ABC):
     def list(self, prefix: str) -> list[ObjectInfo]:
         """Visible objects under `prefix/` (all of the root for an empty prefix), sorted by key."""
 
-    def keys(self, prefix: str) -> list[str]:
+    def keys(self, prefix: str) -> builtins.list[str]:
         return [info.key for info in self.list(prefix)]
 
-    def list_named(self, prefix: str, name: str) -> list[ObjectInfo]:
+    def list_named(self, prefix: str, name: str) -> builtins.list[ObjectInfo]:
         """`<prefix>/<folder>/<name>` for every folder directly under `prefix`."""
         base = prefix.rstrip("/")
         return [info for info in self.list(base) if info.key.count("/") == base.count("/") + 2
                 and info.key.rsplit("/", 1)[-1] == name]
 
-    def list_leftovers(self, prefix: str, older_than_s: float) -> list[ObjectInfo]:
+    def list_leftovers(self, prefix: str, older_than_s: float) -> builtins.list[ObjectInfo]:
         """Hidden temporary files under `prefix` last written more than `older_than_s` ago: what a crashed writer
         left. Stores whose writes are never partial (S3) have none."""
         return []

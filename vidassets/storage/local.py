@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+import hashlib
 import os
 import shutil
 import time
@@ -22,6 +24,15 @@ from vidassets.storage.base import (
     is_hidden,
     temp_name,
 )
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a local file's content, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _token(st: os.stat_result) -> str:
@@ -145,11 +156,11 @@ class LocalStore(Store):
     def list(self, prefix: str) -> list[ObjectInfo]:
         return self._scan(prefix, hidden=False)
 
-    def list_leftovers(self, prefix: str, older_than_s: float) -> list[ObjectInfo]:
+    def list_leftovers(self, prefix: str, older_than_s: float) -> builtins.list[ObjectInfo]:
         cutoff = time.time() - older_than_s
         return [info for info in self._scan(prefix, hidden=True) if is_hidden(info.key) and info.mtime <= cutoff]
 
-    def list_named(self, prefix: str, name: str) -> list[ObjectInfo]:
+    def list_named(self, prefix: str, name: str) -> builtins.list[ObjectInfo]:
         """One stat per folder instead of a scan of each (10,000 videos: ~0.05 s instead of ~0.2 s)."""
         folder = str(self._path(prefix.rstrip("/")))
         try:

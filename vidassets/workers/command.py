@@ -95,30 +95,14 @@ def worker_specs(
     return specs
 
 
-def worker_main(argv: list[str] | None = None) -> int:
-    """`vidassets worker --queue gpu|cpu`: one Celery run worker in the foreground (the container command).
-
-    Threads default to the plan for this host (all its cores for one gpu-queue worker per container).
-    """
-    import argparse
-
+def exec_worker(*, queue: str, name: str | None, threads: int | None, max_runs_per_child: int,
+                max_rss_mb: int) -> None:
+    """Replace this process with one Celery run worker for `queue` (signals reach Celery). Threads default to the
+    plan for this host: all its cores for one gpu-queue worker per container, 1 for a cpu-queue worker."""
     from vidassets.workers.sizing import available_cores
 
-    parser = argparse.ArgumentParser(prog="vidassets worker", description=worker_main.__doc__.split("\n\n")[0])
-    parser.add_argument("--queue", choices=(GPU_QUEUE, CPU_QUEUE), default=GPU_QUEUE)
-    parser.add_argument("--name", help="node name prefix (default: the queue name)")
-    parser.add_argument("--threads", type=int, default=int(os.environ.get("VIDASSETS_CPU_THREADS") or 0) or None,
-                        help="inference threads (default: $VIDASSETS_CPU_THREADS, else all cores for gpu, 1 for cpu)")
-    parser.add_argument("--max-runs-per-child", type=int,
-                        default=int(os.environ.get("VIDASSETS_WORKER_MAX_RUNS", DEFAULT_MAX_RUNS_PER_CHILD)),
-                        help="recycle the run process after this many runs (0: never)")
-    parser.add_argument("--max-rss-mb", type=int, default=int(os.environ.get("VIDASSETS_WORKER_MAX_RSS_MB", "0")),
-                        help="recycle the run process after a run that leaves it above this resident size (0: off)")
-    args = parser.parse_args(argv)
-    threads = args.threads or (available_cores() if args.queue == GPU_QUEUE else 1)
-    spec = WorkerSpec(args.name or args.queue, args.queue, threads, max_runs_per_child=args.max_runs_per_child,
-                      max_rss_mb=args.max_rss_mb)
+    threads = threads or (available_cores() if queue == GPU_QUEUE else 1)
+    spec = WorkerSpec(name or queue, queue, threads, max_runs_per_child=max_runs_per_child, max_rss_mb=max_rss_mb)
     env = spec.env(dict(os.environ))
-    argv_ = spec.argv()
-    os.execvpe(argv_[0], argv_, env)  # noqa: S606 - argument list, replaces this process (signals reach Celery)
-    return 0  # not reached
+    argv = spec.argv()
+    os.execvpe(argv[0], argv, env)  # noqa: S606 - argument list, replaces this process (signals reach Celery)

@@ -1,4 +1,4 @@
-"""`vidassets workers`: what the run queues hold, which workers serve them and what they run, for operators.
+"""What the run queues hold, which workers serve them and what they run, for operators (`vidassets workers`).
 
 Reads the broker (Redis: queue lengths per priority) and asks the workers over it (Celery inspect); with
 DAGSTER_HOME set, also counts runs in flight per queue in the Dagster instance.
@@ -6,12 +6,10 @@ DAGSTER_HOME set, also counts runs in flight per queue in the Dagster instance.
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 from typing import Any
 
-from vidassets.workers.broker import broker_url, queue_keys
+from vidassets.workers.broker import queue_keys
 from vidassets.workers.queues import QUEUE_TAG, QUEUES
 
 
@@ -78,47 +76,3 @@ def publish_queue_depths(namespace: str, depths: dict[str, dict[str, int]]) -> N
             for queue, by_key in depths.items()
         ],
     )
-
-
-def workers_main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="vidassets workers", description="Run queues, workers and runs in flight (warm-worker deployments)."
-    )
-    parser.add_argument("--broker", help="broker URL (default: $VIDASSETS_BROKER_URL or redis://127.0.0.1:6379/0)")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
-    parser.add_argument("--cloudwatch", metavar="NAMESPACE",
-                        help="also publish QueueDepth per queue to CloudWatch (the scaling signal on AWS)")
-    args = parser.parse_args(argv)
-    url = args.broker or broker_url()
-    if args.broker:
-        os.environ["VIDASSETS_BROKER_URL"] = args.broker
-    try:
-        depths = queue_depths(url)
-    except Exception as exc:  # noqa: BLE001 - any connection problem is reported as such
-        print(f"error: cannot read the broker at {url.split('@')[-1]}: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
-    if args.cloudwatch:
-        publish_queue_depths(args.cloudwatch, depths)
-    if args.json:
-        import json
-
-        print(json.dumps({
-            "queues": {queue: sum(by_key.values()) for queue, by_key in depths.items()},
-            "workers": worker_report(), "runs_in_flight": runs_in_flight(),
-        }))
-        return 0
-    print("queues (waiting in the broker):")
-    for queue, by_key in depths.items():
-        detail = ", ".join(f"{key}={n}" for key, n in by_key.items())
-        print(f"  {queue}: {sum(by_key.values())}" + (f"  ({detail})" if detail else ""))
-    workers = worker_report()
-    print(f"workers ({len(workers)} answering):")
-    for node, info in workers.items():
-        running = ", ".join(run[:8] for run in info["running"]) or "idle"
-        print(f"  {node}  queues={','.join(info['queues'])}  running: {running}")
-    flight = runs_in_flight()
-    if flight is not None:
-        print("runs in flight (Dagster):")
-        for queue, by_status in sorted(flight.items()):
-            print(f"  {queue}: " + ", ".join(f"{status}={n}" for status, n in sorted(by_status.items())))
-    return 0

@@ -42,3 +42,19 @@ def test_parse_prices():
         parse_prices("cuda")
     with pytest.raises(PriceError, match="'cpu=-1'"):
         parse_prices("cpu=-1")
+
+
+def test_costs_command_prints_per_video_costs(tmp_path, capsys, monkeypatch):
+    """`vidassets costs` end to end (it once imported a helper that no longer existed and failed on every call)."""
+    from vidassets.cli import main
+
+    steps = [StepTiming("r1", 1, "transcript", "SUCCESS", 100.0, 190.0)]
+    Warehouse(str(tmp_path)).write_video(VIDEO, {"run_costs": run_cost_rows(VIDEO, steps, "cuda", 1800.0)})
+    assert main(["costs", "--root", str(tmp_path), "--price", "cuda=0.72", "--format", "csv"]) == 0
+    header, row = capsys.readouterr().out.strip().splitlines()
+    assert header.startswith("video_id,") and row.startswith(f"{VIDEO},") and ",0.036," in row, row
+    monkeypatch.setenv("VIDASSETS_STORAGE_ROOT", str(tmp_path))
+    assert main(["costs", "--format", "json"]) == 0  # the root from the environment, default prices
+    assert VIDEO in capsys.readouterr().out
+    assert main(["costs", "--root", str(tmp_path), "--price", "cuda"]) == 1
+    assert "is not `device=dollars_per_hour`" in capsys.readouterr().err

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from vidassets.analytics import query as query_module
-from vidassets.analytics.query import QueryError, query_main, referenced_tables, run_query
+from vidassets.analytics.query import QueryError, referenced_tables, run_query
+from vidassets.cli.warehouse import query_main
 from vidassets.storage.layout import root_from_env
 from vidassets_tests.analytics import manifests as m
 
@@ -107,7 +108,7 @@ def test_query_retries_when_a_listed_file_vanishes(loaded, monkeypatch):
 
 def test_python_dash_m_entry_point(loaded):
     done = subprocess.run(
-        [sys.executable, "-m", "vidassets.analytics.query", "SELECT status FROM videos ORDER BY 1", "--root",
+        [sys.executable, "-m", "vidassets.cli", "query", "SELECT status FROM videos ORDER BY 1", "--root",
          loaded.root, "--format", "csv"],
         capture_output=True, text=True, timeout=120,
     )

@@ -11,13 +11,13 @@ import pytest
 
 from vidassets.analytics.subtitles import (
     build_cues,
-    export_main,
     format_timestamp,
     to_srt,
     to_txt,
     to_vtt,
     to_whisperx_json,
 )
+from vidassets.cli.warehouse import export_main
 from vidassets.storage import Store
 from vidassets_tests.analytics import manifests as m
 

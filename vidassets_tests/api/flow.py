@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from vidassets.api.commands import upload_main
+from vidassets.cli.api import upload_main
 from vidassets_tests.api.harness import WebhookReceiver
 from vidassets_tests.api.processing import run_end_sensor, run_pipeline, sensor_tick, write_tables
 

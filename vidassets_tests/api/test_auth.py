@@ -16,12 +16,12 @@ from vidassets.api.auth import (
     revoke_key,
     user_for_key,
 )
-from vidassets.api.commands import keys_main
 from vidassets.api.db import engine_for
 from vidassets.api.objects import BadFileName, owner_of, safe_file_name
 from vidassets.api.serve import RedactTokens
 from vidassets.api.settings import TABLES_JOB, ApiSettings
 from vidassets.assets.analytics import TABLES_JOB as ASSETS_TABLES_JOB
+from vidassets.cli.api import keys_main
 
 
 def test_keys_cli_prints_the_key_once_and_stores_only_its_hash(tmp_path, monkeypatch, capsys):

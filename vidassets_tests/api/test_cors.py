@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from vidassets.api.app import create_app
-from vidassets.api.serve import api_main
 from vidassets.api.settings import parse_cors_origins
 from vidassets.api.uploads import upload_cors_rules
+from vidassets.cli.api import api_main
 from vidassets.devstack.procs import LOOPBACK
 from vidassets_tests.api.conftest import API_BUCKET
 from vidassets_tests.api.harness import ApiServer

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from vidassets.api import webhooks
-from vidassets.api.commands import status_main
+from vidassets.cli.api import status_main
 from vidassets_tests.api.processing import retry_tick, run_end_sensor
 
 

@@ -128,7 +128,7 @@ def test_expired_or_altered_upload_urls_are_refused_by_s3(platform):
 
 
 def test_cli_upload_without_an_api_goes_straight_to_the_watched_prefix(platform, tmp_path, monkeypatch, capsys):
-    from vidassets.api.commands import upload_main
+    from vidassets.cli.api import upload_main
 
     monkeypatch.delenv("VIDASSETS_API_URL", raising=False)
     monkeypatch.delenv("VIDASSETS_API_KEY", raising=False)

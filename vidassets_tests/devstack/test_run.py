@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from vidassets.cli import main as cli_main
 from vidassets.devstack import run
 from vidassets.devstack.follow import output_locations
 from vidassets.devstack.procs import pid_alive
@@ -49,7 +50,7 @@ def test_pid_files_stop_only_our_leftovers(tmp_path, sleeper):
 
 def test_main_needs_config_files(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    assert run.main([]) == 2
+    assert cli_main(["up"]) == 2
     assert "dagster.yaml not found" in capsys.readouterr().out
     assert not (tmp_path / ".vidassets").exists()
 
@@ -59,7 +60,7 @@ def test_main_refuses_a_second_supervisor(tmp_path, monkeypatch, capsys, sleeper
     (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     (tmp_path / "workspace.yaml").write_text("load_from: []\n")
     PidFiles(tmp_path / ".vidassets" / "pids").write(SUPERVISOR, sleeper.pid, SLEEPER)
-    assert run.main(["--once"]) == 1
+    assert cli_main(["up", "--once"]) == 1
     assert f"another `vidassets up` (pid {sleeper.pid})" in capsys.readouterr().out
     assert sleeper.poll() is None, "a live supervisor is never killed"
 

@@ -17,8 +17,9 @@ import numpy as np
 import pytest
 
 from vidassets.ml.der import read_rttm
-from vidassets.ml.diarization_offline import SpeakerTurn, to_whisperx_frame
 from vidassets.ml.diarization_pyannote import PyannoteDiarizer
+from vidassets.ml.speaker_assignment import to_whisperx_frame
+from vidassets.ml.speech_types import SpeakerTurn
 from vidassets.ml.whisper_weights import ModelNotFoundError
 from vidassets.model_config import ModelConfig
 from vidassets.resources.models import ModelLoader

@@ -12,7 +12,8 @@ from vidassets.ml.diarization_segmentation import (
     constrained_agglomerative,
     constrained_assignment,
 )
-from vidassets.ml.offline_diarizers import DEFAULT_METHOD, METHODS, build_offline_diarizer
+from vidassets.ml.offline_diarizers import DEFAULT_METHOD, METHODS, build_offline_diarizer, offline_diarizer_name
+from vidassets.ml.speaker_embeddings import load_encoder
 
 COLLAR = 0.25
 
@@ -108,11 +109,19 @@ def test_speaker_bounds_silence_and_bad_input(sample_run, sample_audio):
         SegmentationDiarizer(min_speakers=3, max_speakers=2)
 
 
-def test_methods_are_selectable_and_named(diarizer):
-    assert DEFAULT_METHOD == "segmentation" and set(METHODS) == {"segmentation", "window"}
+def test_one_offline_method_loaded_once_and_named(diarizer):
+    assert DEFAULT_METHOD == "segmentation" and METHODS == ("segmentation",)
     built = build_offline_diarizer("segmentation")
     assert built.model is diarizer.model and built.encoder is diarizer.encoder  # loaded once per process
+    assert diarizer.encoder is load_encoder("cpu")
     assert diarizer.method.startswith(diarizer.name + "(segmentation=whisperx==")
-    assert build_offline_diarizer("window").name.startswith("resemblyzer-window-embeddings")
-    with pytest.raises(ValueError, match="VIDASSETS_DIARIZER"):
-        build_offline_diarizer("kmeans")
+    assert offline_diarizer_name() == diarizer.name
+
+
+@pytest.mark.parametrize("method", ["window", "kmeans"])
+def test_a_retired_or_unknown_method_names_the_setting_and_the_choices(method):
+    for build in (build_offline_diarizer, offline_diarizer_name):
+        with pytest.raises(ValueError, match=rf"VIDASSETS_DIARIZER='{method}'.*valid choices: segmentation$"):
+            build(method)
+    with pytest.raises(ValueError, match="retired"):
+        build_offline_diarizer("window")

@@ -7,8 +7,9 @@ import soundfile as sf
 
 from vidassets import samples
 from vidassets.analytics.subtitles import build_cues
-from vidassets.ml.der import SpeakerTurn, diarization_error_rate, read_rttm
+from vidassets.ml.der import diarization_error_rate, read_rttm
 from vidassets.ml.segments import MAX_PAUSE_S, resegment, snap_words_to_speech
+from vidassets.ml.speech_types import SpeakerTurn
 from vidassets.ml.transcript_quality import normalize, phrase_start_errors, read_stm, word_error_rate
 from vidassets.ml.transcription import diarize
 from vidassets.model_config import ModelConfig

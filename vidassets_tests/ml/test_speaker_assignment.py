@@ -7,8 +7,8 @@ import whisperx
 
 from vidassets import samples
 from vidassets.ml.der import read_rttm
-from vidassets.ml.diarization_offline import SpeakerTurn, to_whisperx_frame
-from vidassets.ml.speaker_assignment import assign_speakers
+from vidassets.ml.speaker_assignment import assign_speakers, to_whisperx_frame
+from vidassets.ml.speech_types import SpeakerTurn
 from vidassets.ml.transcript_quality import read_stm
 
 
@@ -37,3 +37,30 @@ def test_same_labels_as_whisperx(shift):
 def test_no_turns_leaves_segments_unlabelled():
     segments = _words_from_reference()
     assert all("speaker" not in s for s in assign_speakers([], segments))
+
+
+def test_whisperx_assign_word_speakers_accepts_the_frame():
+    turns = [SpeakerTurn(0.0, 2.0, "SPEAKER_00"), SpeakerTurn(2.3, 4.0, "SPEAKER_01")]
+    frame = to_whisperx_frame(turns)
+    assert list(frame.columns) == ["start", "end", "speaker"]
+    transcript = {
+        "segments": [
+            {
+                "start": 0.1,
+                "end": 3.9,
+                "text": "hello there yes",
+                "words": [
+                    {"word": "hello", "start": 0.1, "end": 0.6},
+                    {"word": "there", "start": 1.0, "end": 1.8},
+                    {"word": "yes", "start": 2.5, "end": 3.0},
+                    {"word": "5"},  # WhisperX leaves numerals it could not align without timestamps
+                ],
+            }
+        ]
+    }
+    expected = whisperx.assign_word_speakers(frame, copy.deepcopy(transcript))["segments"]
+    assert [w.get("speaker") for w in expected[0]["words"]] == ["SPEAKER_00", "SPEAKER_00", "SPEAKER_01", None]
+    assert expected[0]["speaker"] == "SPEAKER_00"
+    assert assign_speakers(turns, transcript["segments"])[0]["speaker"] == "SPEAKER_00"
+    empty = to_whisperx_frame([])
+    assert list(empty.columns) == ["start", "end", "speaker"] and len(empty) == 0

@@ -17,9 +17,9 @@ import pytest
 
 from vidassets import samples
 from vidassets.analytics.query import run_query
+from vidassets.cli.workers import workers_main
 from vidassets.video_ids import video_id_for
 from vidassets.workers.broker import queue_keys
-from vidassets.workers.status import workers_main
 from vidassets_tests.workers.probe_location import REQUEST_TAG
 from vidassets_tests.workers.stack import WorkerStack, wait_for
 

@@ -1,10 +1,11 @@
-"""`vidassets`: process one local file without S3 or a daemon, or bring up the local platform."""
+"""`vidassets process FILE --out DIR`: every per-video asset of one local file, no S3, no daemon, with the same
+asset code as sensor runs; progress is printed step by step."""
 
-import argparse
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import dagster as dg
 
@@ -16,12 +17,6 @@ from vidassets.sources import SourceRef, video_suffix
 from vidassets.storage.layout import TRANSCRIPT_FORMATS, transcript_key
 from vidassets.video_ids import video_id_for
 
-API_COMMANDS = {
-    "api": ("vidassets.api.serve", "api_main"),
-    "keys": ("vidassets.api.commands", "keys_main"),
-    "upload": ("vidassets.api.commands", "upload_main"),
-    "status": ("vidassets.api.commands", "status_main"),
-}
 QUIET_LOGGING = {"console": {"config": {"log_level": "CRITICAL"}}}  # we print our own progress
 SUMMARY_KEYS = (
     "duration_s", "video", "audio", "frame_count", "method", "verdict", "reasons", "has_audio",
@@ -46,7 +41,7 @@ def _copy_transcript_files(storage: VideoStorage, video_id: str, out: Path) -> N
                 (out / f"transcript{'.redacted' if redacted else ''}.{fmt}").write_bytes(data)
 
 
-def _summary(metadata: dict[str, Any]) -> str:
+def _summary(metadata: Mapping[str, Any]) -> str:
     parts = [f"{key}={metadata[key].value}" for key in SUMMARY_KEYS if key in metadata]
     return ", ".join(parts)
 
@@ -64,13 +59,14 @@ def process(file: Path, out: Path) -> int:
     out = out.expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
     resources = build_resources(storage_root=str(out))
-    storage = resources["storage"]
+    storage = cast(VideoStorage, resources["storage"])
     video_id = video_id_for("local", str(source))
     head = storage.head_source(source.as_uri())
     ref = SourceRef(video_id=video_id, source_uri=source.as_uri(), bucket="local", key=str(source),
                     etag=head["etag"], size=head["size"])
 
     instance = dg.DagsterInstance.ephemeral()
+    assert videos_partitions.name is not None  # partitions.py names it
     instance.add_dynamic_partitions(videos_partitions.name, [video_id])
     print(f"{source.name} -> video {video_id}, outputs in {out}")
     steps = [*per_video_assets, video_tables]
@@ -102,60 +98,3 @@ def process(file: Path, out: Path) -> int:
     _copy_transcript_files(storage, video_id, out)
     print(f"outputs: {out / 'assets'}, warehouse: {out / 'warehouse'}")
     return 1 if failed else 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="vidassets", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    process_cmd = commands.add_parser("process", help="materialize every per-video asset for a local file")
-    process_cmd.add_argument("file", type=Path)
-    process_cmd.add_argument("--out", type=Path, required=True, help="output folder (the storage root)")
-    commands.add_parser("query", add_help=False, help="SQL over the Parquet warehouse (DuckDB); --help for more")
-    commands.add_parser("export", add_help=False, help="a video's transcript as srt|vtt|txt|json; --help for more")
-    commands.add_parser("api", add_help=False, help="serve the HTTP API (uvicorn); --help for more")
-    commands.add_parser("keys", add_help=False, help="API keys: create --user NAME | revoke KEY_ID | list")
-    commands.add_parser("upload", add_help=False, help="upload videos (through the API when configured)")
-    commands.add_parser("status", add_help=False, help="follow one video: status VIDEO_ID")
-    commands.add_parser("costs", add_help=False, help="compute seconds and $ per video-hour per video; --help")
-    commands.add_parser("workers", add_help=False, help="run queues, warm workers and runs in flight; --help")
-    commands.add_parser("worker", add_help=False, help="run one warm run worker (Celery) in the foreground; --help")
-    commands.add_parser(
-        "up", add_help=False, help="run the platform locally: S3, run queue, warm workers, Dagster UI, daemon"
-    )
-    args, rest = parser.parse_known_args(argv)
-    if args.command == "process":
-        if rest:
-            parser.error(f"unrecognized arguments: {' '.join(rest)}")
-        return process(args.file, args.out)
-    if args.command == "query":
-        from vidassets.analytics.query import query_main
-
-        return query_main(rest)
-    if args.command == "export":
-        from vidassets.analytics.subtitles import export_main
-
-        return export_main(rest)
-    if args.command in API_COMMANDS:
-        import importlib
-
-        module, function = API_COMMANDS[args.command]
-        return getattr(importlib.import_module(module), function)(rest)
-    if args.command == "costs":
-        from vidassets.analytics.costs import costs_main
-
-        return costs_main(rest)
-    if args.command == "worker":
-        from vidassets.workers.command import worker_main
-
-        return worker_main(rest)
-    if args.command == "workers":
-        from vidassets.workers.status import workers_main
-
-        return workers_main(rest)
-    from vidassets.devstack.run import main as up_main
-
-    return up_main(rest)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,82 @@
+"""An asset's `code_version` follows every model choice: the NudeNet ONNX file by content, the VAD by method and
+weights, so the UI marks partitions stale when either changes (and only the assets they feed)."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from vidassets.ml.model_files import nudenet_model_path, package_file, silero_vad_model_path, weights_identity
+from vidassets.model_config import ModelConfig
+from vidassets.storage.local import sha256_file
+
+PRINT_VERSIONS = (
+    "import json\n"
+    "from vidassets.assets.moderation import moderation\n"
+    "from vidassets.assets.speech import transcript\n"
+    "print(json.dumps({a.key.to_user_string(): a.code_versions_by_key[a.key] for a in (moderation, transcript)}))\n"
+)
+
+
+def _asset_code_versions(**env: str) -> dict[str, str]:
+    """The code versions a fresh code-location process gives the assets under these settings."""
+    clean = {k: v for k, v in os.environ.items() if k not in ("VIDASSETS_NUDENET_MODEL", "VIDASSETS_VAD")}
+    out = subprocess.run([sys.executable, "-c", PRINT_VERSIONS], env={**clean, **env}, capture_output=True,
+                         text=True, timeout=300, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def nudenet_copies(tmp_path_factory) -> tuple[Path, Path, Path]:
+    """The shipped 320n.onnx copied elsewhere, and a file that differs from it by one byte (a retrained model)."""
+    folder = tmp_path_factory.mktemp("nudenet")
+    same, changed = folder / "same.onnx", folder / "retrained.onnx"
+    shipped = nudenet_model_path()
+    shutil.copyfile(shipped, same)
+    shutil.copyfile(shipped, changed)
+    with changed.open("r+b") as fh:
+        fh.seek(-1, os.SEEK_END)
+        last = fh.read(1)
+        fh.seek(-1, os.SEEK_END)
+        fh.write(bytes([last[0] ^ 0xFF]))
+    return shipped, same, changed
+
+
+def test_nudenet_model_file_is_part_of_the_moderation_tag(nudenet_copies):
+    shipped, same, changed = nudenet_copies
+    default = ModelConfig().code_tag("moderation")
+    assert ModelConfig(nudenet_model_path=str(shipped)).code_tag("moderation") == default
+    assert ModelConfig(nudenet_model_path=str(same)).code_tag("moderation") == default  # content, not path
+    assert ModelConfig(nudenet_model_path=str(changed)).code_tag("moderation") != default
+    missing = ModelConfig(nudenet_model_path=str(same.with_name("absent.onnx"))).code_tag("moderation")
+    assert missing == "nudenet-missing:absent.onnx"
+    # a process without the package that ships a model still builds its code versions
+    assert weights_identity(lambda: package_file("vidassets_no_such_package", "m.onnx"), "m") == "missing:m"
+
+
+def test_vad_method_and_weights_are_part_of_the_transcript_tag():
+    tags = {vad: ModelConfig(vad_method=vad).code_tag("transcript") for vad in ("auto", "pyannote", "silero")}
+    assert len(set(tags.values())) == 3, tags
+    silero = silero_vad_model_path()
+    assert f"silero-sha256:{sha256_file(silero)[:12]}" in tags["silero"] and "pyannote" not in tags["silero"]
+    assert "pyannote-sha256:" in tags["pyannote"] and "silero" not in tags["pyannote"]
+    # the device is not part of it: `auto` names both candidates, whichever machine computes it
+    assert "pyannote-sha256:" in tags["auto"] and "silero-sha256:" in tags["auto"]
+
+
+def test_changing_the_nudenet_file_or_the_vad_changes_the_assets_code_version(nudenet_copies):
+    _, same, changed = nudenet_copies
+    default = _asset_code_versions()
+    assert _asset_code_versions(VIDASSETS_NUDENET_MODEL=str(same)) == default
+    retrained = _asset_code_versions(VIDASSETS_NUDENET_MODEL=str(changed))
+    assert retrained["moderation"] != default["moderation"]
+    assert retrained["transcript"] == default["transcript"]
+    silero = _asset_code_versions(VIDASSETS_VAD="silero")
+    assert silero["transcript"] != default["transcript"]
+    assert silero["moderation"] == default["moderation"]
+    assert _asset_code_versions(VIDASSETS_VAD="pyannote")["transcript"] not in (default["transcript"],
+                                                                             silero["transcript"])
