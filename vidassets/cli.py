@@ -127,23 +127,27 @@ def main(argv: list[str] | None = None) -> int:
         if rest:
             parser.error(f"unrecognized arguments: {' '.join(rest)}")
         return process(args.file, args.out)
-    if args.command == "query":
-        from vidassets.analytics.query import query_main
+    if args.command in ("query", "export", "costs"):
+        from vidassets.settings import load_settings
 
-        return query_main(rest)
-    if args.command == "export":
-        from vidassets.analytics.subtitles import export_main
+        settings = load_settings()
+        storage = settings.storage
+        if args.command == "query":
+            from vidassets.analytics.query import query_main
 
-        return export_main(rest)
+            return query_main(rest, default_root=storage.root, s3=storage.s3)
+        if args.command == "export":
+            from vidassets.analytics.subtitles import export_main
+
+            return export_main(rest, default_root=storage.root, s3=storage.s3)
+        from vidassets.analytics.costs import costs_main
+
+        return costs_main(rest, default_root=storage.root, prices=settings.prices, s3=storage.s3)
     if args.command in API_COMMANDS:
         import importlib
 
         module, function = API_COMMANDS[args.command]
         return getattr(importlib.import_module(module), function)(rest)
-    if args.command == "costs":
-        from vidassets.analytics.costs import costs_main
-
-        return costs_main(rest)
     if args.command == "worker":
         from vidassets.workers.command import worker_main
 

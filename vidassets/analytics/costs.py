@@ -6,7 +6,6 @@ Dagster-free: the asset passes plain `StepTiming`s (from Dagster's step stats) i
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,11 +13,12 @@ from datetime import UTC, datetime
 import pyarrow as pa
 
 from vidassets.analytics.schemas import RUN_COSTS, SCHEMA_VERSION
+from vidassets.storage import S3Options
 
-# $/hour per device, overridable with VIDASSETS_PRICE_PER_HOUR="cpu=0.0832,cuda=0.526". Defaults: an on-demand
-# 2-vCPU general purpose instance (c6i.large, us-east-1) and a g4dn.xlarge (T4); check current prices.
+# $/hour per device, overridable with VIDASSETS_PRICE_PER_HOUR="cpu=0.0832,cuda=0.526" (vidassets.settings).
+# Defaults: an on-demand 2-vCPU general purpose instance (c6i.large, us-east-1) and a g4dn.xlarge (T4); check
+# current prices.
 DEFAULT_PRICES = {"cpu": 0.085, "cuda": 0.526}
-PRICES_ENV = "VIDASSETS_PRICE_PER_HOUR"
 
 
 @dataclass(frozen=True)
@@ -50,10 +50,6 @@ def parse_prices(text: str | None) -> dict[str, float]:
             raise PriceError(f"price {item.strip()!r} in {text!r} is not `device=dollars_per_hour` (e.g. cuda=0.526)")
         prices[device.strip()] = price
     return prices
-
-
-def configured_prices() -> dict[str, float]:
-    return parse_prices(os.environ.get(PRICES_ENV))
 
 
 def run_cost_rows(video_id: str, steps: list[StepTiming], device: str | None, media_s: float | None) -> pa.Table:
@@ -101,24 +97,28 @@ from costed group by video_id order by video_id
 """.strip()
 
 
-def costs_main(argv: list[str] | None = None) -> int:
-    """`vidassets costs [--price DEVICE=USD_PER_HOUR ...] [--root ROOT] [--format ...]`: compute and $ per video."""
+def costs_main(
+    argv: list[str] | None = None, *, default_root: str, prices: str | None, s3: S3Options
+) -> int:
+    """`vidassets costs [--price DEVICE=USD_PER_HOUR ...] [--root ROOT] [--format ...]`: compute and $ per video.
+    `default_root`, `prices` (`VIDASSETS_PRICE_PER_HOUR`) and `s3` come from the settings (`vidassets.settings`)."""
     import argparse
     import sys
 
-    from vidassets.analytics.query import QueryError, default_root, render, run_query_arrow
+    from vidassets.analytics.query import QueryError, render, run_query_arrow, store_for
 
     parser = argparse.ArgumentParser(
         prog="vidassets costs", description="Compute seconds and estimated $ per video-hour, per video (run_costs)."
     )
     parser.add_argument("--price", action="append", default=[], metavar="DEVICE=USD_PER_HOUR",
-                        help=f"$/hour of a device (cpu, cuda); default ${PRICES_ENV} or {DEFAULT_PRICES}")
-    parser.add_argument("--root", help="storage root (default: $VIDASSETS_STORAGE_ROOT)")
+                        help=f"$/hour of a device (cpu, cuda); default $VIDASSETS_PRICE_PER_HOUR or {DEFAULT_PRICES}")
+    parser.add_argument("--root", default=default_root,
+                        help=f"storage root (default: {default_root}, $VIDASSETS_STORAGE_ROOT)")
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
     args = parser.parse_args(argv)
     try:
-        prices = parse_prices(",".join(args.price)) if args.price else configured_prices()
-        result = run_query_arrow(args.root or default_root(), cost_per_video_hour_sql(prices))
+        per_hour = parse_prices(",".join(args.price) if args.price else prices)
+        result = run_query_arrow(store_for(args.root, s3), cost_per_video_hour_sql(per_hour))
     except (PriceError, QueryError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 
 from vidassets.analytics.schemas import SCHEMAS, TABLES
 from vidassets.analytics.warehouse import Warehouse, is_changed_file_error
-from vidassets.storage.layout import DEFAULT_ROOT, ROOT_ENV, root_from_env
+from vidassets.storage import S3Options, Store
 
 FORMATS = ("table", "csv", "json")
 MAX_CELL = 60
@@ -81,19 +81,21 @@ def _to_arrow(relation: duckdb.DuckDBPyRelation | None) -> pa.Table:
 ATTEMPTS = 3
 
 
-def run_query_arrow(root: str, sql: str) -> pa.Table:
-    """Run DuckDB `sql` against the warehouse at `root`; raises QueryError with a helpful message.
+def run_query_arrow(root: str | Store, sql: str) -> pa.Table:
+    """Run DuckDB `sql` against the warehouse at `root` (a storage root or its `Store`); raises QueryError with a
+    helpful message.
 
     A query lists the files first and reads them after; a video re-processed or deleted in between can remove a
     listed file. Then the query is run again on a fresh listing (up to 3 attempts)."""
+    where = root if isinstance(root, str) else root.root
     for attempt in range(1, ATTEMPTS + 1):
         try:
             con = Warehouse(root).connect(referenced_tables(sql))
         except (OSError, ValueError) as err:
-            raise QueryError(f"cannot read the warehouse at {root}: {err}") from err
+            raise QueryError(f"cannot read the warehouse at {where}: {err}") from err
         except Exception as err:  # botocore errors (credentials, missing bucket) without importing botocore here
             if type(err).__module__.startswith("botocore"):
-                raise QueryError(f"cannot read the warehouse at {root}: {err}") from err
+                raise QueryError(f"cannot read the warehouse at {where}: {err}") from err
             raise
         try:
             return _integral_decimals_to_int(_to_arrow(con.sql(sql)))
@@ -113,7 +115,7 @@ _PANDAS_TYPES = {
 }
 
 
-def run_query(root: str, sql: str) -> pd.DataFrame:
+def run_query(root: str | Store, sql: str) -> pd.DataFrame:
     """The result of DuckDB `sql` over the warehouse at `root` as a pandas DataFrame."""
     return run_query_arrow(root, sql).to_pandas(types_mapper=_PANDAS_TYPES.get)
 
@@ -189,23 +191,29 @@ def render(table: pa.Table, fmt: str) -> str:
 
 # --------------------------------------------------------------------------------------------- CLI
 
-def build_parser(prog: str = "vidassets query") -> argparse.ArgumentParser:
+def build_parser(default_root: str, prog: str = "vidassets query") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog, description="Run DuckDB SQL over the vidassets warehouse tables: " + ", ".join(TABLES) + ".",
     )
     parser.add_argument("sql", help="the query, e.g. \"SELECT status, count(*) FROM videos GROUP BY ALL\"")
-    parser.add_argument("--root", default=None,
-                        help=f"storage root (s3://bucket[/prefix] or a folder); default ${ROOT_ENV} or {DEFAULT_ROOT}")
+    parser.add_argument("--root", default=default_root,
+                        help=f"storage root (s3://bucket[/prefix] or a folder); default {default_root} "
+                        "($VIDASSETS_STORAGE_ROOT)")
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
     return parser
 
 
-def query_main(argv: Sequence[str] | None = None) -> int:
-    """`vidassets query "SQL" [--root ROOT] [--format table|csv|json]`; 0 on success, 1 on a query error."""
-    args = build_parser().parse_args(argv)
-    root = args.root or root_from_env()
+def store_for(root: str, s3: S3Options) -> Store:
+    """The `Store` of a storage root given on a command line."""
+    return Store.for_root(root.rstrip("/") or root, s3)
+
+
+def query_main(argv: Sequence[str] | None = None, *, default_root: str, s3: S3Options) -> int:
+    """`vidassets query "SQL" [--root ROOT] [--format table|csv|json]`; 0 on success, 1 on a query error.
+    `default_root` and `s3` come from the settings (`vidassets.settings`)."""
+    args = build_parser(default_root).parse_args(argv)
     try:
-        result = run_query_arrow(root, args.sql)
+        result = run_query_arrow(store_for(args.root, s3), args.sql)
     except QueryError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -213,6 +221,3 @@ def query_main(argv: Sequence[str] | None = None) -> int:
     sys.stdout.flush()
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(query_main())

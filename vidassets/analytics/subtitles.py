@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vidassets.storage import Store
-from vidassets.storage.layout import DEFAULT_ROOT, ROOT_ENV, manifest_key, root_from_env
+from vidassets.storage import S3Options, Store
+from vidassets.storage.layout import manifest_key
 from vidassets.video_ids import is_video_id
 
 MAX_LINE_WIDTH = 42
@@ -292,11 +292,12 @@ class ExportError(RuntimeError):
     pass
 
 
-def load_transcript(root: str, video_id: str) -> tuple[dict[str, Any], bool]:
-    """The diarized transcript manifest of `video_id` (or the plain transcript); returns (manifest, diarized)."""
+def load_transcript(root: str | Store, video_id: str) -> tuple[dict[str, Any], bool]:
+    """The diarized transcript manifest of `video_id` (or the plain transcript) under a storage root or its
+    `Store`; returns (manifest, diarized)."""
     if not is_video_id(video_id):
         raise ExportError(f"{video_id!r} is not a video id (e.g. team-talk-cfe380202ac6)")
-    store = Store.for_root(root)
+    store = root if isinstance(root, Store) else Store.for_root(root)
     for asset, diarized in (("diarized_transcript", True), ("transcript", False)):
         key = manifest_key(asset, video_id)
         try:
@@ -306,7 +307,7 @@ def load_transcript(root: str, video_id: str) -> tuple[dict[str, Any], bool]:
         if data is not None:
             return json.loads(data), diarized
     raise ExportError(
-        f"no transcript for video {video_id} under {root}/assets/diarized_transcript/ "
+        f"no transcript for video {video_id} under {store.root}/assets/diarized_transcript/ "
         "(unknown id, rejected by moderation, or not processed yet)"
     )
 
@@ -324,26 +325,28 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def build_parser(prog: str = "vidassets export") -> argparse.ArgumentParser:
+def build_parser(default_root: str, prog: str = "vidassets export") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description="Subtitles or transcript of one video, with speakers.")
     parser.add_argument("video_id", help="the video id (partition key), e.g. team-talk-cfe380202ac6")
     parser.add_argument("--format", choices=FORMATS, default="srt", help="output format (default: srt)")
-    parser.add_argument("--root", default=None,
-                        help=f"storage root (s3://bucket[/prefix] or a folder); default ${ROOT_ENV} or {DEFAULT_ROOT}")
+    parser.add_argument("--root", default=default_root,
+                        help=f"storage root (s3://bucket[/prefix] or a folder); default {default_root} "
+                        "($VIDASSETS_STORAGE_ROOT)")
     parser.add_argument("--out", type=Path, default=None, help="output file (default: stdout)")
     parser.add_argument("--max-line-width", type=int, default=MAX_LINE_WIDTH, help="characters per subtitle line")
     parser.add_argument("--max-line-count", type=int, default=MAX_LINE_COUNT, help="lines per subtitle cue")
     return parser
 
 
-def export_main(argv: Sequence[str] | None = None) -> int:
-    """`vidassets export VIDEO_ID --format srt|vtt|txt|json [--root ROOT] [--out FILE]`; 0 on success."""
-    args = build_parser().parse_args(argv)
+def export_main(argv: Sequence[str] | None = None, *, default_root: str, s3: S3Options) -> int:
+    """`vidassets export VIDEO_ID --format srt|vtt|txt|json [--root ROOT] [--out FILE]`; 0 on success.
+    `default_root` and `s3` come from the settings (`vidassets.settings`)."""
+    args = build_parser(default_root).parse_args(argv)
     if args.max_line_width < 10 or args.max_line_count < 1:
         print("error: --max-line-width must be >= 10 and --max-line-count >= 1", file=sys.stderr)
         return 2
     try:
-        manifest, diarized = load_transcript(args.root or root_from_env(), args.video_id)
+        manifest, diarized = load_transcript(Store.for_root(args.root.rstrip("/") or args.root, s3), args.video_id)
     except ExportError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -360,6 +363,3 @@ def export_main(argv: Sequence[str] | None = None) -> int:
         print(f"wrote {args.out} ({len(text.encode())} bytes)", file=sys.stderr)
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(export_main())

@@ -17,8 +17,11 @@ from vidassets.media.ffmpeg import ffmpeg_input, run_ffmpeg
 SAMPLE_RATE = 16_000  # the audio asset's rate, and what every speech model (Whisper, VAD, diarizers) reads
 
 
-def extract_audio(video: Path, out: Path, *, name: str, sample_rate: int = SAMPLE_RATE) -> None:
-    """Write the first audio stream of `video` to `out` as mono `sample_rate` Hz FLAC, atomically.
+def extract_audio(
+    video: Path, out: Path, *, name: str, sample_rate: int = SAMPLE_RATE, ffmpeg: str | None = None
+) -> None:
+    """Write the first audio stream of `video` to `out` as mono `sample_rate` Hz FLAC, atomically, with the
+    `ffmpeg` executable (default: the wheel's).
 
     The FLAC is written to a temporary file beside `out` and renamed, so `out` is either absent or
     complete. Raises InvalidMediaError naming `name` if FFmpeg fails (e.g. no audio stream).
@@ -32,7 +35,7 @@ def extract_audio(video: Path, out: Path, *, name: str, sample_rate: int = SAMPL
         "-f", "flac", ffmpeg_input(tmp),
     ]  # fmt: skip
     try:
-        run_ffmpeg(args, source_name=name)
+        run_ffmpeg(args, source_name=name, ffmpeg=ffmpeg)
         os.replace(tmp, out)
     except InvalidMediaError as err:
         if "matches no streams" in err.cause:

@@ -11,7 +11,6 @@ from vidassets.workers.queues import CPU_QUEUE, GPU_QUEUE
 from vidassets.workers.sizing import WorkerPlan
 
 APP = "vidassets.workers.celery_app"
-DEFAULT_MAX_RUNS_PER_CHILD = 500
 
 
 @dataclass(frozen=True)
@@ -21,8 +20,8 @@ class WorkerSpec:
     name: str  # gpu1, cpu1: also its log file name and the node name prefix
     queue: str
     threads: int
+    max_runs_per_child: int  # 0: never recycle on count (VIDASSETS_WORKER_MAX_RUNS)
     gpu_index: int | None = None
-    max_runs_per_child: int = DEFAULT_MAX_RUNS_PER_CHILD  # 0: never recycle on count
     max_rss_mb: int = 0  # recycle the child after a run that leaves it above this resident size; 0: off
 
     @property
@@ -62,25 +61,12 @@ class WorkerSpec:
         return env
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not an integer") from None
-
-
-def worker_specs(
-    plan: WorkerPlan, max_runs_per_child: int | None = None, max_rss_mb: int | None = None
-) -> list[WorkerSpec]:
+def worker_specs(plan: WorkerPlan, max_runs_per_child: int, max_rss_mb: int) -> list[WorkerSpec]:
     """The gpu-queue workers of `plan` (pinned to one GPU each on a GPU host) and its cpu-queue workers.
 
-    Recycling defaults: VIDASSETS_WORKER_MAX_RUNS (500 runs), VIDASSETS_WORKER_MAX_RSS_MB (off).
+    Recycling: `VIDASSETS_WORKER_MAX_RUNS`, `VIDASSETS_WORKER_MAX_RSS_MB` (`Settings.workers`).
     """
-    runs = max_runs_per_child if max_runs_per_child is not None else _env_int("VIDASSETS_WORKER_MAX_RUNS", 500)
-    rss = max_rss_mb if max_rss_mb is not None else _env_int("VIDASSETS_WORKER_MAX_RSS_MB", 0)
+    runs, rss = max_runs_per_child, max_rss_mb
     specs = [
         WorkerSpec(
             f"gpu{i + 1}", GPU_QUEUE, plan.threads, gpu_index=i if plan.gpus else None,
@@ -102,23 +88,25 @@ def worker_main(argv: list[str] | None = None) -> int:
     """
     import argparse
 
-    from vidassets.workers.sizing import available_cores
+    from vidassets.model_config import available_cores
+    from vidassets.settings import load_settings
 
+    workers = load_settings().workers
     parser = argparse.ArgumentParser(prog="vidassets worker", description=worker_main.__doc__.split("\n\n")[0])
     parser.add_argument("--queue", choices=(GPU_QUEUE, CPU_QUEUE), default=GPU_QUEUE)
     parser.add_argument("--name", help="node name prefix (default: the queue name)")
-    parser.add_argument("--threads", type=int, default=int(os.environ.get("VIDASSETS_CPU_THREADS") or 0) or None,
+    parser.add_argument("--threads", type=int, default=workers.cpu_threads,
                         help="inference threads (default: $VIDASSETS_CPU_THREADS, else all cores for gpu, 1 for cpu)")
     parser.add_argument("--max-runs-per-child", type=int,
-                        default=int(os.environ.get("VIDASSETS_WORKER_MAX_RUNS", DEFAULT_MAX_RUNS_PER_CHILD)),
+                        default=workers.max_runs_per_child,
                         help="recycle the run process after this many runs (0: never)")
-    parser.add_argument("--max-rss-mb", type=int, default=int(os.environ.get("VIDASSETS_WORKER_MAX_RSS_MB", "0")),
+    parser.add_argument("--max-rss-mb", type=int, default=workers.max_rss_mb,
                         help="recycle the run process after a run that leaves it above this resident size (0: off)")
     args = parser.parse_args(argv)
     threads = args.threads or (available_cores() if args.queue == GPU_QUEUE else 1)
     spec = WorkerSpec(args.name or args.queue, args.queue, threads, max_runs_per_child=args.max_runs_per_child,
                       max_rss_mb=args.max_rss_mb)
-    env = spec.env(dict(os.environ))
+    env = spec.env(dict(os.environ))  # the worker inherits this environment, plus its thread and device settings
     argv_ = spec.argv()
     os.execvpe(argv_[0], argv_, env)  # noqa: S606 - argument list, replaces this process (signals reach Celery)
     return 0  # not reached

@@ -11,7 +11,8 @@ import os
 import sys
 from typing import Any
 
-from vidassets.workers.broker import broker_url, queue_keys
+from vidassets.settings import load_settings
+from vidassets.workers.broker import queue_keys
 from vidassets.workers.queues import QUEUE_TAG, QUEUES
 
 
@@ -51,7 +52,7 @@ def worker_report(timeout: float = 1.5) -> dict[str, dict[str, Any]]:
 
 def runs_in_flight() -> dict[str, dict[str, int]] | None:
     """Runs per queue tag and status (QUEUED in Dagster, STARTING in the broker, STARTED on a worker)."""
-    if not os.environ.get("DAGSTER_HOME"):
+    if not load_settings().dagster_home:
         return None
     import dagster as dg
 
@@ -89,8 +90,10 @@ def workers_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cloudwatch", metavar="NAMESPACE",
                         help="also publish QueueDepth per queue to CloudWatch (the scaling signal on AWS)")
     args = parser.parse_args(argv)
-    url = args.broker or broker_url()
+    url = args.broker or load_settings().workers.broker_url
     if args.broker:
+        # worker_report's Celery app (vidassets.workers.celery_app, imported below) reads its broker from the
+        # settings when it is imported: hand it the one given here
         os.environ["VIDASSETS_BROKER_URL"] = args.broker
     try:
         depths = queue_depths(url)
