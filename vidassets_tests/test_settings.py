@@ -128,7 +128,7 @@ def test_values_are_parsed_and_bad_ones_name_the_variable():
     for name, value in [("AWS_MAX_ATTEMPTS", "0"), ("VIDASSETS_SENSOR_INTERVAL_S", "soon"),
                         ("VIDASSETS_BATCH_SIZE", "eight"), ("VIDASSETS_WORKER_MAX_RUNS", "-1")]:
         bad = load_settings({name: value})
-        with pytest.raises(ValueError, match=name if name != "AWS_MAX_ATTEMPTS" else "max_attempts|AWS_MAX"):
+        with pytest.raises(ValueError, match=name):
             bad.storage, bad.watch, bad.models, bad.workers  # noqa: B018 - parsing is the check
     # a bad API setting fails the API, not the code location
     bad_api = load_settings({"VIDASSETS_API_CORS_ORIGINS": "not an origin"})

@@ -204,8 +204,11 @@ def build_parser(default_root: str, prog: str = "vidassets query") -> argparse.A
 
 
 def store_for(root: str, s3: S3Options) -> Store:
-    """The `Store` of a storage root given on a command line."""
-    return Store.for_root(root.rstrip("/") or root, s3)
+    """The `Store` of a storage root given on a command line; QueryError for one that is not a storage root."""
+    try:
+        return Store.for_root(root.rstrip("/") or root, s3)
+    except ValueError as err:
+        raise QueryError(f"cannot read the warehouse at {root}: {err}") from err
 
 
 def query_main(argv: Sequence[str] | None = None, *, default_root: str, s3: S3Options) -> int:

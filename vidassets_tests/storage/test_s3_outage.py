@@ -47,5 +47,5 @@ def test_attempts_come_from_the_standard_aws_setting(monkeypatch: pytest.MonkeyP
     assert store.client.meta.config.retries["total_max_attempts"] == 3  # what the client is built with
     for bad in ("three", "0"):
         monkeypatch.setenv("AWS_MAX_ATTEMPTS", bad)
-        with pytest.raises(ValueError, match=f"AWS_MAX_ATTEMPTS"):
+        with pytest.raises(ValueError, match="AWS_MAX_ATTEMPTS"):
             load_settings().storage  # noqa: B018 - parsing the section is the check
