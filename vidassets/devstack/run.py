@@ -41,8 +41,10 @@ from vidassets.workers.queues import GPU_QUEUE, QUEUE_TAG
 from vidassets.workers.redis_server import RedisServer, RedisStartError
 from vidassets.workers.sizing import WorkerPlan, plan_workers
 
-BUCKET = "vidassets"
-UPLOAD_PREFIX = "uploads/"
+# the local stack watches the default bucket and prefix (and sets them for its services)
+_DEFAULTS = load_settings({}).watch
+BUCKET = _DEFAULTS.bucket
+UPLOAD_PREFIX = _DEFAULTS.prefix
 SAMPLE_NAME = "sample-speaking-video.mp4"
 SAMPLE_KEY = f"{UPLOAD_PREFIX}{SAMPLE_NAME}"
 SAMPLE_SECONDS = 30
