@@ -1,13 +1,15 @@
 """Every setting of vidassets: the environment variables a deployment sets, read in this one place.
 
 `VARIABLES` lists each variable with its default, written once (model defaults are `ModelConfig`'s, the S3
-attempts `S3Options`'); the README's tables document exactly these (vidassets_tests/test_settings.py). The lower
+attempts `S3Options`', GPU run sizes `GpuRunSpec`'s); the README's tables document exactly these, with these
+defaults (vidassets_tests/test_settings.py). The lower
 layers (media, ml, storage, analytics) never read the environment: the callers take a section of `Settings` and pass
 plain values down. `load_settings()` is called when a process needs the values (the code location when it loads,
 a command when it starts), never at the import of a module that a test may import before setting variables.
 
 Variables that belong to other tools stay theirs: credentials are read by the AWS SDKs' own chains, Dagster reads
-its own `DAGSTER_*`, and child processes get their environment passed through (devstack, workers, launchers).
+its own `DAGSTER_*` (only `DAGSTER_HOME` is read here, for the API database), and child processes get their
+environment passed through (devstack, workers, launchers).
 """
 
 from __future__ import annotations
@@ -18,13 +20,16 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from vidassets.model_config import ModelConfig
 
 if TYPE_CHECKING:
     from vidassets.api.settings import ApiSettings
     from vidassets.storage.s3_options import S3Options
+
+
+T = TypeVar("T")
 
 
 def _model_default(name: str) -> str | None:
@@ -253,8 +258,8 @@ class Settings:
 
     values: Mapping[str, str] = field(repr=False)
 
-    def _parse(self, name: str, build: Callable[[], object]) -> object:
-        cache = self.__dict__.setdefault("_sections", {})
+    def _parse(self, name: str, build: Callable[[], T]) -> T:
+        cache: dict[str, Any] = self.__dict__.setdefault("_sections", {})  # frozen: sections cached beside
         if name not in cache:
             cache[name] = build()
         return cache[name]
@@ -273,7 +278,7 @@ class Settings:
             scratch = SCRATCH.read(v) or str(Path(tempfile.gettempdir()) / "vidassets")
             return StorageSettings(root=STORAGE_ROOT.read(v) or "", scratch=scratch, s3=s3, ffmpeg=FFMPEG.read(v))
 
-        return self._parse("storage", build)  # type: ignore[return-value]
+        return self._parse("storage", build)
 
     @property
     def watch(self) -> WatchSettings:
@@ -282,31 +287,29 @@ class Settings:
             return WatchSettings(bucket=WATCH_BUCKET.read(v) or "", prefix=normalize_prefix(WATCH_PREFIX.read(v) or ""),
                                  sensor_interval_s=_required_int(SENSOR_INTERVAL_S, v, minimum=1))
 
-        return self._parse("watch", build)  # type: ignore[return-value]
+        return self._parse("watch", build)
 
     @property
     def models(self) -> ModelSettings:
         def build() -> ModelSettings:
             v = self.values
-            text = {var: var.read(v) for var in (DEVICE, NUDENET_MODEL, WHISPER_MODEL, COMPUTE_TYPE, LANGUAGE, VAD,
-                                                 ALIGN_MODEL, DIARIZATION_MODEL, DIARIZER, LLM_MODEL,
-                                                 TEXT_MODERATION_MODEL, TEXT_MODERATION_LANGUAGES,
-                                                 TEXT_MODERATION_LABELS)}
-            config = ModelConfig(
-                device=text[DEVICE], cpu_threads=_int(CPU_THREADS, v), nudenet_model_path=text[NUDENET_MODEL],
-                whisper_model=text[WHISPER_MODEL], compute_type=text[COMPUTE_TYPE],
-                batch_size=_int(BATCH_SIZE, v), language=text[LANGUAGE], vad_method=text[VAD],
-                align_model=text[ALIGN_MODEL], diarization_model=text[DIARIZATION_MODEL],
-                offline_diarizer=text[DIARIZER], min_speakers=_int(MIN_SPEAKERS, v),
-                max_speakers=_int(MAX_SPEAKERS, v), llm_model=text[LLM_MODEL],
-                text_moderation_model=text[TEXT_MODERATION_MODEL],
-                text_moderation_languages=text[TEXT_MODERATION_LANGUAGES],
-                text_moderation_labels=text[TEXT_MODERATION_LABELS],
-            )  # type: ignore[arg-type]  # defaults are ModelConfig's own, so a read never yields None where it has one
+            # every field from its variable; an unset one reads ModelConfig's own default (see `_model`)
+            fields: dict[str, Any] = {
+                "device": DEVICE.read(v), "cpu_threads": _int(CPU_THREADS, v),
+                "nudenet_model_path": NUDENET_MODEL.read(v), "whisper_model": WHISPER_MODEL.read(v),
+                "compute_type": COMPUTE_TYPE.read(v), "batch_size": _int(BATCH_SIZE, v), "language": LANGUAGE.read(v),
+                "vad_method": VAD.read(v), "align_model": ALIGN_MODEL.read(v),
+                "diarization_model": DIARIZATION_MODEL.read(v), "offline_diarizer": DIARIZER.read(v),
+                "min_speakers": _int(MIN_SPEAKERS, v), "max_speakers": _int(MAX_SPEAKERS, v),
+                "llm_model": LLM_MODEL.read(v), "text_moderation_model": TEXT_MODERATION_MODEL.read(v),
+                "text_moderation_languages": TEXT_MODERATION_LANGUAGES.read(v),
+                "text_moderation_labels": TEXT_MODERATION_LABELS.read(v),
+            }
+            config = ModelConfig(**fields)
             return ModelSettings(config=config, cache_dir=Path(MODEL_CACHE.read(v) or "").expanduser(),
                                  hub_offline=_flag(HF_HUB_OFFLINE, v), hf_token=HF_TOKEN.read(v))
 
-        return self._parse("models", build)  # type: ignore[return-value]
+        return self._parse("models", build)
 
     @property
     def workers(self) -> WorkerSettings:
@@ -321,7 +324,7 @@ class Settings:
                 preload=WORKER_PRELOAD.read(v) == "1", cuda_visible_devices=CUDA_VISIBLE_DEVICES.read(v),
             )
 
-        return self._parse("workers", build)  # type: ignore[return-value]
+        return self._parse("workers", build)
 
     @property
     def client(self) -> ClientSettings:
@@ -375,7 +378,7 @@ class Settings:
                 s3_public_url=parse_endpoint(S3_PUBLIC_URL.name, S3_PUBLIC_URL.read(v) or ""),
             )
 
-        return self._parse("api", build)  # type: ignore[return-value]
+        return self._parse("api", build)
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
