@@ -3,7 +3,11 @@ the resources a deployment sets (shown as environment variables, resolved when D
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -223,3 +227,20 @@ def test_the_sensor_lists_the_prefix_the_api_writes_under(s3_server, bucket, res
         result = s3_video_sensor(context)
     assert [r.tags[TAG_KEY] for r in result.run_requests] == ["incoming/alice/u1/talk.mp4"]
     assert load_settings().api.prefix == "incoming/"
+
+
+def test_the_code_location_reads_its_settings_when_it_loads():
+    """The sensor interval and the resources follow the environment of the process that loads the code location,
+    even when the sensors module was imported before the variables were set."""
+    code = (
+        "import json, os\n"
+        "import vidassets.sensors\n"
+        "os.environ.update(VIDASSETS_SENSOR_INTERVAL_S='7', VIDASSETS_WATCH_BUCKET='late-bucket')\n"
+        "from vidassets.definitions import defs\n"
+        "sensor = defs.resolve_sensor_def('s3_video_sensor')\n"
+        "print(json.dumps([sensor.minimum_interval_seconds, defs.resources['uploads'].bucket.env_var_name]))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDASSETS_")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
+                         timeout=300)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [7, "VIDASSETS_WATCH_BUCKET"]
