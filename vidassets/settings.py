@@ -94,7 +94,7 @@ STORAGE_ROOT = Variable("VIDASSETS_STORAGE_ROOT", "s3://vidassets")
 WATCH_BUCKET = Variable("VIDASSETS_WATCH_BUCKET", "vidassets")
 WATCH_PREFIX = Variable("VIDASSETS_WATCH_PREFIX", "uploads/", keep_empty=True)
 SENSOR_INTERVAL_S = Variable("VIDASSETS_SENSOR_INTERVAL_S", "30")
-SCRATCH = Variable("VIDASSETS_SCRATCH", shown="`$TMPDIR/vidassets`")
+SCRATCH = Variable("VIDASSETS_SCRATCH", shown="`$TMPDIR/vidassets-<uid>`")
 AWS_ENDPOINT_URL_S3 = Variable("AWS_ENDPOINT_URL_S3")
 AWS_ENDPOINT_URL = Variable("AWS_ENDPOINT_URL")
 AWS_REGION = Variable("AWS_REGION")
@@ -155,6 +155,9 @@ DAGSTER_URL = Variable("VIDASSETS_DAGSTER_URL")
 WEBHOOK_BACKOFF_S = Variable("VIDASSETS_WEBHOOK_BACKOFF_S", "10")
 WEBHOOK_MAX_ATTEMPTS = Variable("VIDASSETS_WEBHOOK_MAX_ATTEMPTS", "6")
 WEBHOOK_TIMEOUT_S = Variable("VIDASSETS_WEBHOOK_TIMEOUT_S", "5")
+WEBHOOK_ALLOW_PRIVATE = Variable("VIDASSETS_WEBHOOK_ALLOW_PRIVATE", shown="unset: public receivers only")
+WEBHOOK_MAX_PER_USER = Variable("VIDASSETS_WEBHOOK_MAX_PER_USER", "20")
+WEBHOOK_MAX_PENDING = Variable("VIDASSETS_WEBHOOK_MAX_PENDING", "100")
 API_CORS_ORIGINS = Variable("VIDASSETS_API_CORS_ORIGINS")
 API_URL = Variable("VIDASSETS_API_URL")
 API_KEY = Variable("VIDASSETS_API_KEY")
@@ -163,6 +166,11 @@ VARIABLES: tuple[Variable, ...] = tuple(v for v in globals().values() if isinsta
 
 
 # --- helpers ------------------------------------------------------------------------------------------------
+
+
+def default_scratch_dir() -> Path:
+    """`$TMPDIR/vidassets-<uid>`: per user, so a folder another user (or root) left behind is never in the way."""
+    return Path(tempfile.gettempdir()) / f"vidassets-{os.getuid()}"
 
 
 def normalize_prefix(prefix: str) -> str:
@@ -275,7 +283,7 @@ class Settings:
                 region=AWS_REGION.read(v) or AWS_DEFAULT_REGION.read(v),
                 max_attempts=_required_int(AWS_MAX_ATTEMPTS, v, minimum=1),
             )
-            scratch = SCRATCH.read(v) or str(Path(tempfile.gettempdir()) / "vidassets")
+            scratch = SCRATCH.read(v) or str(default_scratch_dir())
             return StorageSettings(root=STORAGE_ROOT.read(v) or "", scratch=scratch, s3=s3, ffmpeg=FFMPEG.read(v))
 
         return self._parse("storage", build)
@@ -358,6 +366,7 @@ class Settings:
         """The API's section (db_url "" when there is no API database; `ApiSettings.from_env` refuses that)."""
 
         def build() -> ApiSettings:
+            from vidassets.api.outbound import parse_allow_list
             from vidassets.api.settings import ApiSettings, parse_cors_origins, parse_endpoint
 
             v = self.values
@@ -374,6 +383,9 @@ class Settings:
                 webhook_backoff_s=_float(WEBHOOK_BACKOFF_S, v),
                 webhook_max_attempts=_required_int(WEBHOOK_MAX_ATTEMPTS, v),
                 webhook_timeout_s=_float(WEBHOOK_TIMEOUT_S, v),
+                webhook_allow_private=parse_allow_list(WEBHOOK_ALLOW_PRIVATE.read(v) or "", WEBHOOK_ALLOW_PRIVATE.name),
+                webhook_max_per_user=_required_int(WEBHOOK_MAX_PER_USER, v),
+                webhook_max_pending=_required_int(WEBHOOK_MAX_PENDING, v),
                 cors_origins=parse_cors_origins(API_CORS_ORIGINS.read(v) or ""),
                 s3_public_url=parse_endpoint(S3_PUBLIC_URL.name, S3_PUBLIC_URL.read(v) or ""),
             )

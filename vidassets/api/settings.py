@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 from vidassets import settings as _settings
+from vidassets.api.outbound import AllowList
 from vidassets.storage.s3_options import S3Options
 
 PIPELINE_JOB = "video_pipeline"  # vidassets.jobs (not imported here: it loads every asset)
@@ -13,6 +14,7 @@ TABLES_JOB = "video_tables_job"  # vidassets.assets.analytics.TABLES_JOB
 DB_URL_ENV = _settings.API_DB_URL.name
 DB_FILE = "vidassets_api.sqlite"
 CORS_ENV = _settings.API_CORS_ORIGINS.name
+WEBHOOK_ALLOW_PRIVATE_ENV = _settings.WEBHOOK_ALLOW_PRIVATE.name
 
 
 def parse_endpoint(name: str, raw: str) -> str | None:
@@ -68,7 +70,12 @@ class ApiSettings:
     dagster_url: str | None = None  # the webserver's GraphQL endpoint, for reprocessing
     webhook_backoff_s: float = field(default_factory=lambda: _defaults().api.webhook_backoff_s)
     webhook_max_attempts: int = field(default_factory=lambda: _defaults().api.webhook_max_attempts)
+    # overall deadline of one delivery: DNS, connect, TLS, request, response head
     webhook_timeout_s: float = field(default_factory=lambda: _defaults().api.webhook_timeout_s)
+    webhook_allow_private: AllowList = AllowList()  # non-public receivers the operator allows (in-house)
+    # registered webhooks per user; deliveries per user queued and not yet delivered or failed
+    webhook_max_per_user: int = field(default_factory=lambda: _defaults().api.webhook_max_per_user)
+    webhook_max_pending: int = field(default_factory=lambda: _defaults().api.webhook_max_pending)
     cors_origins: tuple[str, ...] = ()  # browser apps on these origins may call the API
     s3_public_url: str | None = None  # the S3 endpoint as clients reach it, when the API reaches it elsewhere
 

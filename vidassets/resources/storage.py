@@ -18,6 +18,7 @@ from pydantic import PrivateAttr
 
 from vidassets.manifests import SourceVideoManifest
 from vidassets.resources.env_vars import resolved
+from vidassets.settings import default_scratch_dir
 from vidassets.storage import Store
 from vidassets.storage.base import temp_name
 from vidassets.storage.s3 import S3Options, s3_client, split_s3_url
@@ -45,7 +46,7 @@ class VideoStorage(dg.ConfigurableResource):
     FFmpeg binary for local media work. `build_resources` fills every field from `vidassets.settings`."""
 
     root: str
-    scratch_dir: str
+    scratch_dir: str | None = None  # None: `vidassets.settings.default_scratch_dir()`
     ffmpeg: str | None = None  # None: the imageio-ffmpeg wheel's binary
     # how to reach S3 (endpoint, region, attempts per request); credentials come from the AWS SDKs' own chains
     s3_endpoint: str | None = None
@@ -78,9 +79,10 @@ class VideoStorage(dg.ConfigurableResource):
         return self._client
 
     def scratch(self) -> Path:
-        """Local working folder for decoded media; content-addressed, so it is never stale."""
-        path = Path(self._value("scratch_dir"))
-        path.mkdir(parents=True, exist_ok=True)
+        """Local working folder for decoded media; content-addressed, so it is never stale. The default is one
+        per user and private: another user's folder left in a shared temp dir is neither used nor read."""
+        path = Path(self._value("scratch_dir") or default_scratch_dir())
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
         return path
 
     def scratch_file(self, folder: str, suffix: str) -> Path:
