@@ -26,8 +26,8 @@ import dagster as dg  # noqa: E402
 from vidassets import samples  # noqa: E402
 from vidassets.assets import per_video_assets  # noqa: E402
 from vidassets.media.audio import extract_audio  # noqa: E402
-from vidassets.model_config import ModelConfig  # noqa: E402
 from vidassets.resources import build_resources  # noqa: E402
+from vidassets.settings import load_settings  # noqa: E402
 from vidassets.sources import SourceRef  # noqa: E402
 from vidassets.video_ids import video_id_for  # noqa: E402
 
@@ -77,7 +77,7 @@ def main() -> None:
         samples.speaking_video(video, seconds=args.seconds, width=1280, height=720)
         print(f"built {video} in {time.perf_counter() - started:.1f}s")
 
-    config = dataclasses.replace(ModelConfig.from_env(), whisper_model=args.whisper)
+    config = dataclasses.replace(load_settings().models.config, whisper_model=args.whisper)
     resources = build_resources(storage_root=tempfile.mkdtemp(prefix="vidassets-bench-"), model_config=config)
     audio_path = CACHE / f"{video.stem}.flac"
     if not audio_path.exists():
@@ -85,7 +85,8 @@ def main() -> None:
 
     from vidassets.ml.whisper_weights import resolve_whisper
 
-    model_path, _ = resolve_whisper(args.whisper)
+    models = load_settings().models
+    model_path, _ = resolve_whisper(args.whisper, cache_dir=models.cache_dir, hub_offline=models.hub_offline)
     bare_s, bare_segments = bare_faster_whisper(audio_path, model_path, config.threads(), words=False)
     bare_words_s, _ = bare_faster_whisper(audio_path, model_path, config.threads(), words=True)
 

@@ -50,8 +50,8 @@ from vidassets.ml.der import diarization_error_rate, read_rttm  # noqa: E402
 from vidassets.ml.offline_diarizers import METHODS, build_offline_diarizer  # noqa: E402
 from vidassets.ml.speech_types import SpeakerTurn  # noqa: E402
 from vidassets.ml.transcription import speaker_segments  # noqa: E402
-from vidassets.model_config import ModelConfig  # noqa: E402
 from vidassets.resources.models import ModelLoader  # noqa: E402
+from vidassets.settings import load_settings  # noqa: E402
 
 COLLAR = 0.25
 SDIST = ("pyannote-audio", "4.0.7")
@@ -170,7 +170,7 @@ def main() -> None:
     data = args.data if args.data else fetch_ami_train()
     clips = load_clips(Path(data))
 
-    models = ModelLoader(dataclasses.replace(ModelConfig.from_env(), whisper_model=args.whisper))
+    models = ModelLoader(dataclasses.replace(load_settings().models.config, whisper_model=args.whisper))
     t0 = time.perf_counter()
     transcripts = {name: models.transcribe(audio) for name, audio, _ in clips}
     print(f"transcripts: whisper {args.whisper}, {len(clips)} clips, {time.perf_counter() - t0:.0f}s")

@@ -20,15 +20,15 @@ from vidassets.ml.der import diarization_error_rate, read_rttm  # noqa: E402
 from vidassets.ml.speech_types import SpeakerTurn  # noqa: E402
 from vidassets.ml.transcript_quality import normalize, phrase_start_errors, read_stm, word_error_rate  # noqa: E402
 from vidassets.ml.transcription import diarize  # noqa: E402
-from vidassets.model_config import ModelConfig  # noqa: E402
 from vidassets.resources.models import ModelLoader  # noqa: E402
+from vidassets.settings import load_settings  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--whisper", default="base")
     args = parser.parse_args()
-    config = dataclasses.replace(ModelConfig.from_env(), whisper_model=args.whisper)
+    config = dataclasses.replace(load_settings().models.config, whisper_model=args.whisper)
     models = ModelLoader(config)
     audio = decode_audio(str(samples.speech_wav()), sampling_rate=16_000)
     reference = read_stm(samples.speech_stm())

@@ -25,8 +25,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from vidassets import samples  # noqa: E402
 from vidassets.ml.pii_redaction import redact_segments  # noqa: E402
 from vidassets.ml.text_moderation import TextModerationPolicy, moderate_segments  # noqa: E402
-from vidassets.model_config import ModelConfig  # noqa: E402
 from vidassets.resources.models import ModelLoader  # noqa: E402
+from vidassets.settings import load_settings  # noqa: E402
 
 # (sentence, toxic, PII entity or None)
 LABELLED: list[tuple[str, bool, str | None]] = [
@@ -125,7 +125,7 @@ def main() -> None:
     parser.add_argument("--whisper", default="tiny.en")
     parser.add_argument("--reference-only", action="store_true")
     args = parser.parse_args()
-    models = ModelLoader(dataclasses.replace(ModelConfig.from_env(), whisper_model=args.whisper))
+    models = ModelLoader(dataclasses.replace(load_settings().models.config, whisper_model=args.whisper))
     moderator = models.text_moderator()
     reference = [[{"start": 0.0, "end": 3.0, "text": sentence, "words": [
         {"word": w, "start": None, "end": None} for w in sentence.split()]}] for sentence, _, _ in LABELLED]

@@ -1,13 +1,13 @@
-"""Which models run, where and how: read from the environment once per process, in this one place.
+"""Which models run, where and how: `ModelConfig`, with the defaults of every model setting.
 
-The code location builds its `ModelLoader` resource from `current_model_config()`, and the assets take their
-`code_version` from the same object, so what the UI calls stale is what the runs load. `ml/` never reads this:
-it receives loaded models and plain values. Dagster-free; secrets (HF token) are not part of it.
+`vidassets.settings` builds it from the `VIDASSETS_*` variables; the code location builds its `ModelLoader`
+resource from `current_model_config()`, and the assets take their `code_version` from the same object, so what the
+UI calls stale is what the runs load. `ml/` never reads this: it receives loaded models and plain values.
+Dagster-free; secrets (HF token) are not part of it.
 """
 
 import functools
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from vidassets.ml.model_files import nudenet_model_path, vad_model_path, weights_identity
@@ -68,30 +68,6 @@ class ModelConfig:
         if self.offline_diarizer not in OFFLINE_DIARIZERS:
             raise ValueError(unknown_method_message(self.offline_diarizer))
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "ModelConfig":
-        """From `VIDASSETS_*` variables (see the README's table); unset means the default above."""
-        env = os.environ if env is None else env
-        return cls(
-            device=env.get("VIDASSETS_DEVICE") or "auto",
-            cpu_threads=int(env.get("VIDASSETS_CPU_THREADS") or 0),
-            nudenet_model_path=env.get("VIDASSETS_NUDENET_MODEL") or None,
-            whisper_model=env.get("VIDASSETS_WHISPER_MODEL") or "base",
-            compute_type=env.get("VIDASSETS_COMPUTE_TYPE") or "auto",
-            batch_size=int(env.get("VIDASSETS_BATCH_SIZE") or 8),
-            language=env.get("VIDASSETS_LANGUAGE") or None,
-            vad_method=env.get("VIDASSETS_VAD") or "auto",
-            align_model=env.get("VIDASSETS_ALIGN_MODEL") or None,
-            diarization_model=env.get("VIDASSETS_DIARIZATION_MODEL") or None,
-            offline_diarizer=env.get("VIDASSETS_DIARIZER") or DEFAULT_OFFLINE_DIARIZER,
-            min_speakers=_optional_int(env.get("VIDASSETS_MIN_SPEAKERS")),
-            max_speakers=_optional_int(env.get("VIDASSETS_MAX_SPEAKERS")),
-            llm_model=env.get("VIDASSETS_LLM_MODEL") or None,
-            text_moderation_model=env.get("VIDASSETS_TEXT_MODERATION_MODEL") or None,
-            text_moderation_languages=env.get("VIDASSETS_TEXT_MODERATION_LANGUAGES") or "en",
-            text_moderation_labels=env.get("VIDASSETS_TEXT_MODERATION_LABELS") or None,
-        )
-
     # --- resolved at run time (GPU when present) ---------------------------------------------------------
 
     def resolved_device(self) -> str:
@@ -147,5 +123,8 @@ class ModelConfig:
 
 @functools.cache
 def current_model_config() -> ModelConfig:
-    """This process's configuration, read from the environment once."""
-    return ModelConfig.from_env()
+    """This process's model configuration, read from the settings once: the assets' code versions are fixed when
+    the code location loads, and the models a run loads must be the ones they name."""
+    from vidassets.settings import load_settings
+
+    return load_settings().models.config

@@ -24,6 +24,7 @@ from vidassets.api.status import is_pipeline_run
 from vidassets.jobs import video_pipeline, video_tables_job
 from vidassets.partitions import videos_partitions
 from vidassets.resources.uploads import UploadsBucket
+from vidassets.settings import SENSOR_INTERVAL_S
 from vidassets.sources import SourceRef, video_suffix
 from vidassets.video_ids import video_id_for
 from vidassets.workers.queues import priority_tags
@@ -101,17 +102,12 @@ def source_ref(bucket: str, obj: ListedObject) -> SourceRef:
     )
 
 
-@dg.sensor(
-    job=video_pipeline,
-    minimum_interval_seconds=UploadsBucket.sensor_interval_s(),
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="New or changed videos under the uploads prefix become `videos` partitions and pipeline runs.",
-)
-def s3_video_sensor(
+def s3_video_tick(
     context: dg.SensorEvaluationContext, s3: S3Resource, uploads: UploadsBucket
 ) -> dg.SensorResult:
+    """One tick of `s3_video_sensor`."""
     started = time.monotonic()
-    objects = list_objects(s3.get_client(), uploads.bucket, uploads.prefix)
+    objects = list_objects(s3.get_client(), uploads.bucket, uploads.watched_prefix())
     taken, cursor = select_new(objects, Cursor.parse(context.cursor), uploads.max_runs_per_tick)
 
     refs: list[SourceRef] = []
@@ -143,6 +139,22 @@ def s3_video_sensor(
         ),
         cursor=cursor.serialize(),
     )
+
+
+def build_s3_video_sensor(minimum_interval_seconds: int) -> dg.SensorDefinition:
+    """The S3 sensor, ticking every `minimum_interval_seconds` (`VIDASSETS_SENSOR_INTERVAL_S`, read by
+    `vidassets.definitions` when the code location loads, not when this module is imported)."""
+    return dg.sensor(
+        name="s3_video_sensor",
+        job=video_pipeline,
+        minimum_interval_seconds=minimum_interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="New or changed videos under the uploads prefix become `videos` partitions and pipeline runs.",
+    )(s3_video_tick)
+
+
+# The sensor at the default interval, for code that evaluates a tick (tests); the code location builds its own.
+s3_video_sensor = build_s3_video_sensor(int(SENSOR_INTERVAL_S.default_value or 0))
 
 
 TABLES_SENSOR_INTERVAL_S = 5

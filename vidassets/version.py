@@ -1,16 +1,18 @@
 """Which version of the code produced an output: package version plus the git commit when known.
 
-Recorded in every manifest and in asset metadata. Docker images set `VIDASSETS_GIT_SHA` at build time.
+Recorded in every manifest and in asset metadata. Docker images set `VIDASSETS_GIT_SHA` at build time (read
+through `vidassets.settings` when the package is imported: the code version is part of what a process is).
 """
 
-import os
 import subprocess
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 
 def _git_sha() -> str | None:
-    if sha := os.environ.get("VIDASSETS_GIT_SHA"):
+    from vidassets.settings import load_settings
+
+    if sha := load_settings().git_sha:
         return sha[:12]
     repo = Path(__file__).resolve().parent.parent
     if not (repo / ".git").exists():

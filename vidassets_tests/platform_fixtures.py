@@ -10,8 +10,8 @@ import dagster as dg
 import pytest
 
 from vidassets import samples
-from vidassets.model_config import ModelConfig
 from vidassets.resources import build_resources
+from vidassets.settings import load_settings
 
 _bucket_numbers = itertools.count()
 
@@ -37,7 +37,7 @@ def resources(s3_server, bucket, monkeypatch, tmp_path) -> dict[str, object]:
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("VIDASSETS_WATCH_BUCKET", bucket)
     monkeypatch.setenv("VIDASSETS_SCRATCH", str(tmp_path / "scratch"))
-    tiny = dataclasses.replace(ModelConfig.from_env(), whisper_model="tiny.en")  # `base` runs in the end-to-end test
+    tiny = dataclasses.replace(load_settings().models.config, whisper_model="tiny.en")  # `base`: the end-to-end test
     return build_resources(storage_root=f"s3://{bucket}/store", model_config=tiny)
 
 

@@ -11,7 +11,8 @@ import vidassets
 
 PACKAGE = Path(vidassets.__file__).parent
 DAGSTER_FREE = ["media", "ml", "analytics", "storage", "manifests.py", "model_config.py", "video_ids.py",
-                "api/outbound.py"]
+                "api/outbound.py", "settings.py"]
+LOWER_LAYERS = ["media", "ml", "analytics", "storage"]  # take settings as values: no environment, no settings loader
 FORBIDDEN = ("dagster", "dagster_aws", "vidassets.resources", "vidassets.assets", "vidassets.sensors",
              "vidassets.definitions", "vidassets.jobs", "vidassets.partitions")
 
@@ -50,6 +51,21 @@ def test_importing_them_loads_no_dagster():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_lower_layers_read_no_settings():
+    """Settings are read once (vidassets.settings) and passed down: the lower layers neither read the environment
+    nor import the loader."""
+    found = []
+    for layer in LOWER_LAYERS:
+        for path in sorted((PACKAGE / layer).rglob("*.py")):
+            text = path.read_text()
+            found += [f"{path.relative_to(PACKAGE)}: {word}" for word in ("os.environ", "getenv") if word in text]
+            for node in ast.walk(ast.parse(text, str(path))):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                    [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                found += [f"{path.relative_to(PACKAGE)}: imports {n}" for n in names if n == "vidassets.settings"]
+    assert found == []
 
 
 def test_object_storage_is_implemented_in_one_package():

@@ -6,7 +6,6 @@ Dagster-free: the asset passes plain `StepTiming`s (from Dagster's step stats) i
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,10 +14,10 @@ import pyarrow as pa
 
 from vidassets.analytics.schemas import RUN_COSTS, SCHEMA_VERSION
 
-# $/hour per device, overridable with VIDASSETS_PRICE_PER_HOUR="cpu=0.0832,cuda=0.526". Defaults: an on-demand
-# 2-vCPU general purpose instance (c6i.large, us-east-1) and a g4dn.xlarge (T4); check current prices.
+# $/hour per device, overridable with VIDASSETS_PRICE_PER_HOUR="cpu=0.0832,cuda=0.526" (vidassets.settings).
+# Defaults: an on-demand 2-vCPU general purpose instance (c6i.large, us-east-1) and a g4dn.xlarge (T4); check
+# current prices.
 DEFAULT_PRICES = {"cpu": 0.085, "cuda": 0.526}
-PRICES_ENV = "VIDASSETS_PRICE_PER_HOUR"
 
 
 @dataclass(frozen=True)
@@ -50,10 +49,6 @@ def parse_prices(text: str | None) -> dict[str, float]:
             raise PriceError(f"price {item.strip()!r} in {text!r} is not `device=dollars_per_hour` (e.g. cuda=0.526)")
         prices[device.strip()] = price
     return prices
-
-
-def configured_prices() -> dict[str, float]:
-    return parse_prices(os.environ.get(PRICES_ENV))
 
 
 def run_cost_rows(video_id: str, steps: list[StepTiming], device: str | None, media_s: float | None) -> pa.Table:

@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 
 from vidassets.analytics.schemas import SCHEMAS, TABLES
 from vidassets.analytics.warehouse import Warehouse, is_changed_file_error
+from vidassets.storage import S3Options, Store
 
 FORMATS = ("table", "csv", "json")
 MAX_CELL = 60
@@ -78,19 +79,21 @@ def _to_arrow(relation: duckdb.DuckDBPyRelation | None) -> pa.Table:
 ATTEMPTS = 3
 
 
-def run_query_arrow(root: str, sql: str) -> pa.Table:
-    """Run DuckDB `sql` against the warehouse at `root`; raises QueryError with a helpful message.
+def run_query_arrow(root: str | Store, sql: str) -> pa.Table:
+    """Run DuckDB `sql` against the warehouse at `root` (a storage root or its `Store`); raises QueryError with a
+    helpful message.
 
     A query lists the files first and reads them after; a video re-processed or deleted in between can remove a
     listed file. Then the query is run again on a fresh listing (up to 3 attempts)."""
+    where = root if isinstance(root, str) else root.root
     for attempt in range(1, ATTEMPTS + 1):
         try:
             con = Warehouse(root).connect(referenced_tables(sql))
         except (OSError, ValueError) as err:
-            raise QueryError(f"cannot read the warehouse at {root}: {err}") from err
+            raise QueryError(f"cannot read the warehouse at {where}: {err}") from err
         except Exception as err:  # botocore errors (credentials, missing bucket) without importing botocore here
             if type(err).__module__.startswith("botocore"):
-                raise QueryError(f"cannot read the warehouse at {root}: {err}") from err
+                raise QueryError(f"cannot read the warehouse at {where}: {err}") from err
             raise
         try:
             return _integral_decimals_to_int(_to_arrow(con.sql(sql)))
@@ -110,7 +113,7 @@ _PANDAS_TYPES = {
 }
 
 
-def run_query(root: str, sql: str) -> pd.DataFrame:
+def run_query(root: str | Store, sql: str) -> pd.DataFrame:
     """The result of DuckDB `sql` over the warehouse at `root` as a pandas DataFrame."""
     return run_query_arrow(root, sql).to_pandas(types_mapper=_PANDAS_TYPES.get)
 
@@ -184,4 +187,9 @@ def render(table: pa.Table, fmt: str) -> str:
     return format_table(table)
 
 
-# --------------------------------------------------------------------------------------------- CLI
+def store_for(root: str, s3: S3Options) -> Store:
+    """The `Store` of a storage root given on a command line; QueryError for one that is not a storage root."""
+    try:
+        return Store.for_root(root.rstrip("/") or root, s3)
+    except ValueError as err:
+        raise QueryError(f"cannot read the warehouse at {root}: {err}") from err

@@ -290,11 +290,12 @@ class ExportError(RuntimeError):
     pass
 
 
-def load_transcript(root: str, video_id: str) -> tuple[dict[str, Any], bool]:
-    """The diarized transcript manifest of `video_id` (or the plain transcript); returns (manifest, diarized)."""
+def load_transcript(root: str | Store, video_id: str) -> tuple[dict[str, Any], bool]:
+    """The diarized transcript manifest of `video_id` (or the plain transcript) under a storage root or its
+    `Store`; returns (manifest, diarized)."""
     if not is_video_id(video_id):
         raise ExportError(f"{video_id!r} is not a video id (e.g. team-talk-cfe380202ac6)")
-    store = Store.for_root(root)
+    store = root if isinstance(root, Store) else Store.for_root(root)
     for asset, diarized in (("diarized_transcript", True), ("transcript", False)):
         key = manifest_key(asset, video_id)
         try:
@@ -304,7 +305,7 @@ def load_transcript(root: str, video_id: str) -> tuple[dict[str, Any], bool]:
         if data is not None:
             return json.loads(data), diarized
     raise ExportError(
-        f"no transcript for video {video_id} under {root}/assets/diarized_transcript/ "
+        f"no transcript for video {video_id} under {store.root}/assets/diarized_transcript/ "
         "(unknown id, rejected by moderation, or not processed yet)"
     )
 

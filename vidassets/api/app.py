@@ -157,10 +157,10 @@ def create_app(settings: ApiSettings | None = None, instance: dg.DagsterInstance
     """The API over the Dagster instance (`DAGSTER_HOME` unless given) and the environment's S3 and database."""
     settings = settings or ApiSettings.from_env()
     engine = engine_for(settings.db_url)
-    s3 = s3_client()
+    s3 = s3_client(settings.s3)
     svc = Services(settings, engine, instance or dg.DagsterInstance.get(), s3,
-                   Store.for_root(settings.storage_root), server_secret(engine),
-                   s3_client(settings.s3_public_url) if settings.s3_public_url else s3)
+                   Store.for_root(settings.storage_root, settings.s3), server_secret(engine),
+                   s3_client(settings.s3.with_endpoint(settings.s3_public_url)) if settings.s3_public_url else s3)
     app = FastAPI(
         title="vidassets API",
         version="1",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import mimetypes
-import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,8 +10,10 @@ from typing import Any
 
 import httpx
 
-API_URL_ENV = "VIDASSETS_API_URL"
-API_KEY_ENV = "VIDASSETS_API_KEY"
+from vidassets.settings import API_KEY, API_URL, load_settings
+
+API_URL_ENV = API_URL.name
+API_KEY_ENV = API_KEY.name
 CHUNK = 1 << 20
 
 
@@ -57,8 +58,8 @@ class ApiClient:
 
     @classmethod
     def from_env(cls) -> ApiClient | None:
-        url, key = os.environ.get(API_URL_ENV), os.environ.get(API_KEY_ENV)
-        return cls(url, key) if url and key else None
+        client = load_settings().client
+        return cls(client.url, client.key) if client.url and client.key else None
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.http.request(method, path, **kwargs)

@@ -3,43 +3,34 @@ prefix, and a video's status from the local Dagster instance (`vidassets.cli.api
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vidassets.api.client import ApiClient, Progress, content_type_for
-
-if TYPE_CHECKING:
-    from vidassets.api.settings import ApiSettings
 
 
 def upload_s3(path: Path, priority: int | None) -> str:
     """Straight to the watched prefix (no user: operators and scripts on the platform's own credentials)."""
     from vidassets.api.objects import BadFileName, safe_file_name
     from vidassets.api.uploads import PRIORITY_METADATA
+    from vidassets.settings import load_settings
     from vidassets.storage.s3 import s3_client
     from vidassets.video_ids import video_id_for
 
-    settings = _watch_settings()
+    settings = load_settings()
+    watch = settings.watch
     try:
-        key = f"{settings.prefix}{safe_file_name(path.name)}"
+        key = f"{watch.prefix}{safe_file_name(path.name)}"
     except BadFileName as err:
         raise ValueError(str(err)) from err
     extra: dict[str, Any] = {"ContentType": content_type_for(path)}
     if priority is not None:
         extra["Metadata"] = {PRIORITY_METADATA: str(priority)}
     progress = Progress(path.name, path.stat().st_size)
-    s3_client().upload_file(str(path), settings.bucket, key, ExtraArgs=extra, Callback=progress.advance)
-    return video_id_for(settings.bucket, key)
-
-
-def _watch_settings() -> ApiSettings:
-    from vidassets.api.settings import ApiSettings
-
-    prefix = os.environ.get("VIDASSETS_WATCH_PREFIX", "uploads/")
-    return ApiSettings(bucket=os.environ.get("VIDASSETS_WATCH_BUCKET", "vidassets"),
-                       prefix=prefix if prefix.endswith("/") or not prefix else f"{prefix}/")
+    s3_client(settings.storage.s3).upload_file(str(path), watch.bucket, key, ExtraArgs=extra,
+                                               Callback=progress.advance)
+    return video_id_for(watch.bucket, key)
 
 
 def status_fetcher() -> Callable[[str], dict[str, Any]]:
@@ -57,8 +48,8 @@ def status_fetcher() -> Callable[[str], dict[str, Any]]:
 
     settings = ApiSettings.from_env()
     instance = dg.DagsterInstance.get()
-    s3 = s3_client()
-    store = Store.for_root(settings.storage_root)
+    s3 = s3_client(settings.s3)
+    store = Store.for_root(settings.storage_root, settings.s3)
 
     def fetch(video_id: str) -> dict[str, Any]:
         ref = locate(instance, s3, settings, video_id, None)

@@ -1,22 +1,21 @@
-"""API configuration from the environment, read once per process (the same variables as the code location)."""
+"""The API's section of the settings (`vidassets.settings`, the same variables as the code location)."""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
-from vidassets.api.outbound import AllowList, parse_allow_list
-from vidassets.storage.layout import DEFAULT_ROOT, root_from_env
+from vidassets import settings as _settings
+from vidassets.api.outbound import AllowList
+from vidassets.storage.s3_options import S3Options
 from vidassets.workers.queues import MAX_PRIORITY, MIN_PRIORITY
 
 PIPELINE_JOB = "video_pipeline"  # vidassets.jobs (not imported here: it loads every asset)
 TABLES_JOB = "video_tables_job"  # vidassets.assets.analytics.TABLES_JOB
-DB_URL_ENV = "VIDASSETS_API_DB_URL"
+DB_URL_ENV = _settings.API_DB_URL.name
 DB_FILE = "vidassets_api.sqlite"
-CORS_ENV = "VIDASSETS_API_CORS_ORIGINS"
-WEBHOOK_ALLOW_PRIVATE_ENV = "VIDASSETS_WEBHOOK_ALLOW_PRIVATE"
+CORS_ENV = _settings.API_CORS_ORIGINS.name
+WEBHOOK_ALLOW_PRIVATE_ENV = _settings.WEBHOOK_ALLOW_PRIVATE.name
 
 
 def parse_endpoint(name: str, raw: str) -> str | None:
@@ -55,61 +54,51 @@ def parse_priority_limit(name: str, raw: str) -> int:
 
 def default_db_url() -> str:
     """`VIDASSETS_API_DB_URL` (e.g. `postgresql://…` in production), else sqlite beside the Dagster instance."""
-    if url := os.environ.get(DB_URL_ENV):
-        return url
-    home = os.environ.get("DAGSTER_HOME")
-    if not home:
+    url = _settings.load_settings().api_db_url
+    if not url:
         raise RuntimeError(f"set DAGSTER_HOME (sqlite beside the Dagster instance) or {DB_URL_ENV}")
-    return f"sqlite:///{Path(home).expanduser().resolve() / DB_FILE}"
+    return url
+
+
+def _defaults() -> _settings.Settings:
+    return _settings.load_settings({})
 
 
 @dataclass(frozen=True)
 class ApiSettings:
-    bucket: str = "vidassets"
-    prefix: str = "uploads/"
-    storage_root: str = DEFAULT_ROOT
+    """Field defaults are the settings' defaults (an unset environment); `from_env()` is what the API runs with."""
+
+    bucket: str = field(default_factory=lambda: _defaults().watch.bucket)
+    prefix: str = field(default_factory=lambda: _defaults().watch.prefix)
+    storage_root: str = field(default_factory=lambda: _defaults().storage.root)
+    s3: S3Options = field(default_factory=S3Options)  # how the API reaches S3 (storage root and uploads)
     db_url: str = ""
-    max_upload_bytes: int = 5 * 1024**3
-    upload_url_ttl_s: int = 900
-    view_token_ttl_s: int = 3600
+    max_upload_bytes: int = field(default_factory=lambda: _defaults().api.max_upload_bytes)
+    upload_url_ttl_s: int = field(default_factory=lambda: _defaults().api.upload_url_ttl_s)
+    view_token_ttl_s: int = field(default_factory=lambda: _defaults().api.view_token_ttl_s)
     dagster_url: str | None = None  # the webserver's GraphQL endpoint, for reprocessing
-    webhook_backoff_s: float = 10.0
-    webhook_max_attempts: int = 6
-    webhook_timeout_s: float = 5.0  # overall deadline of one delivery: DNS, connect, TLS, request, response head
+    webhook_backoff_s: float = field(default_factory=lambda: _defaults().api.webhook_backoff_s)
+    webhook_max_attempts: int = field(default_factory=lambda: _defaults().api.webhook_max_attempts)
+    # overall deadline of one delivery: DNS, connect, TLS, request, response head
+    webhook_timeout_s: float = field(default_factory=lambda: _defaults().api.webhook_timeout_s)
     webhook_allow_private: AllowList = AllowList()  # non-public receivers the operator allows (in-house)
-    webhook_max_per_user: int = 20  # registered webhooks per user
-    webhook_max_pending: int = 100  # deliveries per user queued and not yet delivered or failed
+    # registered webhooks per user; deliveries per user queued and not yet delivered or failed
+    webhook_max_per_user: int = field(default_factory=lambda: _defaults().api.webhook_max_per_user)
+    webhook_max_pending: int = field(default_factory=lambda: _defaults().api.webhook_max_pending)
     cors_origins: tuple[str, ...] = ()  # browser apps on these origins may call the API
     s3_public_url: str | None = None  # the S3 endpoint as clients reach it, when the API reaches it elsewhere
     public_url: str | None = None  # the API as browsers reach it (https here: view cookies are `Secure`)
-    max_body_bytes: int = 64 * 1024  # larger request bodies are refused (413) before they are read
-    max_uploads_in_flight: int = 20  # per user: upload tickets whose URL has not expired yet
-    default_max_priority: int = 0  # the highest run priority a key may ask for unless `keys create` set one
+    # larger request bodies are refused (413) before they are read
+    max_body_bytes: int = field(default_factory=lambda: _defaults().api.max_body_bytes)
+    # per user: upload tickets whose URL has not expired yet
+    max_uploads_in_flight: int = field(default_factory=lambda: _defaults().api.max_uploads_in_flight)
+    # the highest run priority a key may ask for unless `keys create` set one
+    default_max_priority: int = field(default_factory=lambda: _defaults().api.default_max_priority)
 
     @classmethod
     def from_env(cls) -> ApiSettings:
-        env = os.environ
-        prefix = env.get("VIDASSETS_WATCH_PREFIX", "uploads/")
-        return cls(
-            bucket=env.get("VIDASSETS_WATCH_BUCKET", "vidassets"),
-            prefix=prefix if prefix.endswith("/") or not prefix else f"{prefix}/",
-            storage_root=root_from_env(),
-            db_url=default_db_url(),
-            max_upload_bytes=int(float(env.get("VIDASSETS_API_MAX_UPLOAD_MB", "5120")) * 1024**2),
-            upload_url_ttl_s=int(env.get("VIDASSETS_API_UPLOAD_TTL_S", "900")),
-            view_token_ttl_s=int(env.get("VIDASSETS_API_VIEW_TTL_S", "3600")),
-            dagster_url=env.get("VIDASSETS_DAGSTER_URL") or None,
-            webhook_backoff_s=float(env.get("VIDASSETS_WEBHOOK_BACKOFF_S", "10")),
-            webhook_max_attempts=int(env.get("VIDASSETS_WEBHOOK_MAX_ATTEMPTS", "6")),
-            webhook_timeout_s=float(env.get("VIDASSETS_WEBHOOK_TIMEOUT_S", "5")),
-            webhook_allow_private=parse_allow_list(env.get(WEBHOOK_ALLOW_PRIVATE_ENV, ""), WEBHOOK_ALLOW_PRIVATE_ENV),
-            webhook_max_per_user=int(env.get("VIDASSETS_WEBHOOK_MAX_PER_USER", "20")),
-            webhook_max_pending=int(env.get("VIDASSETS_WEBHOOK_MAX_PENDING", "100")),
-            cors_origins=parse_cors_origins(env.get(CORS_ENV, "")),
-            s3_public_url=parse_endpoint("VIDASSETS_S3_PUBLIC_URL", env.get("VIDASSETS_S3_PUBLIC_URL", "")),
-            public_url=parse_endpoint("VIDASSETS_API_PUBLIC_URL", env.get("VIDASSETS_API_PUBLIC_URL", "")),
-            max_body_bytes=int(float(env.get("VIDASSETS_API_MAX_BODY_KB", "64")) * 1024),
-            max_uploads_in_flight=int(env.get("VIDASSETS_API_MAX_UPLOADS_IN_FLIGHT", "20")),
-            default_max_priority=parse_priority_limit(
-                "VIDASSETS_API_DEFAULT_MAX_PRIORITY", env.get("VIDASSETS_API_DEFAULT_MAX_PRIORITY", "0")),
-        )
+        """The API's settings from the environment (`vidassets.settings`); no API database is an error."""
+        api = _settings.load_settings().api
+        if not api.db_url:
+            raise RuntimeError(f"set DAGSTER_HOME (sqlite beside the Dagster instance) or {DB_URL_ENV}")
+        return api

@@ -52,8 +52,8 @@ def notify_run_end(context: dg.RunStatusSensorContext, settings: ApiSettings | N
         return f"s3://{source[0]}/{source[1]} was not uploaded through the API; no webhooks"
     ref = VideoRef(partition, source[0], source[1], user)
     record = context.instance.get_run_record_by_id(run.run_id)
-    store = Store.for_root(settings.storage_root)
-    video = describe(context.instance, store, ref, head(s3_client(), ref), run_record=record)
+    store = Store.for_root(settings.storage_root, settings.s3)
+    video = describe(context.instance, store, ref, head(s3_client(settings.s3), ref), run_record=record)
     if video["status"] not in TERMINAL:
         return f"run {run.run_id} ended but the video is {video['status']}"
     video["links"] = links(partition)

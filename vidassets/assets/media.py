@@ -191,7 +191,7 @@ def audio(
     local = storage.scratch_file("audio", ".flac")  # unique: concurrent runs of one video never share it
     try:
         extract_audio(storage.cached_video(source_video), local, name=source_video["source_uri"],
-                      duration_s=source_video["probe"]["duration_s"])
+                      duration_s=source_video["probe"]["duration_s"], ffmpeg=storage.ffmpeg_exe())
         key = audio_key(video_id)
         url = storage.store.put_file(key, local, CONTENT_TYPES["flac"])
         duration = audio_duration_s(local)

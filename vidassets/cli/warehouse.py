@@ -7,16 +7,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from vidassets.analytics.costs import (
-    DEFAULT_PRICES,
-    PRICES_ENV,
-    PriceError,
-    configured_prices,
-    cost_per_video_hour_sql,
-    parse_prices,
-)
+from vidassets.analytics.costs import DEFAULT_PRICES, PriceError, cost_per_video_hour_sql, parse_prices
 from vidassets.analytics.query import FORMATS as QUERY_FORMATS
-from vidassets.analytics.query import QueryError, render, run_query_arrow
+from vidassets.analytics.query import QueryError, render, run_query_arrow, store_for
 from vidassets.analytics.schemas import TABLES
 from vidassets.analytics.subtitles import FORMATS as EXPORT_FORMATS
 from vidassets.analytics.subtitles import (
@@ -27,9 +20,11 @@ from vidassets.analytics.subtitles import (
     write_text_atomic,
 )
 from vidassets.analytics.subtitles import render as render_transcript
-from vidassets.storage.layout import DEFAULT_ROOT, ROOT_ENV, root_from_env
+from vidassets.settings import PRICE_PER_HOUR, STORAGE_ROOT, load_settings
 
-ROOT_HELP = f"storage root (s3://bucket[/prefix] or a folder); default ${ROOT_ENV} or {DEFAULT_ROOT}"
+ROOT_HELP = (
+    f"storage root (s3://bucket[/prefix] or a folder); default ${STORAGE_ROOT.name} or {STORAGE_ROOT.default_value}"
+)
 
 
 def query_parser(prog: str = "vidassets query") -> argparse.ArgumentParser:
@@ -45,8 +40,9 @@ def query_parser(prog: str = "vidassets query") -> argparse.ArgumentParser:
 def query_main(argv: Sequence[str] | None = None) -> int:
     """`vidassets query "SQL" [--root ROOT] [--format table|csv|json]`; 0 on success, 1 on a query error."""
     args = query_parser().parse_args(argv)
+    storage = load_settings().storage
     try:
-        result = run_query_arrow(args.root or root_from_env(), args.sql)
+        result = run_query_arrow(store_for(args.root or storage.root, storage.s3), args.sql)
     except QueryError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -72,9 +68,11 @@ def export_main(argv: Sequence[str] | None = None) -> int:
     if args.max_line_width < 10 or args.max_line_count < 1:
         print("error: --max-line-width must be >= 10 and --max-line-count >= 1", file=sys.stderr)
         return 2
+    storage = load_settings().storage
     try:
-        manifest, diarized = load_transcript(args.root or root_from_env(), args.video_id)
-    except ExportError as err:
+        store = store_for(args.root or storage.root, storage.s3)
+        manifest, diarized = load_transcript(store, args.video_id)
+    except (ExportError, QueryError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     if not diarized:
@@ -98,13 +96,15 @@ def costs_main(argv: Sequence[str] | None = None) -> int:
         prog="vidassets costs", description="Compute seconds and estimated $ per video-hour, per video (run_costs)."
     )
     parser.add_argument("--price", action="append", default=[], metavar="DEVICE=USD_PER_HOUR",
-                        help=f"$/hour of a device (cpu, cuda); default ${PRICES_ENV} or {DEFAULT_PRICES}")
+                        help=f"$/hour of a device (cpu, cuda); default ${PRICE_PER_HOUR.name} or {DEFAULT_PRICES}")
     parser.add_argument("--root", help="storage root (default: $VIDASSETS_STORAGE_ROOT)")
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
     args = parser.parse_args(argv)
+    settings = load_settings()
     try:
-        prices = parse_prices(",".join(args.price)) if args.price else configured_prices()
-        result = run_query_arrow(args.root or root_from_env(), cost_per_video_hour_sql(prices))
+        prices = parse_prices(",".join(args.price) if args.price else settings.prices)
+        store = store_for(args.root or settings.storage.root, settings.storage.s3)
+        result = run_query_arrow(store, cost_per_video_hour_sql(prices))
     except (PriceError, QueryError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

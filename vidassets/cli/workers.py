@@ -8,7 +8,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from vidassets.workers.command import DEFAULT_MAX_RUNS_PER_CHILD, exec_worker
+from vidassets.settings import load_settings
+from vidassets.workers.command import exec_worker
 from vidassets.workers.queues import CPU_QUEUE, GPU_QUEUE
 
 
@@ -18,15 +19,16 @@ def worker_main(argv: Sequence[str] | None = None) -> int:
     Threads default to the plan for this host (all its cores for one gpu-queue worker per container).
     """
     description = (worker_main.__doc__ or "").split("\n\n")[0]
+    workers = load_settings().workers
     parser = argparse.ArgumentParser(prog="vidassets worker", description=description)
     parser.add_argument("--queue", choices=(GPU_QUEUE, CPU_QUEUE), default=GPU_QUEUE)
     parser.add_argument("--name", help="node name prefix (default: the queue name)")
-    parser.add_argument("--threads", type=int, default=int(os.environ.get("VIDASSETS_CPU_THREADS") or 0) or None,
+    parser.add_argument("--threads", type=int, default=workers.cpu_threads,
                         help="inference threads (default: $VIDASSETS_CPU_THREADS, else all cores for gpu, 1 for cpu)")
     parser.add_argument("--max-runs-per-child", type=int,
-                        default=int(os.environ.get("VIDASSETS_WORKER_MAX_RUNS", DEFAULT_MAX_RUNS_PER_CHILD)),
+                        default=workers.max_runs_per_child,
                         help="recycle the run process after this many runs (0: never)")
-    parser.add_argument("--max-rss-mb", type=int, default=int(os.environ.get("VIDASSETS_WORKER_MAX_RSS_MB", "0")),
+    parser.add_argument("--max-rss-mb", type=int, default=workers.max_rss_mb,
                         help="recycle the run process after a run that leaves it above this resident size (0: off)")
     args = parser.parse_args(argv)
     exec_worker(queue=args.queue, name=args.name, threads=args.threads,
@@ -36,7 +38,6 @@ def worker_main(argv: Sequence[str] | None = None) -> int:
 
 def workers_main(argv: Sequence[str] | None = None) -> int:
     """`vidassets workers [--broker URL] [--json] [--cloudwatch NAMESPACE]`; 1 when the broker cannot be read."""
-    from vidassets.workers.broker import broker_url
     from vidassets.workers.status import publish_queue_depths, queue_depths, runs_in_flight, worker_report
 
     parser = argparse.ArgumentParser(
@@ -47,8 +48,10 @@ def workers_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cloudwatch", metavar="NAMESPACE",
                         help="also publish QueueDepth per queue to CloudWatch (the scaling signal on AWS)")
     args = parser.parse_args(argv)
-    url = args.broker or broker_url()
+    url = args.broker or load_settings().workers.broker_url
     if args.broker:
+        # worker_report's Celery app (vidassets.workers.celery_app, imported below) reads its broker from the
+        # settings when it is imported: hand it the one given here
         os.environ["VIDASSETS_BROKER_URL"] = args.broker
     try:
         depths = queue_depths(url)

@@ -197,7 +197,7 @@ class BatchRunLauncher(RunLauncher, ConfigurableClass):
             name, sep, value = item.partition("=")
             if sep:
                 env[name] = value
-            elif name in os.environ:
+            elif name in os.environ:  # forwarded to the job as the daemon has it (a child's environment)
                 env[name] = os.environ[name]
         return [{"name": name, "value": value} for name, value in env.items()]
 

@@ -17,7 +17,8 @@ from dagster._core.launcher import CheckRunHealthResult, LaunchRunContext, Resum
 from dagster._serdes import ConfigurableClassData
 from dagster_celery.launcher import CeleryRunLauncher
 
-from vidassets.workers.broker import broker_url, celery_settings, result_backend_url
+from vidassets.settings import load_settings
+from vidassets.workers.broker import celery_settings
 from vidassets.workers.queues import CELERY_PRIORITY_TAG, CPU_QUEUE, TASK_ID_TAG, broker_priority, dagster_priority
 
 # A worker that does not list the run's task among its active ones for this long has lost it (the whole worker
@@ -40,10 +41,11 @@ class WarmWorkerRunLauncher(CeleryRunLauncher):
     ) -> None:
         self.worker_lost_after_s = worker_lost_after_s
         self._unanswered_since: dict[str, float] = {}
+        workers = load_settings().workers  # the launcher is built when the instance loads: settings read then
         super().__init__(
             default_queue=default_queue,
-            broker=broker or broker_url(),
-            backend=backend or result_backend_url(),
+            broker=broker or workers.broker_url,
+            backend=backend or workers.result_backend,
             include=include,
             config_source={**celery_settings(), **(config_source or {})},
             inst_data=inst_data,

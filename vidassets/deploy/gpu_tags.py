@@ -1,7 +1,7 @@
 """Run tags that put a `video_pipeline` run on one GPU, for the run launcher this deployment uses.
 
 `VIDASSETS_RUN_LAUNCHER` (ecs | batch | k8s | local, default local) picks the shape; the sizes and names come
-from the environment of the code location, so one image serves every deployment:
+from the settings of the code location (`vidassets.settings`), so one image serves every deployment:
 
 | variable | default | used by |
 |---|---|---|
@@ -19,7 +19,6 @@ agent or the kubelet. Every value Dagster parses as JSON (`ecs/*`, `dagster-k8s/
 """
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -51,7 +50,7 @@ GPU_TAG = "vidassets/gpu"  # for filtering runs in the UI
 
 @dataclass(frozen=True)
 class GpuRunSpec:
-    """How big a GPU run is and where it goes, read from the environment."""
+    """How big a GPU run is and where it goes; the defaults of the variables above."""
 
     gpus: int = 1
     vcpu: int = 3
@@ -64,7 +63,8 @@ class GpuRunSpec:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "GpuRunSpec":
-        env = os.environ if env is None else env
+        """From `env` (default: this process's settings, `vidassets.settings.load_settings().values`)."""
+        env = _settings_values() if env is None else env
         default = cls()
         return cls(
             gpus=_positive_int(env, "VIDASSETS_GPU_COUNT", default.gpus),
@@ -154,9 +154,15 @@ def k8s_tags(spec: GpuRunSpec) -> dict[str, str]:
 _BY_LAUNCHER = {"ecs": ecs_tags, "batch": batch_tags, "k8s": k8s_tags}
 
 
+def _settings_values() -> Mapping[str, str]:
+    from vidassets.settings import load_settings
+
+    return load_settings().values
+
+
 def configured_launcher(env: Mapping[str, str] | None = None) -> str:
-    env = os.environ if env is None else env
-    launcher = (env.get(LAUNCHER_ENV) or "local").strip().lower()
+    env = _settings_values() if env is None else env
+    launcher = (env.get(LAUNCHER_ENV) or LAUNCHERS[0]).strip().lower()
     if launcher not in LAUNCHERS:
         raise ValueError(f"{LAUNCHER_ENV} must be one of {', '.join(LAUNCHERS)}, not {launcher!r}")
     return launcher
@@ -167,6 +173,7 @@ def gpu_run_tags(launcher: str | None = None, env: Mapping[str, str] | None = No
 
     `local` returns no tags: the default run launcher runs in-process, and the `gpu` pool serialises model work.
     """
+    env = _settings_values() if env is None else env
     launcher = configured_launcher(env if launcher is None else {LAUNCHER_ENV: launcher})
     if launcher == "local":
         return {}

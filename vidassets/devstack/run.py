@@ -26,21 +26,23 @@ import dagster as dg
 import yaml
 from botocore.exceptions import ClientError
 
-from vidassets.api.settings import CORS_ENV, parse_cors_origins
 from vidassets.api.uploads import upload_cors_rules
 from vidassets.assets.analytics import TABLES_JOB
 from vidassets.devstack.follow import RunFollower, output_locations
 from vidassets.devstack.procs import LOOPBACK, find_executable, free_ports, port_is_free
 from vidassets.devstack.seaweed import DEFAULT_S3_PORT, SeaweedS3, SeaweedStartError
 from vidassets.devstack.services import SUPERVISOR, PidFiles, Service
+from vidassets.settings import load_settings
 from vidassets.video_ids import video_id_for
 from vidassets.workers.command import WorkerSpec, worker_specs
 from vidassets.workers.queues import GPU_QUEUE, QUEUE_TAG
 from vidassets.workers.redis_server import RedisServer, RedisStartError
 from vidassets.workers.sizing import WorkerPlan, plan_workers
 
-BUCKET = "vidassets"
-UPLOAD_PREFIX = "uploads/"
+# the local stack watches the default bucket and prefix (and sets them for its services)
+_DEFAULTS = load_settings({}).watch
+BUCKET = _DEFAULTS.bucket
+UPLOAD_PREFIX = _DEFAULTS.prefix
 SAMPLE_NAME = "sample-speaking-video.mp4"
 SAMPLE_KEY = f"{UPLOAD_PREFIX}{SAMPLE_NAME}"
 SAMPLE_SECONDS = 30
@@ -239,6 +241,8 @@ def up(args: UpOptions) -> int:
         return 1
     pids.write(SUPERVISOR, os.getpid())
     stack = Stack(layout)
+    # `vidassets up` points this process (and the services it starts) at its own Dagster instance, and puts the
+    # caller's DAGSTER_HOME back when it ends: a write to the environment, not a setting read.
     saved_home = os.environ.get("DAGSTER_HOME")
     try:
         with _signals():
@@ -262,7 +266,9 @@ def _up(args: UpOptions, layout: Layout, stack: Stack) -> int:
     # 1. state dir, instance config, leftovers of a previous session
     for directory in (layout.dagster_home, layout.s3, layout.logs, layout.sample.parent):
         directory.mkdir(parents=True, exist_ok=True)
-    plan = plan_workers()
+    workers = load_settings().workers
+    plan = plan_workers(threads=workers.cpu_threads, workers=workers.gpu_workers,
+                        cuda_visible_devices=workers.cuda_visible_devices)
     write_instance_config(layout.root / "dagster.yaml", layout.dagster_home / "dagster.yaml", plan)
     stack.pids.stop_stale(_stale_names(layout), say=say)
     os.environ["DAGSTER_HOME"] = str(layout.dagster_home)
@@ -279,7 +285,7 @@ def _up(args: UpOptions, layout: Layout, stack: Stack) -> int:
     # 3. The run queue (Redis) and the warm run workers, which keep their models loaded across runs.
     redis = _start_redis(layout, stack)
     env = _dagster_env(s3, layout, redis)
-    for spec in worker_specs(plan):
+    for spec in worker_specs(plan, workers.max_runs_per_child, workers.max_rss_mb):
         _start_worker(stack, spec, env)
     say(f"[3/7] run queue (Redis) at {redis.url}; {plan.describe()} (logs: {layout.rel(layout.logs)}/worker-*.log)")
 
@@ -373,7 +379,7 @@ def _start_s3(layout: Layout, stack: Stack) -> SeaweedS3:
 def _allow_browser_uploads(s3: SeaweedS3) -> None:
     """With `VIDASSETS_API_CORS_ORIGINS` set, a browser app on those origins may PUT to the presigned URLs."""
     try:
-        origins = parse_cors_origins(os.environ.get(CORS_ENV, ""))
+        origins = load_settings().api.cors_origins
     except ValueError as exc:
         say(f"error: {exc}")
         raise _Failed from exc
@@ -429,7 +435,8 @@ def _pick_port(preferred: int, what: str) -> int:
 
 
 def _dagster_env(s3: SeaweedS3, layout: Layout, redis: RedisServer) -> dict[str, str]:
-    """The caller's environment minus any AWS_* (profiles, tokens, endpoints), plus the local stack."""
+    """The caller's environment minus any AWS_* (profiles, tokens, endpoints), plus the local stack: what the
+    child processes get, so it is copied whole (not a setting read)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(s3.env())
     env.update(

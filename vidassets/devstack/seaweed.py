@@ -45,6 +45,7 @@ from vidassets.devstack.procs import (
     free_ports,
     port_is_free,
 )
+from vidassets.storage.s3_options import S3Options
 
 DEFAULT_S3_PORT = 8333
 REGION = "us-east-1"
@@ -129,6 +130,11 @@ class SeaweedS3:
             "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION,
         }
+
+    def s3_options(self) -> S3Options:
+        """How storage code reaches this server (`Store.for_root(root, server.s3_options())`)."""
+        return S3Options(endpoint=self.endpoint_url, region=REGION, access_key=self.access_key_id,
+                         secret_key=self.secret_access_key)
 
     def client(self, **config: Any) -> BaseClient:
         """A boto3 S3 client for this server; `config` adds botocore Config options."""
@@ -240,7 +246,8 @@ class SeaweedS3:
         """weed sometimes leaves its s3 socket and `/tmp/seaweedfs-admin-grpc-<port>.sock` behind; only
         files named after ports this (now stopped) server owned are removed."""
         paths = [self.data_dir / "s3.sock"]
-        tmp = Path(os.environ.get("TMPDIR") or "/tmp")  # Go's os.TempDir()
+        # where the `weed` child puts them: Go's os.TempDir() reads TMPDIR from the environment it inherited
+        tmp = Path(os.environ.get("TMPDIR") or "/tmp")
         for flag, port in self.ports.items():
             if flag.endswith(".port.grpc"):
                 paths.append(tmp / f"seaweedfs-{flag.split('.')[0]}-grpc-{port}.sock")
@@ -274,7 +281,8 @@ class SeaweedS3:
         return on_disk - served
 
     def _server_env(self) -> dict[str, str]:
-        """Our environment without the caller's AWS_*/S3_* settings, plus the local identity."""
+        """Our environment without the caller's AWS_*/S3_* settings, plus the local identity (the child's
+        environment, passed through: not a setting read)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "S3_"))}
         env.update(AWS_ACCESS_KEY_ID=self.access_key_id, AWS_SECRET_ACCESS_KEY=self.secret_access_key)
         return env

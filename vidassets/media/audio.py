@@ -19,9 +19,10 @@ SAMPLE_RATE = 16_000  # the audio asset's rate, and what every speech model (Whi
 
 def extract_audio(
     video: Path, out: Path, *, name: str, sample_rate: int = SAMPLE_RATE, duration_s: float | None = None,
-    timeout_s: float | None = None,
+    timeout_s: float | None = None, ffmpeg: str | None = None,
 ) -> None:
-    """Write the first audio stream of `video` to `out` as mono `sample_rate` Hz FLAC, atomically.
+    """Write the first audio stream of `video` to `out` as mono `sample_rate` Hz FLAC, atomically, with the
+    `ffmpeg` executable (default: the wheel's).
 
     The FLAC is written to a temporary file beside `out` and renamed, so `out` is either absent or
     complete. Raises InvalidMediaError naming `name` if FFmpeg fails (e.g. no audio stream) or takes longer
@@ -36,7 +37,8 @@ def extract_audio(
         "-f", "flac", ffmpeg_input(tmp),
     ]  # fmt: skip
     try:
-        run_ffmpeg(args, source_name=name, timeout=timeout_s if timeout_s is not None else ffmpeg_timeout(duration_s))
+        timeout = timeout_s if timeout_s is not None else ffmpeg_timeout(duration_s)
+        run_ffmpeg(args, source_name=name, timeout=timeout, ffmpeg=ffmpeg)
         os.replace(tmp, out)
     except InvalidMediaError as err:
         if "matches no streams" in err.cause:

@@ -3,7 +3,6 @@
 FFmpeg is always run with an argument list, never through a shell, so file names are passed verbatim.
 """
 
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -12,17 +11,14 @@ import imageio_ffmpeg
 
 from vidassets.media.errors import InvalidMediaError
 
-FFMPEG_ENV = "VIDASSETS_FFMPEG"
 _STDERR_TAIL_LINES = 6
 _STDERR_TAIL_CHARS = 800
 
 
-def ffmpeg_exe() -> str:
-    """Path of the FFmpeg executable: $VIDASSETS_FFMPEG if set, else the imageio-ffmpeg wheel binary."""
-    override = os.environ.get(FFMPEG_ENV)
-    if override:
-        return override
-    return imageio_ffmpeg.get_ffmpeg_exe()
+def ffmpeg_exe(override: str | None = None) -> str:
+    """Path of the FFmpeg executable: `override` (the `VIDASSETS_FFMPEG` setting) if given, else the
+    imageio-ffmpeg wheel binary."""
+    return override or imageio_ffmpeg.get_ffmpeg_exe()
 
 
 def ffmpeg_input(path: Path) -> str:
@@ -56,13 +52,16 @@ def ffmpeg_timeout(duration_s: float | None, *, floor_s: float = TIMEOUT_FLOOR_S
     return max(floor_s, per_media_s * max(0.0, duration_s or 0.0))
 
 
-def run_ffmpeg(args: list[str], *, source_name: str, timeout: float | None = TIMEOUT_FLOOR_S) -> None:
+def run_ffmpeg(
+    args: list[str], *, source_name: str, timeout: float | None = TIMEOUT_FLOOR_S, ffmpeg: str | None = None
+) -> None:
     """Run ``ffmpeg -nostdin -hide_banner -loglevel error *args``; on failure raise InvalidMediaError.
 
     The error names `source_name` (the input the command was about) and carries the last stderr lines. FFmpeg
     is killed after `timeout` seconds (give `ffmpeg_timeout(duration)` for long media; None: no limit).
+    `ffmpeg` is the executable to run (default: the wheel's, see `ffmpeg_exe`).
     """
-    cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", *args]
+    cmd = [ffmpeg_exe(ffmpeg), "-nostdin", "-hide_banner", "-loglevel", "error", *args]
     try:
         proc = subprocess.run(  # noqa: S603 - argument list, no shell; inputs are file names only
             cmd, stdin=subprocess.DEVNULL, capture_output=True, check=False, timeout=timeout

@@ -1,9 +1,9 @@
 """Word alignment with a wav2vec2 CTC model through `whisperx.align`, offline.
 
 `whisperx.align` splits sentences with NLTK's `punkt_tab` and otherwise calls `nltk.download`. We never let it
-download: `ensure_punkt_tab()` writes an untrained Punkt table (sentences end at `.`, `?`, `!`, common
-abbreviations kept) for every language whisperx may ask for into our cache and puts it first on NLTK's search
-path.
+download: `ensure_punkt_tab()` (called when the model is loaded) writes an untrained Punkt table (sentences end at
+`.`, `?`, `!`, common abbreviations kept) for every language whisperx may ask for into our cache and puts it first
+on NLTK's search path.
 """
 
 import os
@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from vidassets.ml.speech_types import Segment, Word
-from vidassets.ml.whisper_weights import ModelNotFoundError, model_cache_dir
+from vidassets.ml.whisper_weights import ModelNotFoundError
 
 PUNKT_ABBREVIATIONS = ("mr", "mrs", "ms", "dr", "prof", "st", "vs", "etc", "jr", "sr", "e.g", "i.e")
 SETTING = "VIDASSETS_ALIGN_MODEL"
@@ -33,12 +33,12 @@ def _write_atomically(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def ensure_punkt_tab() -> Path:
-    """An NLTK data dir holding `tokenizers/punkt_tab/<language>/` for every language whisperx maps to a Punkt
-    model, registered first on `nltk.data.path`."""
+def ensure_punkt_tab(cache_dir: Path) -> Path:
+    """An NLTK data dir (`<cache_dir>/nltk_data`) holding `tokenizers/punkt_tab/<language>/` for every language
+    whisperx maps to a Punkt model, registered first on `nltk.data.path`."""
     import nltk
 
-    root = model_cache_dir() / "nltk_data"
+    root = Path(cache_dir) / "nltk_data"
     abbreviations = "\n".join(PUNKT_ABBREVIATIONS) + "\n"
     for language in sorted(_punkt_languages()):
         folder = root / "tokenizers" / "punkt_tab" / language
@@ -79,9 +79,9 @@ def _torchaudio_checkpoint(bundle: Any) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(url).path)
 
 
-def load_align_model(model_name: str, language: str, device: str) -> tuple[Any, dict[str, Any]]:
+def load_align_model(model_name: str, language: str, device: str, *, cache_dir: Path) -> tuple[Any, dict[str, Any]]:
     """A local wav2vec2 CTC directory (HF format) or a torchaudio ASR bundle already in the torch hub cache,
-    never a download."""
+    never a download. Also writes the Punkt tables `align_words` needs into `cache_dir` (`ensure_punkt_tab`)."""
     import whisperx
 
     path = Path(model_name).expanduser() if model_name else None
@@ -93,12 +93,14 @@ def load_align_model(model_name: str, language: str, device: str) -> tuple[Any, 
                 f"torchaudio bundle {model_name!r} is not in the torch hub cache ({checkpoint} is missing) and "
                 f"would be downloaded: pre-fetch it into the image, or set {SETTING} to a wav2vec2 directory"
             )
+        ensure_punkt_tab(cache_dir)
         return whisperx.load_align_model(language_code=language, device=device, model_name=model_name)
     if path is None or not path.is_dir():
         raise ModelNotFoundError(
             f"alignment model {model_name!r} is not a local wav2vec2 directory or torchaudio ASR bundle: "
             f"set {SETTING} to a directory, or leave it empty for faster-whisper word times"
         )
+    ensure_punkt_tab(cache_dir)
     try:
         return whisperx.load_align_model(
             language_code=language, device=device, model_name=str(path), model_cache_only=True
@@ -116,7 +118,7 @@ def align_words(
     """WhisperX forced alignment: sentence-split segments with per-word start, end and score."""
     import whisperx
 
-    ensure_punkt_tab()
+    # the Punkt tables are in place: the model came from `load_align_model`
     plain = [{"start": s["start"], "end": s["end"], "text": s["text"]} for s in segments]
     audio = np.ascontiguousarray(audio, dtype=np.float32)  # the model's weights are float32
     aligned = whisperx.align(plain, model, metadata, audio, device, return_char_alignments=False)

@@ -1,12 +1,12 @@
 """Production diarization: pyannote through WhisperX's `DiarizationPipeline`, from a local pipeline
-directory (its `config.yaml`) or a hub id with a token. Never downloads when `HF_HUB_OFFLINE=1`.
+directory (its `config.yaml`) or a hub id with a token. Never downloads when told the hub is offline
+(`HF_HUB_OFFLINE`).
 
 The token is only handed to pyannote for hub ids: pyannote copies it into every `$model/...` entry of the
 pipeline's parameters, so a local pipeline never gets it. pyannote 4 also reports every pipeline load and run
 to its telemetry endpoint by default; we switch that off for the process.
 """
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +16,6 @@ from vidassets.ml.speech_types import SpeakerTurn
 from vidassets.ml.whisper_weights import ModelNotFoundError
 
 SETTING = "VIDASSETS_DIARIZATION_MODEL"
-
-
-def _hub_offline() -> bool:
-    """`HF_HUB_OFFLINE` as huggingface_hub reads it (1, true, yes, on)."""
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
 
 
 def _disable_pyannote_telemetry() -> None:
@@ -38,8 +33,10 @@ def pipeline_label(model: str) -> str:
 
 class PyannoteDiarizer:
     def __init__(
-        self, model: str, *, token: str | None, device: str, min_speakers: int | None, max_speakers: int | None
+        self, model: str, *, token: str | None, device: str, min_speakers: int | None, max_speakers: int | None,
+        hub_offline: bool,
     ):
+        """`hub_offline` (the `HF_HUB_OFFLINE` setting) refuses hub ids up front instead of trying a download."""
         import yaml
         from whisperx.diarize import DiarizationPipeline
 
@@ -52,7 +49,7 @@ class PyannoteDiarizer:
             source, local = str(path / "config.yaml"), True
         elif path.suffix in (".yaml", ".yml") and path.is_file():
             source, local = str(path), True
-        elif _hub_offline() or not token:
+        elif hub_offline or not token:
             raise ModelNotFoundError(
                 f"pyannote pipeline {model!r} is not a local directory; set {SETTING} to a "
                 "pipeline directory with config.yaml, or provide HF_TOKEN for a hub id (online only)"

@@ -61,9 +61,7 @@ def load_segmentation_model(device: str = "cpu", path: str | Path | None = None)
     with _MODELS_LOCK:
         model = _MODELS.get(key)
         if model is None:
-            import os
-
-            os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
+            # pyannote telemetry is off for the process: `vidassets/__init__.py` sets PYANNOTE_METRICS_ENABLED=0
             with warnings.catch_warnings():  # torchcodec/ffmpeg and lightning upgrade chatter
                 warnings.simplefilter("ignore")
                 import logging

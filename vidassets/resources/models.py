@@ -1,11 +1,12 @@
 """`ModelLoader`: loads the configured models once per process and hands them to the assets.
 
 A run that handles many partitions, or a long-lived worker that executes many runs, loads each model once. Model
-choice comes in as a `ModelConfig` (read once from the environment); nothing here reads the environment.
+choice comes in as a `ModelConfig`, the model cache and hub mode as values (both from `vidassets.settings`).
 """
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from vidassets.model_config import ModelConfig
@@ -42,9 +43,20 @@ class ModelLoader:
     """The configured models, loaded on first use and cached per process. Passed to assets as the `models`
     resource; the HF token (hub ids only) is held here, never shown in the UI, logs or metadata."""
 
-    def __init__(self, config: ModelConfig | None = None, *, hf_token: str | None = None) -> None:
+    def __init__(
+        self, config: ModelConfig | None = None, *, hf_token: str | None = None, cache_dir: Path | None = None,
+        hub_offline: bool | None = None,
+    ) -> None:
+        """`cache_dir` (joined offline weights) and `hub_offline` default to this process's settings."""
         self.config = config or ModelConfig()
         self._hf_token = hf_token
+        if cache_dir is None or hub_offline is None:
+            from vidassets.settings import load_settings
+
+            models = load_settings().models
+            cache_dir = models.cache_dir if cache_dir is None else cache_dir
+            hub_offline = models.hub_offline if hub_offline is None else hub_offline
+        self.cache_dir, self.hub_offline = Path(cache_dir), hub_offline
 
     def __repr__(self) -> str:
         return f"ModelLoader({self.config!r})"
@@ -54,7 +66,8 @@ class ModelLoader:
         from vidassets.ml.whisper_weights import resolve_whisper
 
         cfg = self.config
-        path, english_only = resolve_whisper(cfg.whisper_model)
+        path, english_only = resolve_whisper(cfg.whisper_model, cache_dir=self.cache_dir,
+                                             hub_offline=self.hub_offline)
         spec = RecognizerSpec(
             model_path=path, model_name=cfg.whisper_model, english_only=english_only,
             device=cfg.resolved_device(), compute_type=cfg.resolved_compute_type(), threads=cfg.threads(),
@@ -69,7 +82,8 @@ class ModelLoader:
         name, device = self.config.align_model, self.config.resolved_device()
         if not name:
             raise ValueError("no alignment model configured (VIDASSETS_ALIGN_MODEL)")
-        return cached_model(("align", name, language, device), lambda: load_align_model(name, language, device))
+        return cached_model(("align", name, language, device),
+                            lambda: load_align_model(name, language, device, cache_dir=self.cache_dir))
 
     def transcribe(self, samples: "np.ndarray") -> "Transcription":
         """The speech recipe (`ml.transcription.transcribe`) with the configured models."""
@@ -102,7 +116,8 @@ class ModelLoader:
             model = cfg.diarization_model
             return cached_model(
                 ("pyannote", model, device, cfg.min_speakers, cfg.max_speakers),
-                lambda: PyannoteDiarizer(model, token=self._hf_token, device=device, **bounds),
+                lambda: PyannoteDiarizer(model, token=self._hf_token, device=device, hub_offline=self.hub_offline,
+                                         **bounds),
             )
         from vidassets.ml.offline_diarizers import build_offline_diarizer
 

@@ -16,11 +16,12 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from vidassets.manifests import SourceVideoManifest
+from vidassets.resources.env_vars import resolved
+from vidassets.settings import default_scratch_dir
 from vidassets.storage import Store
 from vidassets.storage.base import temp_name
-from vidassets.storage.layout import DEFAULT_ROOT
 from vidassets.storage.local import sha256_file
-from vidassets.storage.s3 import s3_client, split_s3_url
+from vidassets.storage.s3 import S3Options, s3_client, split_s3_url
 from vidassets.video_ids import check_video_id
 
 
@@ -28,40 +29,51 @@ class SourceChangedError(RuntimeError):
     """The uploaded object no longer matches what `source_video` recorded."""
 
 
-def default_scratch_dir() -> Path:
-    """`$TMPDIR/vidassets-<uid>`: per user, so a folder another user (or root) left behind is never in the way."""
-    return Path(tempfile.gettempdir()) / f"vidassets-{os.getuid()}"
-
-
 def _local_source(source_uri: str) -> Path:
     return Path(unquote(urlparse(source_uri).path))
 
 
 class VideoStorage(dg.ConfigurableResource):
-    """The storage root (`s3://bucket[/prefix]` or a local folder) as a `Store`, plus sources and scratch."""
+    """The storage root (`s3://bucket[/prefix]` or a local folder) as a `Store`, plus sources, scratch and the
+    FFmpeg binary for local media work. `build_resources` fills every field from `vidassets.settings`."""
 
-    root: str = DEFAULT_ROOT
-    scratch_dir: str | None = None
+    root: str
+    scratch_dir: str | None = None  # None: `vidassets.settings.default_scratch_dir()`
+    ffmpeg: str | None = None  # None: the imageio-ffmpeg wheel's binary
+    # how to reach S3 (endpoint, region, attempts per request); credentials come from the AWS SDKs' own chains
+    s3_endpoint: str | None = None
+    s3_region: str | None = None
+    s3_max_attempts: int = S3Options.max_attempts
 
     _store: Any = PrivateAttr(default=None)
     _client: Any = PrivateAttr(default=None)
 
+    def _value(self, name: str) -> Any:
+        return resolved(getattr(self, name))
+
+    def s3_options(self) -> S3Options:
+        return S3Options(endpoint=self._value("s3_endpoint"), region=self._value("s3_region"),
+                         max_attempts=self._value("s3_max_attempts"))
+
+    def ffmpeg_exe(self) -> str | None:
+        """The configured FFmpeg executable (None: the wheel's)."""
+        return self._value("ffmpeg")
+
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = Store.for_root(self.root)
+            self._store = Store.for_root(self._value("root"), self.s3_options())
         return self._store
 
     def _source_client(self) -> Any:
         if self._client is None:
-            self._client = s3_client()
+            self._client = s3_client(self.s3_options())
         return self._client
 
     def scratch(self) -> Path:
         """Local working folder for decoded media; content-addressed, so it is never stale. The default is one
         per user and private: another user's folder left in a shared temp dir is neither used nor read."""
-        base = self.scratch_dir or os.environ.get("VIDASSETS_SCRATCH") or default_scratch_dir()
-        path = Path(base)
+        path = Path(self._value("scratch_dir") or default_scratch_dir())
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         return path
 

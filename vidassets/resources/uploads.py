@@ -1,16 +1,18 @@
 """Where uploads land: the bucket and prefix the sensor watches."""
 
-import os
-
 import dagster as dg
+
+from vidassets.resources.env_vars import resolved
+from vidassets.settings import normalize_prefix
 
 
 class UploadsBucket(dg.ConfigurableResource):
-    bucket: str = "vidassets"
-    prefix: str = "uploads/"
+    """Filled by `build_resources` from `VIDASSETS_WATCH_BUCKET` / `VIDASSETS_WATCH_PREFIX` (vidassets.settings)."""
+
+    bucket: str
+    prefix: str
     max_runs_per_tick: int = 2000
 
-    @staticmethod
-    def sensor_interval_s() -> int:
-        """Seconds between sensor ticks (`VIDASSETS_SENSOR_INTERVAL_S`, default 30)."""
-        return int(os.environ.get("VIDASSETS_SENSOR_INTERVAL_S", "30"))
+    def watched_prefix(self) -> str:
+        """The prefix as the API writes under it (`normalize_prefix`): `incoming` lists `incoming/`."""
+        return normalize_prefix(resolved(self.prefix))

@@ -22,11 +22,14 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    from vidassets.storage.s3_options import S3Options
 
 TMP_PREFIX = ".tmp-"
 IO_THREADS = 8  # concurrent small-object PUTs/GETs (frames)
@@ -97,12 +100,13 @@ class Store(ABC):
     read_concurrency: int = 4
 
     @staticmethod
-    def for_root(root: str) -> Store:
+    def for_root(root: str, s3: S3Options | None = None) -> Store:
+        """`s3` says how to reach S3 for an `s3://` root (default: AWS, the SDK's own region and credentials)."""
         from vidassets.storage.local import LocalStore
         from vidassets.storage.s3 import S3Store
 
         if root.startswith("s3://"):
-            return S3Store(root)
+            return S3Store(root, s3)
         if "://" in root and not root.startswith("file://"):
             raise ValueError(f"unsupported storage root {root!r}: use s3://bucket[/prefix] or a local folder")
         return LocalStore(root)

@@ -13,13 +13,9 @@
 Every key that names a video is built from a validated video id (`video_ids.check_video_id`), never raw input.
 """
 
-import os
 import re
 
 from vidassets.video_ids import check_video_id
-
-ROOT_ENV = "VIDASSETS_STORAGE_ROOT"
-DEFAULT_ROOT = "s3://vidassets"
 
 ASSETS = "assets"
 MANIFEST_FILE = "manifest.json"
@@ -36,11 +32,6 @@ PART_FILE = "part-0.parquet"
 CURRENT_FILE = "CURRENT.json"
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-def root_from_env() -> str:
-    """The storage root: `VIDASSETS_STORAGE_ROOT`, else `s3://vidassets`."""
-    return os.environ.get(ROOT_ENV) or DEFAULT_ROOT
 
 
 def _name(value: str, what: str) -> str:

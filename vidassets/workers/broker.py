@@ -1,30 +1,20 @@
 """Broker and result-backend settings shared by the run launcher (producer) and the workers (consumers).
 
 Both sides must agree on the transport options (priority steps, key separator), so they come from here.
-VIDASSETS_BROKER_URL (default redis://127.0.0.1:6379/0) and VIDASSETS_RESULT_BACKEND (default: the broker URL)
-choose the servers; production uses ElastiCache Redis or SQS with a database result backend (docs/DEPLOY.md).
+VIDASSETS_BROKER_URL and VIDASSETS_RESULT_BACKEND (`vidassets.settings`: `Settings.workers`) choose the servers;
+production uses ElastiCache Redis or SQS with a database result backend (docs/DEPLOY.md).
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/0"
 PRIORITY_STEPS = list(range(10))  # every Redis priority gets its own list, so ordering is exact
 KEY_SEPARATOR = ":"  # `gpu:3` is the list holding priority-3 messages of queue `gpu`
 # An unacknowledged message (its worker vanished before finishing) goes back to the queue after this long.
 # Longer than the longest run, or a slow run would be delivered twice; Dagster's run monitoring fails and
 # retries a run whose worker died long before this.
 VISIBILITY_TIMEOUT_S = 6 * 3600
-
-
-def broker_url() -> str:
-    return os.environ.get("VIDASSETS_BROKER_URL") or DEFAULT_BROKER_URL
-
-
-def result_backend_url() -> str:
-    return os.environ.get("VIDASSETS_RESULT_BACKEND") or broker_url()
 
 
 def celery_settings() -> dict[str, Any]:

@@ -5,21 +5,24 @@ in its own process (dagster-celery calls Dagster's run body in-process), so vida
 serves every run that child executes until it is recycled.
 """
 
-import os
 from typing import Any
 
 from celery.signals import worker_process_init
 from dagster_celery.make_app import make_app
 from dagster_celery.tasks import create_execute_job_task, create_resume_job_task
 
-from vidassets.workers.broker import broker_url, celery_settings, result_backend_url
-from vidassets.workers.preload import PRELOAD_ENV, start_preload
+from vidassets.settings import load_settings
+from vidassets.workers.broker import celery_settings
+from vidassets.workers.preload import start_preload
 from vidassets.workers.queues import CPU_QUEUE
 
+# This module is the worker's entry point (`celery -A`): importing it is launching a worker, so its settings are
+# read here.
+_workers = load_settings().workers
 app = make_app(
     app_args={
-        "broker": broker_url(),
-        "backend": result_backend_url(),
+        "broker": _workers.broker_url,
+        "backend": _workers.result_backend,
         "include": [],
         "config_source": celery_settings(),
         "task_default_queue": CPU_QUEUE,
@@ -32,5 +35,5 @@ resume_job = create_resume_job_task(app)
 @worker_process_init.connect
 def _preload_models(**_: Any) -> None:
     """Each new pool child (at start and after recycling) loads its models before the first run needs them."""
-    if os.environ.get(PRELOAD_ENV) == "1":
+    if load_settings().workers.preload:
         start_preload()

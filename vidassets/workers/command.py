@@ -11,7 +11,6 @@ from vidassets.workers.queues import CPU_QUEUE, GPU_QUEUE
 from vidassets.workers.sizing import WorkerPlan
 
 APP = "vidassets.workers.celery_app"
-DEFAULT_MAX_RUNS_PER_CHILD = 500
 
 
 @dataclass(frozen=True)
@@ -21,8 +20,8 @@ class WorkerSpec:
     name: str  # gpu1, cpu1: also its log file name and the node name prefix
     queue: str
     threads: int
+    max_runs_per_child: int  # 0: never recycle on count (VIDASSETS_WORKER_MAX_RUNS)
     gpu_index: int | None = None
-    max_runs_per_child: int = DEFAULT_MAX_RUNS_PER_CHILD  # 0: never recycle on count
     max_rss_mb: int = 0  # recycle the child after a run that leaves it above this resident size; 0: off
 
     @property
@@ -62,25 +61,12 @@ class WorkerSpec:
         return env
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not an integer") from None
-
-
-def worker_specs(
-    plan: WorkerPlan, max_runs_per_child: int | None = None, max_rss_mb: int | None = None
-) -> list[WorkerSpec]:
+def worker_specs(plan: WorkerPlan, max_runs_per_child: int, max_rss_mb: int) -> list[WorkerSpec]:
     """The gpu-queue workers of `plan` (pinned to one GPU each on a GPU host) and its cpu-queue workers.
 
-    Recycling defaults: VIDASSETS_WORKER_MAX_RUNS (500 runs), VIDASSETS_WORKER_MAX_RSS_MB (off).
+    Recycling: `VIDASSETS_WORKER_MAX_RUNS`, `VIDASSETS_WORKER_MAX_RSS_MB` (`Settings.workers`).
     """
-    runs = max_runs_per_child if max_runs_per_child is not None else _env_int("VIDASSETS_WORKER_MAX_RUNS", 500)
-    rss = max_rss_mb if max_rss_mb is not None else _env_int("VIDASSETS_WORKER_MAX_RSS_MB", 0)
+    runs, rss = max_runs_per_child, max_rss_mb
     specs = [
         WorkerSpec(
             f"gpu{i + 1}", GPU_QUEUE, plan.threads, gpu_index=i if plan.gpus else None,
@@ -99,7 +85,7 @@ def exec_worker(*, queue: str, name: str | None, threads: int | None, max_runs_p
                 max_rss_mb: int) -> None:
     """Replace this process with one Celery run worker for `queue` (signals reach Celery). Threads default to the
     plan for this host: all its cores for one gpu-queue worker per container, 1 for a cpu-queue worker."""
-    from vidassets.workers.sizing import available_cores
+    from vidassets.model_config import available_cores
 
     threads = threads or (available_cores() if queue == GPU_QUEUE else 1)
     spec = WorkerSpec(name or queue, queue, threads, max_runs_per_child=max_runs_per_child, max_rss_mb=max_rss_mb)

@@ -12,15 +12,17 @@ import threading
 import time
 
 log = logging.getLogger("vidassets.workers.preload")
-PRELOAD_ENV = "VIDASSETS_WORKER_PRELOAD"
 
 
 def preload_models() -> None:
     from vidassets.model_config import current_model_config
     from vidassets.resources.models import ModelLoader
+    from vidassets.settings import load_settings
 
     # The same configuration object the runs' resources are built from, hence the same model-cache keys.
-    store = ModelLoader(current_model_config())
+    models = load_settings().models
+    store = ModelLoader(current_model_config(), hf_token=models.hf_token, cache_dir=models.cache_dir,
+                        hub_offline=models.hub_offline)
     for name in ("nudenet", "recognizer", "diarizer", "text_moderator", "summarizer"):
         started = time.monotonic()
         try:

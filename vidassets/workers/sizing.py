@@ -1,11 +1,13 @@
 """How many run workers a host gets and how many inference threads each: workers x threads <= cores, one
-worker per GPU on a GPU host. Env overrides: VIDASSETS_GPU_WORKERS, VIDASSETS_CPU_THREADS."""
+worker per GPU on a GPU host. Overrides (VIDASSETS_GPU_WORKERS, VIDASSETS_CPU_THREADS) come in as values from
+`vidassets.settings`."""
 
 from __future__ import annotations
 
 import glob
-import os
 from dataclasses import dataclass
+
+from vidassets.model_config import available_cores
 
 
 @dataclass(frozen=True)
@@ -24,42 +26,28 @@ class WorkerPlan:
         )
 
 
-def available_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
-def visible_gpus() -> int:
-    """NVIDIA GPUs this process may use, without importing torch: CUDA_VISIBLE_DEVICES, else /dev/nvidiaN."""
-    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+def visible_gpus(cuda_visible_devices: str | None) -> int:
+    """NVIDIA GPUs this process may use, without importing torch: `CUDA_VISIBLE_DEVICES` (the settings' value),
+    else /dev/nvidiaN."""
+    visible = cuda_visible_devices
     if visible is not None:
         return len([d for d in visible.split(",") if d.strip() and d.strip() != "-1"])
     return len(glob.glob("/dev/nvidia[0-9]*"))
 
 
-def _env_int(name: str) -> int | None:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not an integer") from None
-    if value < 1:
-        raise ValueError(f"{name}={value} must be at least 1")
-    return value
-
-
-def plan_workers(cores: int | None = None, gpus: int | None = None) -> WorkerPlan:
-    """The default plan for this host.
+def plan_workers(
+    cores: int | None = None, gpus: int | None = None, *, threads: int | None = None, workers: int | None = None,
+    cuda_visible_devices: str | None = None,
+) -> WorkerPlan:
+    """The plan for this host; `threads` and `workers` override it (`VIDASSETS_CPU_THREADS`,
+    `VIDASSETS_GPU_WORKERS`), `cuda_visible_devices` says which GPUs count when `gpus` is not given.
 
     GPU host: one worker per GPU, the cores shared between them for decoding and CPU-side work.
     CPU host: one inference thread per worker up to 4 cores (short videos spend much of a run outside
     inference, so two runs side by side beat one run with two threads), two threads per worker above that.
     """
     cores = available_cores() if cores is None else cores
-    gpus = visible_gpus() if gpus is None else gpus
-    threads = _env_int("VIDASSETS_CPU_THREADS")
-    workers = _env_int("VIDASSETS_GPU_WORKERS")
+    gpus = visible_gpus(cuda_visible_devices) if gpus is None else gpus
     if gpus > 0:
         workers = workers or gpus
         threads = threads or max(1, cores // workers)

@@ -6,9 +6,9 @@ DAGSTER_HOME set, also counts runs in flight per queue in the Dagster instance.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
+from vidassets.settings import load_settings
 from vidassets.workers.broker import queue_keys
 from vidassets.workers.queues import QUEUE_TAG, QUEUES
 
@@ -49,7 +49,7 @@ def worker_report(timeout: float = 1.5) -> dict[str, dict[str, Any]]:
 
 def runs_in_flight() -> dict[str, dict[str, int]] | None:
     """Runs per queue tag and status (QUEUED in Dagster, STARTING in the broker, STARTED on a worker)."""
-    if not os.environ.get("DAGSTER_HOME"):
+    if not load_settings().dagster_home:
         return None
     import dagster as dg
 

@@ -13,6 +13,7 @@ import pytest
 from vidassets.analytics.rows import video_tables
 from vidassets.analytics.warehouse import Warehouse
 from vidassets_tests.analytics import manifests as m
+from vidassets_tests.stores import store
 
 PROCESSED_AT = "2025-05-01T10:05:00+00:00"
 
@@ -55,7 +56,7 @@ def local_root(tmp_path) -> str:
 
 
 def load(root: str, tables: dict[str, dict[str, pa.Table]]) -> Warehouse:
-    wh = Warehouse(root)
+    wh = Warehouse(store(root))
     for vid, video in tables.items():
         wh.write_video(vid, video)
     return wh

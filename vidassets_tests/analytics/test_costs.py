@@ -6,6 +6,7 @@ from vidassets.analytics.costs import PriceError, StepTiming, cost_per_video_hou
 from vidassets.analytics.query import run_query
 from vidassets.analytics.schemas import RUN_COSTS
 from vidassets.analytics.warehouse import Warehouse
+from vidassets.cli import main as cli_main
 
 VIDEO = "talk-0123456789ab"
 
@@ -33,6 +34,21 @@ def test_cost_per_video_hour_from_prices(tmp_path):
     assert row.usd_per_video_hour == pytest.approx(0.048)
     unpriced = run_query(str(tmp_path), cost_per_video_hour_sql({"cpu": 0.1})).iloc[0]
     assert unpriced.usd == 0 and unpriced.unpriced_devices == "cuda"
+
+
+def test_vidassets_costs_command(tmp_path, monkeypatch, capsys):
+    """`vidassets costs`: root and prices from the settings (VIDASSETS_STORAGE_ROOT, VIDASSETS_PRICE_PER_HOUR),
+    `--price` over them. (It failed with an ImportError before the settings object.)"""
+    steps = [StepTiming("r1", 1, "transcript", "SUCCESS", 0.0, 120.0)]
+    Warehouse(str(tmp_path)).write_video(VIDEO, {"run_costs": run_cost_rows(VIDEO, steps, "cuda", 1800.0)})
+    monkeypatch.setenv("VIDASSETS_STORAGE_ROOT", str(tmp_path))
+    monkeypatch.setenv("VIDASSETS_PRICE_PER_HOUR", "cuda=0.72")
+    assert cli_main(["costs", "--format", "csv"]) == 0
+    row = capsys.readouterr().out.splitlines()[1].split(",")
+    assert row[0] == VIDEO and pytest.approx(0.048) in [float(v) for v in row[1:] if v.replace(".", "").isdigit()]
+    assert cli_main(["costs", "--format", "csv", "--price", "cuda=1.44"]) == 0
+    row = capsys.readouterr().out.splitlines()[1].split(",")
+    assert pytest.approx(0.096) in [float(v) for v in row[1:] if v.replace(".", "").isdigit()]
 
 
 def test_parse_prices():

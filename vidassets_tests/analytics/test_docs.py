@@ -11,6 +11,7 @@ from vidassets.analytics.examples import BENCHMARK_QUERIES, EXAMPLES
 from vidassets.analytics.query import format_table, run_query, run_query_arrow
 from vidassets.analytics.schemas import SCHEMAS, TABLES, describe
 from vidassets_tests.analytics import manifests as m
+from vidassets_tests.stores import store
 
 DATA_MD = Path(__file__).resolve().parents[2] / "docs" / "DATA.md"
 
@@ -45,27 +46,27 @@ def test_example_queries_are_verbatim_in_the_docs(doc):
 
 def test_examples_run_and_the_docs_show_their_output(loaded, doc):
     for name, sql in EXAMPLES.items():
-        shown = format_table(run_query_arrow(loaded.root, sql)).rsplit("\n(", 1)[0]
+        shown = format_table(run_query_arrow(store(loaded.root), sql)).rsplit("\n(", 1)[0]
         after = doc[doc.index(sql) + len(sql) + len("\n```"):]
         block = re.search(r"^```\n(.*?)\n```$", after, re.MULTILINE | re.DOTALL)
         assert block and block.group(1) == shown, f"docs/DATA.md shows an outdated result for {name}:\n{shown}"
 
 
 def test_example_results(loaded):
-    talk = run_query(loaded.root, EXAMPLES["talk_time_per_speaker"])
+    talk = run_query(store(loaded.root), EXAMPLES["talk_time_per_speaker"])
     assert talk[["speaker", "talk_time_s", "share_pct", "turns"]].values.tolist() == [
         ["SPEAKER_00", 8.2, 62.6, 2], ["SPEAKER_01", 4.9, 37.4, 1]]
-    wpm = run_query(loaded.root, EXAMPLES["words_per_minute_by_video"])
+    wpm = run_query(store(loaded.root), EXAMPLES["words_per_minute_by_video"])
     assert wpm[["video_id", "words", "words_per_minute"]].values.tolist() == [[m.APPROVED, 43, 196.9]]
-    labels = run_query(loaded.root, EXAMPLES["moderation_label_counts"]).set_index("label")
+    labels = run_query(store(loaded.root), EXAMPLES["moderation_label_counts"]).set_index("label")
     assert labels.loc["FEMALE_BREAST_EXPOSED", ["detections", "videos", "flagged"]].tolist() == [3, 1, 2]
     assert labels.loc["FACE_FEMALE", ["detections", "videos", "flagged"]].tolist() == [3, 2, 0]
     assert labels["detections"].sum() == 8  # the empty frame row (label NULL) is not a detection
-    phrase = run_query(loaded.root, EXAMPLES["phrase_search"])
+    phrase = run_query(store(loaded.root), EXAMPLES["phrase_search"])
     assert phrase[["video_id", "speaker", "start_s"]].values.tolist() == [
         [m.APPROVED, "SPEAKER_00", 2.8], [m.APPROVED, "SPEAKER_01", 9.0]]
-    exact = run_query(loaded.root, EXAMPLES["phrase_search_words"])
+    exact = run_query(store(loaded.root), EXAMPLES["phrase_search_words"])
     assert exact[["speaker", "start_s", "end_s"]].values.tolist() == [["SPEAKER_00", 4.97, 5.7],
                                                                       ["SPEAKER_01", 9.12, 9.8]]
-    status = run_query(loaded.root, EXAMPLES["status_overview"])
+    status = run_query(store(loaded.root), EXAMPLES["status_overview"])
     assert sorted(status["status"]) == ["approved", "failed", "rejected"]

@@ -17,9 +17,9 @@ from vidassets.analytics.subtitles import (
     to_vtt,
     to_whisperx_json,
 )
-from vidassets.cli.warehouse import export_main
-from vidassets.storage import Store
+from vidassets.cli import main as cli_main
 from vidassets_tests.analytics import manifests as m
+from vidassets_tests.stores import store
 
 SRT_TIME = r"(\d{2,}):(\d{2}):(\d{2}),(\d{3})"
 VTT_TIME = r"(\d{2,}):(\d{2}):(\d{2})\.(\d{3})"
@@ -193,18 +193,18 @@ def test_timestamps():
 
 
 def _publish(root: str) -> None:
-    store = Store.for_root(root)
+    target = store(root)
     diarized = m.approved_manifests()["diarized_transcript"]
-    store.put_bytes(f"assets/diarized_transcript/{m.APPROVED}/manifest.json", json.dumps(diarized).encode())
+    target.put_bytes(f"assets/diarized_transcript/{m.APPROVED}/manifest.json", json.dumps(diarized).encode())
     plain = {**m.approved_manifests()["transcript"], "video_id": m.REJECTED}
-    store.put_bytes(f"assets/transcript/{m.REJECTED}/manifest.json", json.dumps(plain).encode())
+    target.put_bytes(f"assets/transcript/{m.REJECTED}/manifest.json", json.dumps(plain).encode())
 
 
 @pytest.mark.parametrize("fmt", ["srt", "vtt", "txt", "json"])
 def test_export_main_to_file(root, fmt, tmp_path, capsys):
     _publish(root)
     out = tmp_path / "subs" / f"talk.{fmt}"
-    assert export_main([m.APPROVED, "--format", fmt, "--root", root, "--out", str(out)]) == 0
+    assert cli_main(["export", m.APPROVED, "--format", fmt, "--root", root, "--out", str(out)]) == 0
     manifest = m.approved_manifests()["diarized_transcript"]
     text = out.read_text(encoding="utf-8")
     expected = {"srt": to_srt, "vtt": to_vtt, "txt": to_txt, "json": to_whisperx_json}[fmt](manifest)
@@ -216,21 +216,21 @@ def test_export_main_to_file(root, fmt, tmp_path, capsys):
 def test_export_main_stdout_env_root_and_errors(local_root, monkeypatch, capsys):
     _publish(local_root)
     monkeypatch.setenv("VIDASSETS_STORAGE_ROOT", local_root)
-    assert export_main([m.APPROVED]) == 0  # srt by default, to stdout
+    assert cli_main(["export", m.APPROVED]) == 0  # srt by default, to stdout
     check_cues(parse_srt(capsys.readouterr().out))
-    assert export_main([m.APPROVED, "--format", "vtt", "--max-line-width", "30"]) == 0
+    assert cli_main(["export", m.APPROVED, "--format", "vtt", "--max-line-width", "30"]) == 0
     check_cues(parse_vtt(capsys.readouterr().out), max_width=30)
 
-    assert export_main([m.REJECTED, "--format", "txt"]) == 0  # only a plain transcript: warned, no prefixes
+    assert cli_main(["export", m.REJECTED, "--format", "txt"]) == 0  # only a plain transcript: warned, no prefixes
     captured = capsys.readouterr()
     assert "no diarized transcript" in captured.err and not captured.out.startswith("[")
 
-    assert export_main([m.FAILED]) == 1
+    assert cli_main(["export", m.FAILED]) == 1
     assert "no transcript for video" in capsys.readouterr().err
-    assert export_main(["../../etc/passwd"]) == 1
+    assert cli_main(["export", "../../etc/passwd"]) == 1
     assert "not a video id" in capsys.readouterr().err
     with pytest.raises(SystemExit) as info:
-        export_main([m.APPROVED, "--format", "docx"])
+        cli_main(["export", m.APPROVED, "--format", "docx"])
     assert info.value.code == 2
 
 

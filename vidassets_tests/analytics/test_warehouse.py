@@ -23,6 +23,7 @@ from vidassets.storage.layout import CURRENT_FILE, compacted_prefix, video_file_
 from vidassets.storage.s3 import S3Store
 from vidassets_tests.analytics import manifests as m
 from vidassets_tests.analytics.conftest import PROCESSED_AT, load
+from vidassets_tests.stores import store
 
 
 def _all_examples(wh: Warehouse, engine: str = "auto") -> dict[str, pa.Table]:
@@ -121,7 +122,7 @@ def test_files_carry_schema_descriptions(loaded: Warehouse):
 
 
 def test_empty_warehouse_has_empty_views(root):
-    con = Warehouse(root).connect()
+    con = Warehouse(store(root)).connect()
     for table in TABLES:
         assert con.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
 
@@ -164,7 +165,7 @@ def test_delete_video(loaded: Warehouse):
 
 
 def test_write_validation_writes_nothing_on_error(root, corpus_tables):
-    wh = Warehouse(root)
+    wh = Warehouse(store(root))
     tables = corpus_tables[m.APPROVED]
     with pytest.raises(WarehouseError, match="unsafe video id"):
         wh.write_video("../escape", tables)
@@ -188,7 +189,7 @@ def test_write_validation_writes_nothing_on_error(root, corpus_tables):
 
 def test_s3_writes_are_one_put_per_file(s3_root, corpus_tables):
     """Atomicity on S3: every file is a single PutObject (no multipart upload, nothing written in pieces)."""
-    wh = Warehouse(s3_root)
+    wh = Warehouse(store(s3_root))
     calls: list[str] = []
     wh.store.client.meta.events.register("before-call.s3", lambda model, **_: calls.append(model.name))
     wh.write_video(m.APPROVED, corpus_tables[m.APPROVED])
@@ -210,7 +211,7 @@ def test_readers_never_see_a_half_written_file(root):
     """A reader thread scans the video's file (pyarrow dataset, DuckDB self-join = two scans) while a writer keeps
     replacing it with versions of different sizes. Every read is one complete version, or a clean
     FileChangedError ("changed since it was listed") that run_query/read_table retry: never a mixed or torn file."""
-    wh = Warehouse(root)
+    wh = Warehouse(store(root))
     versions = {"A": _version("A", 20_000), "B": _version("B", 35_000)}
     wh.write_video(m.APPROVED, {"segments": versions["A"]})
     done = threading.Event()
@@ -250,7 +251,7 @@ def test_readers_never_see_a_half_written_file(root):
 def test_a_dataset_scanned_after_its_file_was_replaced_fails_cleanly(root):
     """pyarrow alone would apply the cached footer of the old file to the new one; the snapshot refuses instead,
     and read_table / run_query list again and return the new version."""
-    wh = Warehouse(root)
+    wh = Warehouse(store(root))
     wh.write_video(m.APPROVED, {"segments": _version("A", 2_000)})
     dataset = wh.dataset("segments")
     assert dataset.to_table().num_rows == 2_000
@@ -258,7 +259,7 @@ def test_a_dataset_scanned_after_its_file_was_replaced_fails_cleanly(root):
     with pytest.raises(Exception, match="changed since it was listed"):
         dataset.to_table()
     assert wh.read_table("segments").num_rows == 3_000
-    assert run_query(root, "SELECT count(*) AS n FROM segments")["n"].tolist() == [3_000]
+    assert run_query(store(root), "SELECT count(*) AS n FROM segments")["n"].tolist() == [3_000]
 
 
 # --------------------------------------------------------------------------------------------- compaction
@@ -307,7 +308,7 @@ def test_rewrite_and_delete_after_compaction_keep_per_video_semantics(loaded: Wa
 
 def test_stale_video_skips_only_its_row_groups(local_root):
     """With one row group per video, re-writing one video drops just that row group from the compacted file."""
-    wh = Warehouse(local_root)
+    wh = Warehouse(store(local_root))
     ids = [f"talk-{i}-0123456789a{i}" for i in range(4)]
     for i, vid in enumerate(ids):
         wh.write_video(vid, {"segments": _version(f"v{i}", 10).set_column(0, "video_id", pa.array([vid] * 10))})
@@ -371,7 +372,7 @@ def test_readers_stay_correct_while_compacting_and_writing(root, corpus_tables):
     def reader() -> None:
         while not done.is_set():
             try:
-                answers.append(tuple(run_query(root, sql).iloc[0].tolist()))
+                answers.append(tuple(run_query(store(root), sql).iloc[0].tolist()))
             except Exception as err:  # noqa: BLE001 - sorted below
                 (changed if is_changed_file_error(err) else errors).append(repr(err))
 
@@ -390,7 +391,7 @@ def test_readers_stay_correct_while_compacting_and_writing(root, corpus_tables):
 
 
 def test_compaction_splits_files_and_sorts_by_video(local_root):
-    wh = Warehouse(local_root)
+    wh = Warehouse(store(local_root))
     ids = sorted(f"clip-{i:02d}-0123456789ab" for i in range(12))
     for vid in reversed(ids):
         wh.write_video(vid, {"segments": _version("x", 50).set_column(0, "video_id", pa.array([vid] * 50))})

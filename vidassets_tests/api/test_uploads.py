@@ -111,11 +111,11 @@ def test_expired_or_altered_upload_urls_are_refused_by_s3(platform):
     short = dataclasses.replace(platform.settings, upload_url_ttl_s=1)
     from vidassets.storage.s3 import s3_client
 
-    ticket = presign_upload(s3_client(), short, "late-user", request, "late.mp4")
+    ticket = presign_upload(s3_client(platform.settings.s3), short, "late-user", request, "late.mp4")
     time.sleep(2.5)
     expired = _put(ticket, VIDEO)
     assert expired.status_code == 403, expired.text
-    fresh = presign_upload(s3_client(), platform.settings, "late-user", request, "late.mp4")
+    fresh = presign_upload(s3_client(platform.settings.s3), platform.settings, "late-user", request, "late.mp4")
     altered = httpx.put(fresh["upload_url"].replace("late-user", "other-user"), content=VIDEO,
                         headers=fresh["headers"])
     assert altered.status_code == 403, altered.text

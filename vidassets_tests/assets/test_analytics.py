@@ -27,7 +27,7 @@ def test_three_real_videos_in_the_warehouse(s3_server, bucket, instance, resourc
     for request in requests:
         assert _tables(request, instance, resources).success
 
-    root = resources["storage"].root
+    root = resources["storage"].store
     videos = run_query(root, "select key, status, reason, speakers, word_count from videos order by key")
     rows = {r.key: r for r in videos.itertuples()}
     assert rows["uploads/call.mp4"].status == "approved" and rows["uploads/call.mp4"].speakers == 2

@@ -7,6 +7,7 @@ from vidassets.media.ffmpeg import ffmpeg_input, run_ffmpeg
 from vidassets.ml.transcript_quality import normalize, phrase_start_errors, read_stm, word_error_rate
 from vidassets.model_config import ModelConfig
 from vidassets.resources.models import ModelLoader
+from vidassets.settings import load_settings
 from vidassets_tests.pipeline_helpers import failure_message, run_request, upload_and_tick
 
 
@@ -105,8 +106,10 @@ def test_models_load_once_per_process_across_partitions():
 def test_missing_whisper_model_says_what_to_set(instance, resources, monkeypatch, tmp_path):
     from vidassets.ml.whisper_weights import ModelNotFoundError, resolve_whisper
 
+    models = load_settings().models
+    offline = {"cache_dir": models.cache_dir, "hub_offline": models.hub_offline}
     try:
-        resolve_whisper(str(tmp_path / "no-such-model"))
+        resolve_whisper(str(tmp_path / "no-such-model"), **offline)
     except ModelNotFoundError as err:
         assert "VIDASSETS_WHISPER_MODEL" in str(err)
     else:
@@ -114,7 +117,7 @@ def test_missing_whisper_model_says_what_to_set(instance, resources, monkeypatch
     empty = tmp_path / "empty-dir"
     empty.mkdir()
     try:
-        resolve_whisper(str(empty))
+        resolve_whisper(str(empty), **offline)
     except ModelNotFoundError as err:
         assert "model.bin" in str(err)
     else:

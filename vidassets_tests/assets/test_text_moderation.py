@@ -89,7 +89,7 @@ def test_spoken_insult_is_flagged_pii_redacted_and_the_rejected_video_gets_no_su
     tables = dg.materialize(all_assets, selection=["video_tables"], partition_key=vid, instance=instance,
                             resources=resources)
     assert tables.success
-    root = storage.root
+    root = storage
     lines = run_query(root, """
         SELECT t.speaker, t.category, t.score, s.text FROM text_moderation t
         JOIN segments s USING (video_id, segment_index) WHERE t.flagged""")

@@ -13,12 +13,18 @@ from vidassets.media.probe import probe_video
 HOSTILE_NAME = "my talk 'final' \"v2\" $(touch pwned) `touch pwned2`; rm -rf x & ünïcødé ☃ -i.mp4"
 
 
-def test_ffmpeg_exe_default_and_override(monkeypatch, tmp_path):
-    monkeypatch.delenv(ffmpeg.FFMPEG_ENV, raising=False)
+def test_ffmpeg_exe_default_and_override(tmp_path):
     default = ffmpeg.ffmpeg_exe()
     assert os.access(default, os.X_OK)
-    monkeypatch.setenv(ffmpeg.FFMPEG_ENV, str(tmp_path / "my-ffmpeg"))
-    assert ffmpeg.ffmpeg_exe() == str(tmp_path / "my-ffmpeg")
+    assert ffmpeg.ffmpeg_exe(str(tmp_path / "my-ffmpeg")) == str(tmp_path / "my-ffmpeg")
+
+
+def test_the_configured_ffmpeg_is_the_one_run(media_talk_60s, tmp_path):
+    """`ffmpeg=` (the VIDASSETS_FFMPEG setting) is what runs: a missing executable fails, the wheel's works."""
+    with pytest.raises(FileNotFoundError):
+        extract_audio(media_talk_60s, tmp_path / "a.flac", name="talk", ffmpeg=str(tmp_path / "no-such-ffmpeg"))
+    extract_audio(media_talk_60s, tmp_path / "a.flac", name="talk", ffmpeg=ffmpeg.ffmpeg_exe())
+    assert (tmp_path / "a.flac").stat().st_size > 0
 
 
 def test_hostile_file_names_are_passed_verbatim(media_talk_60s, tmp_path, monkeypatch):

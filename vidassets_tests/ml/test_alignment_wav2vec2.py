@@ -19,6 +19,7 @@ from vidassets.ml.whisper_weights import ModelNotFoundError
 from vidassets.model_config import ModelConfig
 from vidassets.resources.models import ModelLoader
 from vidassets.samples import speech_wav
+from vidassets.settings import load_settings
 from vidassets_tests.ml.model_builders import build_tiny_wav2vec2, files_under, offline_guard
 
 TOLERANCE_S = 0.02  # whisperx rounds char times to 1 ms; segment/word bounds come from the same chars
@@ -125,14 +126,14 @@ def test_unusable_align_model_names_the_setting(offline, tmp_path, kind):
     with pytest.raises(ModelNotFoundError, match="VIDASSETS_ALIGN_MODEL"):
         ModelLoader(ModelConfig(align_model=name, device="cpu")).aligner("en")
     with pytest.raises(ModelNotFoundError, match="VIDASSETS_ALIGN_MODEL"):
-        load_align_model(name, "en", "cpu")
+        load_align_model(name, "en", "cpu", cache_dir=load_settings().models.cache_dir)
     assert files_under(offline["home"] / "torch") == []
 
 
 def test_punkt_tables_cover_whisperx_languages(offline):
     from whisperx.utils import PUNKT_LANGUAGES
 
-    root = ensure_punkt_tab()
+    root = ensure_punkt_tab(load_settings().models.cache_dir)
     assert root == offline["home"] / "vidassets" / "nltk_data"
     for language in {"english", *PUNKT_LANGUAGES.values()}:
         assert (root / "tokenizers" / "punkt_tab" / language / "ortho_context.tab").is_file(), language

@@ -24,6 +24,7 @@ from vidassets.ml.whisper_weights import ModelNotFoundError
 from vidassets.model_config import ModelConfig
 from vidassets.resources.models import ModelLoader
 from vidassets.samples import speech_rttm, speech_stm, speech_wav
+from vidassets.settings import load_settings
 from vidassets_tests.ml.model_builders import build_pyannote_pipeline_dir, files_under, offline_guard
 
 FAKE_TOKEN = "hf_FAKEtoken0123456789abcdefSECRET"  # must never show up anywhere
@@ -117,7 +118,8 @@ def test_store_loads_the_pipeline_once(store, turns, pipeline_dir):
 def test_token_never_shows_for_a_local_pipeline(offline, pipeline_dir, audio, caplog, capfd):
     caplog.set_level(logging.DEBUG)
     for model in (str(pipeline_dir), str(pipeline_dir / "config.yaml")):
-        diarizer = PyannoteDiarizer(model, token=FAKE_TOKEN, device="cpu", min_speakers=None, max_speakers=2)
+        diarizer = PyannoteDiarizer(model, token=FAKE_TOKEN, device="cpu", min_speakers=None, max_speakers=2,
+                     hub_offline=load_settings().models.hub_offline)
         assert diarizer.name == f"pyannote:{pipeline_dir.name}"
         diarizer.diarize(audio[6 * SAMPLE_RATE : 12 * SAMPLE_RATE])
         pipeline = diarizer.pipeline.model  # pyannote's SpeakerDiarization
@@ -134,7 +136,8 @@ def test_pyannote_telemetry_is_switched_off(offline, store, turns, monkeypatch):
     from pyannote.audio.telemetry.metrics import is_metrics_enabled
 
     monkeypatch.setenv("PYANNOTE_METRICS_ENABLED", "true")  # pyannote's default at import
-    PyannoteDiarizer(str(store.config.diarization_model), token=None, device="cpu", min_speakers=None, max_speakers=2)
+    PyannoteDiarizer(str(store.config.diarization_model), token=None, device="cpu", min_speakers=None, max_speakers=2,
+                     hub_offline=load_settings().models.hub_offline)
     assert not is_metrics_enabled()
     assert os.environ["PYANNOTE_METRICS_ENABLED"] == "false"
 
@@ -167,7 +170,8 @@ def test_unusable_pipeline_names_the_setting(offline, pipeline_dir, tmp_path, mo
     if kind == "hub-id-offline-true":
         monkeypatch.setenv("HF_HUB_OFFLINE", "true")
     with pytest.raises(ModelNotFoundError, match="VIDASSETS_DIARIZATION_MODEL") as raised:
-        PyannoteDiarizer(model, token=FAKE_TOKEN, device="cpu", min_speakers=None, max_speakers=2)
+        PyannoteDiarizer(model, token=FAKE_TOKEN, device="cpu", min_speakers=None, max_speakers=2,
+                     hub_offline=load_settings().models.hub_offline)
     chain, error = [], raised.value
     while error is not None:
         chain.append(f"{type(error).__name__}: {error}")

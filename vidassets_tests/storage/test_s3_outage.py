@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from vidassets.devstack.seaweed import SeaweedS3
+from vidassets.settings import load_settings
 from vidassets.storage import Store
-from vidassets.storage.s3 import s3_max_attempts
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def own_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def test_writes_and_reads_wait_out_a_restart(own_server: SeaweedS3, tmp_path: Path) -> None:
-    store = Store.for_root("s3://outage/corpus")
+    store = Store.for_root("s3://outage/corpus", load_settings().storage.s3)
     store.put_bytes("before.json", b'{"n": 1}')
     own_server.stop()
     restarted = threading.Thread(target=own_server.restart)  # S3 is away while the calls below start
@@ -41,9 +41,11 @@ def test_writes_and_reads_wait_out_a_restart(own_server: SeaweedS3, tmp_path: Pa
 
 def test_attempts_come_from_the_standard_aws_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_MAX_ATTEMPTS", raising=False)
-    assert s3_max_attempts() == 12
+    assert load_settings().storage.s3.max_attempts == 12
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "3")
-    assert s3_max_attempts() == 3
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "three")
-    with pytest.raises(ValueError, match="AWS_MAX_ATTEMPTS='three'"):
-        s3_max_attempts()
+    store = Store.for_root("s3://outage/corpus", load_settings().storage.s3)
+    assert store.client.meta.config.retries["total_max_attempts"] == 3  # what the client is built with
+    for bad in ("three", "0"):
+        monkeypatch.setenv("AWS_MAX_ATTEMPTS", bad)
+        with pytest.raises(ValueError, match="AWS_MAX_ATTEMPTS"):
+            load_settings().storage  # noqa: B018 - parsing the section is the check

@@ -68,7 +68,7 @@ class WorkerStack:
         self.env = env
         with dg.DagsterInstance.from_config(str(self.home)):
             pass  # create and migrate the sqlite storage once, before several processes open it
-        for spec in worker_specs(self.plan, max_runs_per_child=0):
+        for spec in worker_specs(self.plan, max_runs_per_child=0, max_rss_mb=0):
             self.workers[spec.name] = ManagedProcess(
                 spec.name, spec.argv(), self.root / "logs" / f"worker-{spec.name}.log", cwd=REPO,
                 env=spec.env(env), stop_timeout=5.0,

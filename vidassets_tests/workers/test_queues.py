@@ -2,6 +2,7 @@
 
 import pytest
 
+from vidassets.settings import load_settings
 from vidassets.workers.broker import queue_keys
 from vidassets.workers.command import worker_specs
 from vidassets.workers.queues import (
@@ -12,7 +13,7 @@ from vidassets.workers.queues import (
     parse_priority,
     priority_tags,
 )
-from vidassets.workers.sizing import plan_workers
+from vidassets.workers.sizing import WorkerPlan, plan_workers, visible_gpus
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -49,28 +50,29 @@ def test_queue_keys_match_the_redis_layout():
 @pytest.mark.parametrize(("cores", "gpus", "workers", "threads"), [
     (2, 0, 2, 1), (4, 0, 4, 1), (8, 0, 4, 2), (16, 0, 8, 2), (8, 1, 1, 8), (16, 4, 4, 4), (1, 0, 1, 1),
 ])
-def test_plan_never_oversubscribes(monkeypatch, cores, gpus, workers, threads):
-    monkeypatch.delenv("VIDASSETS_CPU_THREADS", raising=False)
-    monkeypatch.delenv("VIDASSETS_GPU_WORKERS", raising=False)
+def test_plan_never_oversubscribes(cores, gpus, workers, threads):
     plan = plan_workers(cores=cores, gpus=gpus)
     assert (plan.gpu_workers, plan.threads) == (workers, threads)
     assert plan.gpu_workers * plan.threads <= cores
 
 
-def test_plan_overrides_and_their_errors(monkeypatch):
-    monkeypatch.setenv("VIDASSETS_CPU_THREADS", "2")
-    assert plan_workers(cores=8, gpus=0).gpu_workers == 4
-    monkeypatch.setenv("VIDASSETS_GPU_WORKERS", "3")
+def _plan(env: dict[str, str], **host: int) -> WorkerPlan:
+    workers = load_settings(env).workers
+    return plan_workers(**host, threads=workers.cpu_threads, workers=workers.gpu_workers)
+
+
+def test_plan_overrides_and_their_errors():
+    assert _plan({"VIDASSETS_CPU_THREADS": "2"}, cores=8, gpus=0).gpu_workers == 4
     with pytest.raises(ValueError, match="exceed the 4 cores"):
-        plan_workers(cores=4, gpus=0)
-    monkeypatch.setenv("VIDASSETS_CPU_THREADS", "two")
+        _plan({"VIDASSETS_CPU_THREADS": "2", "VIDASSETS_GPU_WORKERS": "3"}, cores=4, gpus=0)
     with pytest.raises(ValueError, match="VIDASSETS_CPU_THREADS='two'"):
-        plan_workers(cores=4, gpus=0)
+        _plan({"VIDASSETS_CPU_THREADS": "two"}, cores=4, gpus=0)
+    with pytest.raises(ValueError, match="VIDASSETS_GPU_WORKERS=0 must be at least 1"):
+        _plan({"VIDASSETS_GPU_WORKERS": "0"}, cores=4, gpus=0)
+    assert visible_gpus("0,1") == 2 and visible_gpus("-1") == 0
 
 
-def test_worker_specs_pin_gpus_and_set_threads(monkeypatch):
-    monkeypatch.delenv("VIDASSETS_CPU_THREADS", raising=False)
-    monkeypatch.delenv("VIDASSETS_GPU_WORKERS", raising=False)
+def test_worker_specs_pin_gpus_and_set_threads():
     specs = worker_specs(plan_workers(cores=8, gpus=2), max_runs_per_child=50, max_rss_mb=6000)
     assert [(s.name, s.queue, s.gpu_index) for s in specs] == [
         ("gpu1", "gpu", 0), ("gpu2", "gpu", 1), ("cpu1", "cpu", None)

@@ -20,6 +20,7 @@ from vidassets.analytics.query import run_query
 from vidassets.cli.workers import workers_main
 from vidassets.video_ids import video_id_for
 from vidassets.workers.broker import queue_keys
+from vidassets_tests.stores import store
 from vidassets_tests.workers.probe_location import REQUEST_TAG
 from vidassets_tests.workers.stack import WorkerStack, wait_for
 
@@ -203,8 +204,9 @@ def test_killed_run_process_fails_fast_with_the_reason_and_the_retry_succeeds(st
         monkeypatch.setenv(name, value)
     def rows_after_retry() -> bool:
         """The rows written after the retry: both attempts' compute in run_costs, the video approved."""
-        costs = run_query(stack.storage_root, f"select distinct run_id from run_costs where video_id = '{victim}'")
-        status = run_query(stack.storage_root, f"select status from videos where video_id = '{victim}'")
+        warehouse = store(stack.storage_root)
+        costs = run_query(warehouse, f"select distinct run_id from run_costs where video_id = '{victim}'")
+        status = run_query(warehouse, f"select status from videos where video_id = '{victim}'")
         return set(costs.run_id) == {run.run_id, retry.run_id} and list(status.status) in (["approved"], ["no_speech"])
 
     wait_for("the video's warehouse rows after the retry", rows_after_retry, 90, stack)
