@@ -29,9 +29,10 @@ def sensor_tick(instance: dg.DagsterInstance, resources: dict) -> list[dg.RunReq
     return list(result.run_requests)
 
 
-def run_pipeline(request: dg.RunRequest, instance: dg.DagsterInstance, resources: dict) -> dg.ExecuteInProcessResult:
+def run_pipeline(request: dg.RunRequest, instance: dg.DagsterInstance, resources: dict,
+                 run_config: dg.RunConfig | None = None) -> dg.ExecuteInProcessResult:
     return dg.materialize(per_video_assets, partition_key=request.partition_key, tags=request.tags,
-                          instance=instance, resources=resources, raise_on_error=False)
+                          instance=instance, resources=resources, run_config=run_config, raise_on_error=False)
 
 
 def write_tables(video_id: str, instance: dg.DagsterInstance, resources: dict) -> None:
