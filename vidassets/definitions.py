@@ -2,17 +2,16 @@
 
 import dagster as dg
 
-from vidassets.api.webhook_sensors import webhook_sensors
 from vidassets.assets import all_assets
 from vidassets.jobs import nightly_compaction, video_pipeline, video_tables_job, warehouse_compaction_job
 from vidassets.resources import build_resources
-from vidassets.sensors import s3_video_sensor, video_tables_after_runs
+from vidassets.sensors import all_sensors
 
 defs = dg.Definitions(
     assets=all_assets,
     jobs=[video_pipeline, video_tables_job, warehouse_compaction_job],
     schedules=[nightly_compaction],
-    sensors=[s3_video_sensor, video_tables_after_runs, *webhook_sensors],
+    sensors=all_sensors,
     resources=build_resources(),
     executor=dg.in_process_executor,
 )

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
+from vidassets import lifecycle
 from vidassets.api.objects import StoredObject
-from vidassets.api.settings import PIPELINE_JOB, ApiSettings
+from vidassets.api.settings import ApiSettings
 from vidassets.api.status import VideoRef
 from vidassets.sources import SourceRef
-
-LOCATION = "vidassets"  # workspace.yaml's location_name
-REPROCESS_TAG = "vidassets/reprocess"
 
 
 class ReprocessError(RuntimeError):
@@ -33,9 +31,10 @@ def submit_reprocess(settings: ApiSettings, ref: VideoRef, obj: StoredObject) ->
     )
     source = SourceRef(video_id=ref.video_id, source_uri=f"s3://{ref.bucket}/{ref.key}", bucket=ref.bucket,
                        key=ref.key, etag=obj.etag, size=obj.size)
-    tags = {**source.tags(), "dagster/partition": ref.video_id, REPROCESS_TAG: "api"}
+    tags = {**source.tags(), **lifecycle.partition_tags(ref.video_id), lifecycle.REPROCESS_TAG: "api"}
     try:
-        return client.submit_job_execution(PIPELINE_JOB, repository_location_name=LOCATION, tags=tags)
+        return client.submit_job_execution(lifecycle.PIPELINE_JOB, repository_location_name=lifecycle.LOCATION_NAME,
+                                           tags=tags)
     except DagsterGraphQLClientError as err:
         raise ReprocessError(502, f"the Dagster webserver refused the run: {err}") from err
     except Exception as err:  # requests/gql connection errors

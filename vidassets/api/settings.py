@@ -9,8 +9,6 @@ from urllib.parse import urlparse
 
 from vidassets.storage.layout import DEFAULT_ROOT, root_from_env
 
-PIPELINE_JOB = "video_pipeline"  # vidassets.jobs (not imported here: it loads every asset)
-TABLES_JOB = "video_tables_job"  # vidassets.assets.analytics.TABLES_JOB
 DB_URL_ENV = "VIDASSETS_API_DB_URL"
 DB_FILE = "vidassets_api.sqlite"
 CORS_ENV = "VIDASSETS_API_CORS_ORIGINS"

@@ -5,14 +5,9 @@ from __future__ import annotations
 
 import dagster as dg
 
-from vidassets.api.webhook_sensors import (
-    webhook_retries,
-    webhooks_on_canceled,
-    webhooks_on_failure,
-    webhooks_on_success,
-)
 from vidassets.assets import all_assets, per_video_assets
 from vidassets.sensors import s3_video_sensor
+from vidassets.sensors.webhooks import webhook_retries, webhooks_on_canceled, webhooks_on_failure, webhooks_on_success
 
 _END_SENSORS = {
     dg.DagsterRunStatus.SUCCESS: (webhooks_on_success, dg.DagsterEventType.RUN_SUCCESS),

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from vidassets import samples
+from vidassets.analytics.query import run_query
 from vidassets_tests.api.harness import WebhookReceiver
 from vidassets_tests.api.processing import run_end_sensor, run_pipeline, sensor_tick, write_tables
 
@@ -44,6 +45,12 @@ def _video(platform, headers: dict[str, str], video_id: str) -> dict:
     response = httpx.get(f"{platform.url}/v1/videos/{video_id}", headers=headers)
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def _costed_runs(platform, video_id: str) -> set[str]:
+    costs = run_query(platform.settings.storage_root,
+                      f"SELECT DISTINCT run_id FROM run_costs WHERE video_id = '{video_id}'")
+    return set(costs.run_id)
 
 
 @pytest.fixture()
@@ -78,6 +85,8 @@ def test_spoken_content_rejected_by_policy_is_rejected_before_and_after_the_ware
     write_tables(video_id, platform.instance, platform.resources)
     after = _video(platform, headers, video_id)
     assert (after["status"], after["reasons"]) == ("rejected", video["reasons"]), "the row agrees with the manifests"
+    # An asset run that is not `video_pipeline` (as the UI launches) is costed too.
+    assert _costed_runs(platform, video_id) == {result.run_id}
 
 
 def test_a_failed_run_that_will_be_retried_is_not_the_end_of_the_video(platform, hooked, tmp_path):
@@ -107,13 +116,16 @@ def test_a_failed_run_that_will_be_retried_is_not_the_end_of_the_video(platform,
     assert waiting["status"] == "queued" and waiting["error"] is None, waiting
 
     s3.put_object(Bucket=bucket, Key=key, Body=clip.read_bytes())
-    retry = dg.execute_job(job, instance=instance, tags={"dagster/retry_number": "1"}, raise_on_error=False,
+    # The retry as the daemon's run retries make it: the parent's tags (not its will_retry) and a retry number.
+    retry_tags = {**{k: v for k, v in failed.tags.items() if k != "dagster/will_retry"}, "dagster/retry_number": "1"}
+    retry = dg.execute_job(job, instance=instance, tags=retry_tags, raise_on_error=False,
                            reexecution_options=dg.ReexecutionOptions.from_failure(failed.run_id, instance))
     assert retry.success
-    assert instance.get_run_by_id(retry.run_id).tags.get("dagster/parent_run_id") == failed.run_id
+    assert instance.get_run_by_id(retry.run_id).parent_run_id == failed.run_id
     run_end_sensor(instance, retry.run_id)
     assert [r.event["type"] for r in receiver.received] == ["video.completed"]
     assert _video(platform, headers, video_id)["status"] == "completed"
     write_tables(video_id, instance, platform.resources)
     assert _video(platform, headers, video_id)["status"] == "completed"
+    assert _costed_runs(platform, video_id) == {failed.run_id, retry.run_id}, "both attempts are costed"
     instance.dispose()

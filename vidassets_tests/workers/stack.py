@@ -14,8 +14,8 @@ from typing import Any
 import dagster as dg
 import yaml
 
-from vidassets.devstack.procs import ManagedProcess, find_executable
 from vidassets.devstack.seaweed import SeaweedS3
+from vidassets.procs import ManagedProcess, find_executable
 from vidassets.workers.command import worker_specs
 from vidassets.workers.redis_server import RedisServer
 from vidassets.workers.sizing import WorkerPlan
