@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vidassets.manifests import MANIFEST_ASSETS, DiarizedTranscriptManifest, TranscriptManifest, VideoManifests
-from vidassets.storage import Store
-from vidassets.storage.layout import manifest_key
+
+if TYPE_CHECKING:
+    from vidassets.storage import Store
 
 REASON_SEPARATOR = "; "
 # The API's and webhooks' statuses; the last three end a video's run (and send `video.<status>`).
@@ -103,6 +104,8 @@ def decide(manifests: VideoManifests, failure: Mapping[str, Any] | None = None) 
 
 def load_manifests(store: Store, video_id: str) -> VideoManifests:
     """Whichever manifests of the video exist, without leftovers that are not this video's any more."""
+    from vidassets.storage.layout import manifest_key  # not at import: `vidassets status` needs only the names
+
     found: VideoManifests = {
         name: store.find_json(manifest_key(name, video_id)) for name in MANIFEST_ASSETS  # type: ignore[misc]
     }

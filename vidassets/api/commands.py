@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vidassets.api.client import API_KEY_ENV, API_URL_ENV, ApiClient, ApiError, Progress, content_type_for
+from vidassets.verdict import TERMINAL
 
 if TYPE_CHECKING:
     from vidassets.api.settings import ApiSettings
@@ -145,7 +146,7 @@ def status_main(argv: Sequence[str] | None = None) -> int:
         if state != last and not between_steps:
             print(_status_line(video), flush=True)
             last = state
-        if args.once or video["status"] in ("completed", "rejected", "failed"):
+        if args.once or video["status"] in TERMINAL:
             return 1 if video["status"] == "failed" else 0
         if time.monotonic() - started > args.timeout:
             return _err(f"{args.video_id} still {video['status']} after {args.timeout:.0f}s")
