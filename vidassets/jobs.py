@@ -36,6 +36,7 @@ warehouse_compaction_job = dg.define_asset_job(
 )
 
 nightly_compaction = dg.ScheduleDefinition(
+    name="nightly_compaction",  # the name the docs give it (Dagster's default would be the job's + `_schedule`)
     job=warehouse_compaction_job,
     cron_schedule="0 3 * * *",
     default_status=dg.DefaultScheduleStatus.RUNNING,

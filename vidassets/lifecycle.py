@@ -19,6 +19,7 @@ Imports no asset or job module (the API process loads this without loading a mod
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,6 +89,24 @@ def is_pipeline_run(run: dg.DagsterRun) -> bool:
 def will_retry(run: dg.DagsterRun) -> bool:
     """A failed run that Dagster's run retries will run again: not the end of the video."""
     return run.status == dg.DagsterRunStatus.FAILURE and run.tags.get(WILL_RETRY_TAG) == "true"
+
+
+def ended_run(instance: dg.DagsterInstance, run_id: str, wait_s: float = 2.0) -> dg.RunRecord | None:
+    """The record of a run that just ended, once its retry is decided: the instance tags a failed run with
+    `dagster/will_retry` right after it stores the failure event, so a sensor reacting to that event may read the
+    run in between."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        record = instance.get_run_record_by_id(run_id)
+        if record is None or not retry_undecided(instance, record.dagster_run) or time.monotonic() > deadline:
+            return record
+        time.sleep(0.1)
+
+
+def retry_undecided(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool:
+    """A failed run whose retry the instance has not decided yet (see `ended_run`)."""
+    return (run.status == dg.DagsterRunStatus.FAILURE and instance.run_retries_enabled
+            and WILL_RETRY_TAG not in run.tags)
 
 
 def attempt(run: dg.DagsterRun) -> int:

@@ -51,6 +51,9 @@ def video_tables_after_runs(context: dg.SensorEvaluationContext) -> dg.SensorRes
         runs = {run.run_id: run for run in instance.get_runs(filters=dg.RunsFilter(run_ids=run_ids))} if run_ids else {}
         for run_id in run_ids:
             run = runs.get(run_id)
+            if run is not None and lifecycle.retry_undecided(instance, run):
+                record = lifecycle.ended_run(instance, run_id)
+                run = record.dagster_run if record else None
             partition = lifecycle.partition_of(run) if run is not None else None
             if partition is None or not instance.has_dynamic_partition(videos_partitions.name, partition):
                 continue  # deleted, or not a run of one of our videos (another code location's)

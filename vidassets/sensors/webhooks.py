@@ -44,7 +44,7 @@ def notify_run_end(context: dg.RunStatusSensorContext, settings: ApiSettings | N
     if settings is None:
         return NO_DATABASE
     instance = context.instance
-    record = instance.get_run_record_by_id(context.dagster_run.run_id)  # its tags now (run retries add theirs)
+    record = lifecycle.ended_run(instance, context.dagster_run.run_id)  # with the retry decision in its tags
     if record is None:
         return f"run {context.dagster_run.run_id} was deleted"
     run = record.dagster_run
