@@ -86,3 +86,12 @@ def test_a_failed_run_that_will_be_retried_is_queued_and_not_a_final_failure(ins
         assert (state.status, state.ended) == (status, status == "failed")
         assert (lifecycle.final_failure(instance, VIDEO) is None) == (will_retry == "true")
     assert "worker process executing this run died" in state.error
+
+
+def test_every_warehouse_status_has_an_api_status():
+    from vidassets.analytics.schemas import STATUSES as WAREHOUSE_STATUSES
+    from vidassets.verdict import Verdict
+
+    assert {Verdict(status, None).video_status for status in WAREHOUSE_STATUSES} == lifecycle.TERMINAL
+    assert Verdict("rejected", "spoken content: 40% of speech time flagged; no summary").reasons == [
+        "spoken content: 40% of speech time flagged", "no summary"]

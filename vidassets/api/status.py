@@ -23,7 +23,6 @@ from vidassets.storage.layout import manifest_key
 from vidassets.video_ids import is_video_id, video_id_for
 
 STATUSES = lifecycle.VIDEO_STATUSES
-TERMINAL = lifecycle.TERMINAL
 _DETAIL_COLUMNS = ("duration_s", "language", "speakers", "word_count", "width", "height", "has_audio")
 
 
