@@ -1,7 +1,12 @@
 # The README's two commands: `make run` and `make test`. Everything else is a helper for them.
 SHELL := /bin/bash
 PYTHON ?= python3
-UV := $(PYTHON) -m uv
+# uv from PyPI: the one on PATH or in $(PYTHON); else pip-installed into a bootstrap venv of this clone (a Debian or
+# other externally managed Python refuses `pip install` outside a venv, and an ordinary user cannot write to it).
+UV_BOOTSTRAP := .uv-bootstrap
+UV := $(shell if command -v uv >/dev/null 2>&1; then echo uv; \
+                elif $(PYTHON) -m uv --version >/dev/null 2>&1; then echo "$(PYTHON) -m uv"; \
+                else echo $(UV_BOOTSTRAP)/bin/uv; fi)
 
 .PHONY: run test install system-deps lint bench bench-corpus
 # Debian packages the tests use: espeak-ng (speech synthesized for the spoken-moderation tests) and chromium (the
@@ -9,7 +14,8 @@ UV := $(PYTHON) -m uv
 SYSTEM_PACKAGES := espeak-ng chromium
 
 install:  ## uv (from PyPI) and the locked environment; no system packages needed
-	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
+	@$(UV) --version >/dev/null 2>&1 || { $(PYTHON) -m venv $(UV_BOOTSTRAP) && \
+	  $(UV_BOOTSTRAP)/bin/pip install --quiet --disable-pip-version-check uv; }
 	$(UV) sync --frozen --python 3.11
 
 run: install  ## the platform on the embedded default: local S3, run queue + warm workers, Dagster UI + daemon, a sample video
@@ -18,7 +24,13 @@ run: install  ## the platform on the embedded default: local S3, run queue + war
 system-deps:  ## Debian packages the tests use (apt-get, as root or through sudo), when missing
 	@missing=""; for pkg in $(SYSTEM_PACKAGES); do command -v $$pkg >/dev/null || missing="$$missing $$pkg"; done; \
 	  if [ -n "$$missing" ]; then \
-	    sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo"; \
+	    sudo=""; \
+	    if [ "$$(id -u)" != 0 ]; then \
+	      if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo -n"; else \
+	        echo "make test needs the Debian packages$$missing: run 'sudo apt-get install -y$$missing' (or as root without sudo), then make test again" >&2; \
+	        exit 1; \
+	      fi; \
+	    fi; \
 	    echo "installing$$missing (Debian packages used by the tests)"; \
 	    $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null; \
 	  fi

@@ -241,9 +241,13 @@ def create_app(settings: ApiSettings | None = None, instance: dg.DagsterInstance
 
     @app.post("/v1/webhooks", status_code=201, tags=["webhooks"])
     def register_webhook(body: WebhookRequest, user: UserDep, svc: ServicesDep) -> dict[str, Any]:
-        """Register a callback URL; the response holds the signing secret, shown only once."""
+        """Register a callback URL; the response holds the signing secret, shown only once. The URL must be
+        http(s) without a user name, and its host must resolve to public addresses only (unless the operator
+        allowed it): 422 otherwise; 409 past the per-user limit of webhooks."""
         try:
-            return webhooks.register(svc.engine, user, body.url)
+            return webhooks.register(svc.engine, svc.settings, user, body.url)
+        except webhooks.TooManyWebhooks as err:
+            raise HTTPException(409, str(err)) from err
         except webhooks.BadWebhook as err:
             raise HTTPException(422, str(err)) from err
 

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from vidassets.api.outbound import AllowList, parse_allow_list
 from vidassets.storage.layout import DEFAULT_ROOT, root_from_env
 
 DB_URL_ENV = "VIDASSETS_API_DB_URL"
 DB_FILE = "vidassets_api.sqlite"
 CORS_ENV = "VIDASSETS_API_CORS_ORIGINS"
+WEBHOOK_ALLOW_PRIVATE_ENV = "VIDASSETS_WEBHOOK_ALLOW_PRIVATE"
 
 
 def parse_endpoint(name: str, raw: str) -> str | None:
@@ -62,7 +64,10 @@ class ApiSettings:
     dagster_url: str | None = None  # the webserver's GraphQL endpoint, for reprocessing
     webhook_backoff_s: float = 10.0
     webhook_max_attempts: int = 6
-    webhook_timeout_s: float = 5.0
+    webhook_timeout_s: float = 5.0  # overall deadline of one delivery: DNS, connect, TLS, request, response head
+    webhook_allow_private: AllowList = AllowList()  # non-public receivers the operator allows (in-house)
+    webhook_max_per_user: int = 20  # registered webhooks per user
+    webhook_max_pending: int = 100  # deliveries per user queued and not yet delivered or failed
     cors_origins: tuple[str, ...] = ()  # browser apps on these origins may call the API
     s3_public_url: str | None = None  # the S3 endpoint as clients reach it, when the API reaches it elsewhere
 
@@ -82,6 +87,9 @@ class ApiSettings:
             webhook_backoff_s=float(env.get("VIDASSETS_WEBHOOK_BACKOFF_S", "10")),
             webhook_max_attempts=int(env.get("VIDASSETS_WEBHOOK_MAX_ATTEMPTS", "6")),
             webhook_timeout_s=float(env.get("VIDASSETS_WEBHOOK_TIMEOUT_S", "5")),
+            webhook_allow_private=parse_allow_list(env.get(WEBHOOK_ALLOW_PRIVATE_ENV, ""), WEBHOOK_ALLOW_PRIVATE_ENV),
+            webhook_max_per_user=int(env.get("VIDASSETS_WEBHOOK_MAX_PER_USER", "20")),
+            webhook_max_pending=int(env.get("VIDASSETS_WEBHOOK_MAX_PENDING", "100")),
             cors_origins=parse_cors_origins(env.get(CORS_ENV, "")),
             s3_public_url=parse_endpoint("VIDASSETS_S3_PUBLIC_URL", env.get("VIDASSETS_S3_PUBLIC_URL", "")),
         )

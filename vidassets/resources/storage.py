@@ -36,6 +36,11 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def default_scratch_dir() -> Path:
+    """`$TMPDIR/vidassets-<uid>`: per user, so a folder another user (or root) left behind is never in the way."""
+    return Path(tempfile.gettempdir()) / f"vidassets-{os.getuid()}"
+
+
 def _local_source(source_uri: str) -> Path:
     return Path(unquote(urlparse(source_uri).path))
 
@@ -61,10 +66,11 @@ class VideoStorage(dg.ConfigurableResource):
         return self._client
 
     def scratch(self) -> Path:
-        """Local working folder for decoded media; content-addressed, so it is never stale."""
-        base = self.scratch_dir or os.environ.get("VIDASSETS_SCRATCH") or Path(tempfile.gettempdir()) / "vidassets"
+        """Local working folder for decoded media; content-addressed, so it is never stale. The default is one
+        per user and private: another user's folder left in a shared temp dir is neither used nor read."""
+        base = self.scratch_dir or os.environ.get("VIDASSETS_SCRATCH") or default_scratch_dir()
         path = Path(base)
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
         return path
 
     def scratch_file(self, folder: str, suffix: str) -> Path:

@@ -61,7 +61,8 @@ def notify_run_end(context: dg.RunStatusSensorContext, settings: ApiSettings | N
         return f"run {run.run_id} ended but the video is {video['status']}"
     engine = engine_for(settings.db_url)
     added = webhooks.enqueue(engine, user, f"{run.run_id}.{run.status.value.lower()}",
-                             webhooks.EVENT_TYPES[video["status"]], partition, video)
+                             webhooks.EVENT_TYPES[video["status"]], partition, video,
+                             max_pending=settings.webhook_max_pending)
     report = webhooks.deliver_due(engine, settings, log=context.log.info)
     return f"video {partition} {video['status']}: {added} webhook deliveries queued; {report}"
 

@@ -67,6 +67,18 @@ def _unprivileged_user() -> tuple[int, int] | None:
     return 65534, grp.getgrnam("nogroup").gr_gid
 
 
+def can_run_as(executable: Path, owner: tuple[int, int]) -> bool:
+    """Whether `owner` (uid, gid) can run `executable`: every folder above it must let that user in."""
+    try:
+        probe = subprocess.run(  # noqa: S603 - argument list, no shell
+            [str(executable), "--version"], capture_output=True, user=owner[0], group=owner[1], extra_groups=[],
+            timeout=30,
+        )
+    except PermissionError:
+        return False
+    return probe.returncode == 0
+
+
 class PostgresServer:
     """`initdb` + `postgres` on 127.0.0.1:<free port>, fsync off, password (scram) auth for TCP clients."""
 
@@ -95,17 +107,45 @@ class PostgresServer:
         if self._owner is not None:
             os.chown(path, *self._owner)
 
+    def _runnable_bin_dir(self) -> Path:
+        """Where the server user can run `initdb` and `postgres` from.
+
+        As root the server runs as another user, who cannot enter a private (0700) folder such as a clone in
+        `/root` or `mktemp -d`, and so cannot run binaries from a `.venv` inside it. Then the installation is
+        staged into this server's own directory, which that user owns: bin/, lib/ and share/ keep their relative
+        layout, which is how PostgreSQL finds its share files, and so do the wheel's `<site-packages>/*.libs` folders
+        (auditwheel's RPATH `$ORIGIN/../../../pgserver.libs`).
+        """
+        if self._owner is None or can_run_as(self.bin_dir / "postgres", self._owner):
+            return self.bin_dir
+        assert self.root is not None
+        prefix = self.bin_dir.parent  # .../site-packages/pgserver/pginstall
+        site, stage = prefix.parent.parent, self.root / "pginstall"
+        staged_prefix = stage / prefix.relative_to(site)
+        for part in ("bin", "lib", "share"):
+            if (prefix / part).is_dir():
+                shutil.copytree(prefix / part, staged_prefix / part, symlinks=True)
+        wheel_libs = site / f"{prefix.parent.name}.libs"
+        if wheel_libs.is_dir():
+            shutil.copytree(wheel_libs, stage / wheel_libs.name, symlinks=True)
+        for folder in (stage, staged_prefix.parent, staged_prefix):  # made under the umask, which may be 077
+            folder.chmod(0o755)
+        if not can_run_as(staged_prefix / "bin" / "postgres", self._owner):
+            raise ServerStartError(f"the PostgreSQL server user cannot run the binaries staged from {prefix}")
+        return staged_prefix / "bin"
+
     def start(self) -> PostgresServer:
         # As root the server runs as another user, who must be able to reach the directory: use /tmp itself.
         self.root = Path(tempfile.mkdtemp(prefix="vidassets-pg-", dir="/tmp" if self._owner else None))
         self._chown(self.root)
+        bin_dir = self._runnable_bin_dir()
         data = self.root / "data"
         pwfile = self.root / "pwfile"
         pwfile.write_text(self.password + "\n")
         self._chown(pwfile)
         initdb = subprocess.run(  # noqa: S603 - argument list, no shell
             [
-                str(self.bin_dir / "initdb"), "-D", str(data), "-U", self.user, f"--pwfile={pwfile}",
+                str(bin_dir / "initdb"), "-D", str(data), "-U", self.user, f"--pwfile={pwfile}",
                 "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync",
             ],
             capture_output=True,
@@ -118,7 +158,7 @@ class PostgresServer:
         self._process = ManagedProcess(
             "postgres",
             [
-                str(self.bin_dir / "postgres"), "-D", str(data), "-p", str(self.port),
+                str(bin_dir / "postgres"), "-D", str(data), "-p", str(self.port),
                 "-c", f"listen_addresses={self.host}", "-c", f"unix_socket_directories={self.root}",
                 "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
                 "-c", "max_connections=200", "-c", "shared_buffers=64MB",

@@ -64,6 +64,7 @@ class WorkerStack:
             VIDASSETS_WATCH_PREFIX="uploads/", VIDASSETS_SENSOR_INTERVAL_S="1",
             VIDASSETS_WHISPER_MODEL="tiny.en", VIDASSETS_SCRATCH=str(self.root / "scratch"),
             VIDASSETS_TEST_PROBE_DIR=str(self.probe_dir), PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1",
+            VIDASSETS_WEBHOOK_ALLOW_PRIVATE="127.0.0.1",  # the tests' webhook receivers listen on loopback
         )
         self.env = env
         with dg.DagsterInstance.from_config(str(self.home)):
