@@ -19,7 +19,8 @@ from vidassets import samples
 from vidassets.analytics.query import run_query
 from vidassets.api import webhooks
 from vidassets.api.db import engine_for
-from vidassets.api.settings import DB_FILE
+from vidassets.api.outbound import parse_allow_list
+from vidassets.api.settings import DB_FILE, WEBHOOK_ALLOW_PRIVATE_ENV, ApiSettings
 from vidassets.video_ids import video_id_for
 from vidassets.workers.broker import queue_keys
 from vidassets.workers.status import workers_main
@@ -189,7 +190,8 @@ def receiver() -> Iterator[WebhookReceiver]:
 
 def test_killed_run_process_fails_fast_with_the_reason_and_the_retry_succeeds(stack, clips, receiver, monkeypatch):
     # The victim is an API user's upload with a webhook: the daemon's webhook sensors see the killed run and its retry.
-    webhooks.register(engine_for(f"sqlite:///{stack.home / DB_FILE}"), "mallory", receiver.url)
+    settings = ApiSettings(webhook_allow_private=parse_allow_list(stack.env[WEBHOOK_ALLOW_PRIVATE_ENV]))
+    webhooks.register(engine_for(f"sqlite:///{stack.home / DB_FILE}"), settings, "mallory", receiver.url)
     victim = _upload(stack, clips[0], "mallory/20260101000000-0a1b2c3d/victim.mp4")
     other = _upload(stack, clips[1], "bystander.mp4")
     with stack.instance() as instance:
