@@ -33,7 +33,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import boto3  # noqa: E402
 import dagster as dg  # noqa: E402
 
-from vidassets import samples  # noqa: E402
+from vidassets import lifecycle, samples  # noqa: E402
 from vidassets.video_ids import video_id_for  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -97,7 +97,7 @@ class Stack:
     def idle(self) -> bool:
         runs = self.instance.get_runs(limit=50)
         return bool(runs) and all(run.status in TERMINAL for run in runs) and any(
-            run.job_name == "video_tables_job" for run in runs)
+            run.job_name == lifecycle.TABLES_JOB for run in runs)
 
     def upload(self, path: Path, name: str) -> str:
         key = f"uploads/{name}"
@@ -105,13 +105,11 @@ class Stack:
         return video_id_for("vidassets", key)
 
     def pipeline_end(self, video_id: str) -> float | None:
-        records = self.instance.get_run_records(
-            filters=dg.RunsFilter(job_name="video_pipeline", tags={"dagster/partition": video_id}), limit=5)
-        for record in records:
+        for record in lifecycle.pipeline_runs(self.instance, video_id, limit=5):
             if record.dagster_run.status == dg.DagsterRunStatus.SUCCESS:
                 return record.end_time
-            if record.dagster_run.status == dg.DagsterRunStatus.FAILURE and not record.dagster_run.tags.get(
-                    "dagster/will_retry") == "true":
+            run = record.dagster_run
+            if run.status == dg.DagsterRunStatus.FAILURE and not lifecycle.will_retry(run):
                 raise SystemExit(f"pipeline run failed for {video_id}: {record.dagster_run.run_id}")
         return None
 
@@ -119,7 +117,7 @@ class Stack:
         """When the video's warehouse rows were written after its pipeline run (its `video_tables_job` ended)."""
         done = self.pipeline_end(video_id)
         records = self.instance.get_run_records(
-            filters=dg.RunsFilter(job_name="video_tables_job", tags={"dagster/partition": video_id},
+            filters=dg.RunsFilter(job_name=lifecycle.TABLES_JOB, tags=lifecycle.partition_tags(video_id),
                                   statuses=[dg.DagsterRunStatus.SUCCESS]), limit=5)
         ends = [r.end_time for r in records if done is not None and r.end_time and r.end_time >= done]
         return min(ends) if ends else None

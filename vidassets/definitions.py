@@ -2,11 +2,10 @@
 
 import dagster as dg
 
-from vidassets.api.webhook_sensors import webhook_sensors
 from vidassets.assets import all_assets
 from vidassets.jobs import nightly_compaction, video_pipeline, video_tables_job, warehouse_compaction_job
 from vidassets.resources import build_resources
-from vidassets.sensors import build_s3_video_sensor, video_tables_after_runs
+from vidassets.sensors import build_sensors
 from vidassets.settings import load_settings
 
 # The settings of the process that loads the code location (code server, run worker), read here, once.
@@ -16,7 +15,7 @@ defs = dg.Definitions(
     assets=all_assets,
     jobs=[video_pipeline, video_tables_job, warehouse_compaction_job],
     schedules=[nightly_compaction],
-    sensors=[build_s3_video_sensor(settings.watch.sensor_interval_s), video_tables_after_runs, *webhook_sensors],
+    sensors=build_sensors(settings.watch.sensor_interval_s),
     resources=build_resources(settings=settings),
     executor=dg.in_process_executor,
 )

@@ -7,12 +7,12 @@ in one run); the `gpu` pool on model-heavy assets serialises GPU work between ru
 import dagster as dg
 
 from vidassets.assets import per_video_assets, video_tables, warehouse_compaction
-from vidassets.assets.analytics import TABLES_JOB
 from vidassets.deploy.gpu_tags import gpu_run_tags
+from vidassets.lifecycle import COMPACTION_JOB, PIPELINE_JOB, TABLES_JOB
 from vidassets.workers.queues import CPU_QUEUE, GPU_QUEUE, QUEUE_TAG
 
 video_pipeline = dg.define_asset_job(
-    name="video_pipeline",
+    name=PIPELINE_JOB,
     selection=dg.AssetSelection.assets(*per_video_assets),
     executor_def=dg.in_process_executor,
     # The `gpu` Celery queue (warm workers); one GPU per run on ECS/Batch/K8s ($VIDASSETS_RUN_LAUNCHER).
@@ -29,13 +29,14 @@ video_tables_job = dg.define_asset_job(
 )
 
 warehouse_compaction_job = dg.define_asset_job(
-    name="warehouse_compaction_job",
+    name=COMPACTION_JOB,
     selection=dg.AssetSelection.assets(warehouse_compaction),
     tags={QUEUE_TAG: CPU_QUEUE},
     description="Compact the Parquet warehouse (nightly by schedule; safe while readers and writers run).",
 )
 
 nightly_compaction = dg.ScheduleDefinition(
+    name="nightly_compaction",  # the name the docs give it (Dagster's default would be the job's + `_schedule`)
     job=warehouse_compaction_job,
     cron_schedule="0 3 * * *",
     default_status=dg.DefaultScheduleStatus.RUNNING,

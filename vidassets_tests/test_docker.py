@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
-from vidassets.devstack.procs import find_executable
+from vidassets.procs import find_executable
 
 REPO = Path(__file__).resolve().parent.parent
 DOCKER = REPO / "docker"

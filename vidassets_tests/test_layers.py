@@ -10,16 +10,26 @@ from pathlib import Path
 import vidassets
 
 PACKAGE = Path(vidassets.__file__).parent
-DAGSTER_FREE = ["media", "ml", "analytics", "storage", "manifests.py", "model_config.py", "video_ids.py",
+DAGSTER_FREE = ["media", "ml", "analytics", "storage", "manifests.py", "model_config.py", "video_ids.py", "verdict.py",
                 "api/outbound.py", "settings.py"]
 LOWER_LAYERS = ["media", "ml", "analytics", "storage"]  # take settings as values: no environment, no settings loader
 FORBIDDEN = ("dagster", "dagster_aws", "vidassets.resources", "vidassets.assets", "vidassets.sensors",
              "vidassets.definitions", "vidassets.jobs", "vidassets.partitions")
 
 
-def _files() -> list[Path]:
+def _imported_names(path: Path) -> list[str]:
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names.append(node.module or "")
+    return names
+
+
+def _files(packages: list[str] = DAGSTER_FREE) -> list[Path]:
     out = []
-    for name in DAGSTER_FREE:
+    for name in packages:
         path = PACKAGE / name
         out += sorted(path.rglob("*.py")) if path.is_dir() else [path]
     return out
@@ -33,12 +43,30 @@ def _modules() -> list[str]:
 def test_no_forbidden_import_statements():
     found = []
     for path in _files():
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
-            found += [f"{path.relative_to(PACKAGE)}: {n}" for n in names
-                      if any(n == f or n.startswith(f + ".") for f in FORBIDDEN)]
+        found += [f"{path.relative_to(PACKAGE)}: {n}" for n in _imported_names(path)
+                  if any(n == f or n.startswith(f + ".") for f in FORBIDDEN)]
     assert found == []
+
+
+def test_workers_and_deploy_do_not_import_the_dev_stack():
+    found = [f"{path.relative_to(PACKAGE)}: {n}" for path in _files(["workers", "deploy"])
+             for n in _imported_names(path) if n == "vidassets.devstack" or n.startswith("vidassets.devstack.")]
+    assert found == []
+
+
+def test_the_code_location_loads_no_part_of_the_http_api():
+    """`api/` is the HTTP application; the sensors that call it for webhooks import it when they run."""
+    code = ("import json, sys\nimport vidassets.definitions\n"
+            "print(json.dumps(sorted(m for m in sys.modules if m.startswith('vidassets.api'))))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_run_tags_of_dagster_are_written_in_one_module():
+    """`vidassets.lifecycle` names the partition and retry tags; everything else asks it."""
+    writers = sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
+                     if any(tag in p.read_text() for tag in ('"dagster/partition"', '"dagster/will_retry"')))
+    assert writers == ["lifecycle.py"]
 
 
 def test_importing_them_loads_no_dagster():

@@ -20,11 +20,7 @@ from urllib.parse import urlparse
 import pyarrow as pa
 
 from vidassets.analytics.schemas import SCHEMA_VERSION, SCHEMAS, TABLES
-from vidassets.analytics.text_moderation_rows import (
-    speech_verdict_fields,
-    spoken_rejection_reason,
-    text_moderation_rows,
-)
+from vidassets.analytics.text_moderation_rows import speech_verdict_fields, text_moderation_rows
 from vidassets.manifests import (
     MANIFEST_ASSETS,
     DiarizedTranscriptManifest,
@@ -35,6 +31,7 @@ from vidassets.manifests import (
     TranscriptManifest,
     VideoManifests,
 )
+from vidassets.verdict import decide, transcript_word_count
 from vidassets.video_ids import is_video_id
 
 Manifest = Mapping[str, Any]
@@ -106,17 +103,6 @@ def _source_fields(video_id: str, source: Manifest | None, failure: Manifest | N
     }
 
 
-def _transcript_words(transcript: TranscriptManifest | None, diarized: DiarizedTranscriptManifest | None) -> int | None:
-    if diarized is not None:
-        return sum(len(seg.get("words") or []) or len(str(seg.get("text", "")).split())
-                   for seg in diarized.get("segments") or [])
-    if transcript is not None:
-        if transcript.get("word_count") is not None:
-            return _int(transcript["word_count"])
-        return sum(len(seg.get("words") or []) for seg in transcript.get("segments") or [])
-    return None
-
-
 def videos_row(
     video_id: str,
     manifests: VideoManifests,
@@ -136,7 +122,7 @@ def videos_row(
     chain = [m for m in (summary, diarized_transcript, transcript, moderation, source_video) if m]
     row["code_version"] = _str(next((m.get("code_version") for m in chain if m.get("code_version")), None))
     if failure is not None:
-        row.update(status="failed", reason=_str(failure.get("error")) or "failed (no error message)")
+        row.update(status="failed", reason=decide(manifests, failure).reason)
         if failure.get("code_version"):
             row["code_version"] = _str(failure["code_version"])
         return {name: row.get(name) for name in SCHEMAS["videos"].names}
@@ -144,7 +130,7 @@ def videos_row(
     speech = diarized_transcript or transcript or {}
     row["language"] = _str(speech.get("language") or (transcript or {}).get("language"))
     row["language_probability"] = _float((transcript or {}).get("language_probability"))
-    row["word_count"] = _transcript_words(transcript, diarized_transcript)
+    row["word_count"] = transcript_word_count(transcript, diarized_transcript)
     if diarized_transcript is not None:
         labels = {s.get("speaker") for s in diarized_transcript.get("speakers") or [] if s.get("speaker")}
         labels |= {t.get("speaker") for t in diarized_transcript.get("turns") or [] if t.get("speaker")}
@@ -158,29 +144,10 @@ def videos_row(
     row["summary_model"] = _str((summary or {}).get("model"))
     row.update(speech_verdict_fields(text_moderation))
 
-    missing = []
-    if moderation is None:
-        missing.append("no moderation")
-    if moderation is not None and moderation.get("verdict") == "rejected":
+    verdict = decide(manifests)
+    if verdict.status == "rejected" and moderation is not None and moderation.get("verdict") == "rejected":
         row.update(speech_verdict_fields(None))  # speech was never processed: a manifest here is a leftover
-        row["status"] = "rejected"
-        row["reason"] = "; ".join(str(r) for r in moderation.get("reasons") or []) or "rejected by moderation"
-    elif row["has_audio"] is False:
-        row.update(status="no_speech", reason="no audio track")
-    elif row["word_count"] == 0:
-        row.update(status="no_speech", reason="no speech detected")
-    else:
-        if transcript is None and diarized_transcript is None:
-            missing.append("no transcript")
-        elif diarized_transcript is None:
-            missing.append("no diarized transcript")
-        spoken_rejection = spoken_rejection_reason(text_moderation)
-        if summary is None and spoken_rejection is None:
-            missing.append("no summary")
-        if spoken_rejection is not None:
-            row.update(status="rejected", reason="; ".join([spoken_rejection, *missing]))
-        else:
-            row.update(status="approved", reason="; ".join(missing) or None)
+    row.update(status=verdict.status, reason=verdict.reason)
     return {name: row.get(name) for name in SCHEMAS["videos"].names}
 
 

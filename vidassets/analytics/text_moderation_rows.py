@@ -48,9 +48,3 @@ def speech_verdict_fields(manifest: Manifest | None) -> dict[str, Any]:
         "pii_redactions": int(sum(counts.values())),
     }
 
-
-def spoken_rejection_reason(manifest: Manifest | None) -> str | None:
-    """`videos.reason` for a video whose spoken content the policy rejected; None otherwise."""
-    if manifest is None or manifest.get("verdict") != "rejected":
-        return None
-    return "spoken content: " + ("; ".join(str(r) for r in manifest.get("reasons") or []) or "rejected")

@@ -137,6 +137,8 @@ def _private_sqlite_file(url: str) -> None:
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     """WAL: the API and the daemon's webhook sensors read and write the same file."""
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    # The busy timeout first: switching to WAL takes a lock, and another process opening the file at the same
+    # moment would otherwise make this connection fail at once with "database is locked".
     cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()

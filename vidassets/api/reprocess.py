@@ -15,19 +15,14 @@ from urllib.parse import unquote, urlparse, urlunparse
 import dagster as dg
 import sqlalchemy as sa
 
+from vidassets import lifecycle
 from vidassets.api.db import reprocess_claims
 from vidassets.api.objects import StoredObject
-from vidassets.api.settings import PIPELINE_JOB, ApiSettings
-from vidassets.api.status import VideoRef, pipeline_runs
+from vidassets.api.settings import ApiSettings
+from vidassets.api.status import VideoRef
 from vidassets.sources import SourceRef
 
-LOCATION = "vidassets"  # workspace.yaml's location_name
-REPROCESS_TAG = "vidassets/reprocess"
 CLAIM_STALE_S = 120.0  # a claim older than this was left by a crashed request
-IN_FLIGHT = frozenset({
-    dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING,
-})
 log = logging.getLogger(__name__)
 
 
@@ -60,8 +55,8 @@ def graphql_client(dagster_url: str, timeout: int = 30):  # type: ignore[no-unty
 
 def run_in_flight(instance: dg.DagsterInstance, video_id: str) -> dg.DagsterRun | None:
     """The video's newest pipeline run if it is still queued or running."""
-    records = pipeline_runs(instance, video_id)
-    if records and records[0].dagster_run.status in IN_FLIGHT:
+    records = lifecycle.pipeline_runs(instance, video_id)
+    if records and records[0].dagster_run.status in lifecycle.IN_FLIGHT:
         return records[0].dagster_run
     return None
 
@@ -110,11 +105,12 @@ def _submit(dagster_url: str, ref: VideoRef, obj: StoredObject) -> str:
 
     source = SourceRef(video_id=ref.video_id, source_uri=f"s3://{ref.bucket}/{ref.key}", bucket=ref.bucket,
                        key=ref.key, etag=obj.etag, size=obj.size)
-    tags = {**source.tags(), "dagster/partition": ref.video_id, REPROCESS_TAG: "api"}
+    tags = {**source.tags(), **lifecycle.partition_tags(ref.video_id), lifecycle.REPROCESS_TAG: "api"}
     where = redact_url(dagster_url)
     try:
-        return graphql_client(dagster_url).submit_job_execution(PIPELINE_JOB, repository_location_name=LOCATION,
-                                                                 tags=tags)
+        return graphql_client(dagster_url).submit_job_execution(
+            lifecycle.PIPELINE_JOB, repository_location_name=lifecycle.LOCATION_NAME, tags=tags
+        )
     except DagsterGraphQLClientError as err:
         log.warning("reprocess of %s: the Dagster webserver at %s refused the run: %s", ref.video_id, where,
                     str(err).replace(dagster_url, where)[:2000])

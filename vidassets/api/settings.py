@@ -10,8 +10,6 @@ from vidassets.api.outbound import AllowList
 from vidassets.storage.s3_options import S3Options
 from vidassets.workers.queues import MAX_PRIORITY, MIN_PRIORITY
 
-PIPELINE_JOB = "video_pipeline"  # vidassets.jobs (not imported here: it loads every asset)
-TABLES_JOB = "video_tables_job"  # vidassets.assets.analytics.TABLES_JOB
 DB_URL_ENV = _settings.API_DB_URL.name
 DB_FILE = "vidassets_api.sqlite"
 CORS_ENV = _settings.API_CORS_ORIGINS.name

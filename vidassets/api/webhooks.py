@@ -2,7 +2,7 @@
 
 An event is queued once per (webhook, event id) — a unique constraint, so a sensor evaluated twice for the same
 run end never delivers twice — and sent by whoever claims it first (a conditional UPDATE), so concurrent senders
-never post the same delivery twice either. Dagster-free: `webhook_sensors.py` calls these functions.
+never post the same delivery twice either. Dagster-free: `vidassets/sensors/webhooks.py` calls these functions.
 
 Signature: `X-Vidassets-Signature: t=<unix seconds>,v1=<hex hmac_sha256(secret, "<t>.<raw body>")>`, plus
 `X-Vidassets-Timestamp` and `X-Vidassets-Event-Id` (deliveries retry with the same id: receivers deduplicate on

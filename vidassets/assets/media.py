@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from vidassets import lifecycle
 from vidassets.assets.ui import markdown_image
 from vidassets.manifests import AudioManifest, FramesManifest, ModerationManifest, SourceVideoManifest
 from vidassets.media.audio import SAMPLE_RATE, audio_duration_s, extract_audio
@@ -15,7 +16,7 @@ from vidassets.media.frames import encode_jpeg, sample_frames
 from vidassets.media.probe import probe_video
 from vidassets.partitions import videos_partitions
 from vidassets.resources.storage import VideoStorage
-from vidassets.sources import TAG_VIDEO_ID, SourceRef
+from vidassets.sources import SourceRef
 from vidassets.storage.layout import CONTENT_TYPES, asset_prefix, audio_key, frame_key, manifest_key
 from vidassets.storage.local import sha256_file
 from vidassets.version import CODE_VERSION
@@ -25,13 +26,9 @@ def resolve_source(context: dg.AssetExecutionContext) -> SourceRef:
     """Which object this partition stands for: this run's tags (sensor runs, `vidassets process`), else the
     tags of the newest run the sensor requested for it (UI re-materializations carry no tags)."""
     video_id = context.partition_key
-    ref = SourceRef.from_tags(context.run.tags)
-    if ref is not None and ref.video_id == video_id:
+    ref = lifecycle.source_of(context.instance, video_id, context.run.tags)
+    if ref is not None:
         return ref
-    for run in context.instance.get_runs(filters=dg.RunsFilter(tags={TAG_VIDEO_ID: video_id}), limit=20):
-        ref = SourceRef.from_tags(run.tags)
-        if ref is not None and ref.video_id == video_id:
-            return ref
     raise dg.Failure(
         description=f"video {video_id}: no run of the S3 sensor names its object; upload it under the watched "
         "prefix (or use `vidassets process FILE`)",

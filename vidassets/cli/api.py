@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from vidassets.api.client import API_KEY_ENV, API_URL_ENV, ApiClient, ApiError
+from vidassets.verdict import TERMINAL
 from vidassets.workers.queues import MAX_PRIORITY, MIN_PRIORITY
 
 
@@ -143,7 +144,7 @@ def status_main(argv: Sequence[str] | None = None) -> int:
         if state != last and not between_steps:
             print(status_line(video), flush=True)
             last = state
-        if args.once or video["status"] in ("completed", "rejected", "failed"):
+        if args.once or video["status"] in TERMINAL:
             return 1 if video["status"] == "failed" else 0
         if time.monotonic() - started > args.timeout:
             return _err(f"{args.video_id} still {video['status']} after {args.timeout:.0f}s")

@@ -12,7 +12,7 @@ from typing import Any
 import dagster as dg
 from dagster import DagsterEventType
 
-from vidassets.sources import TAG_VIDEO_ID
+from vidassets import lifecycle
 
 TERMINAL = frozenset({dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED})
 _PROGRESS_EVENTS = {
@@ -30,8 +30,8 @@ def _epoch(value: datetime | float) -> float:
 
 
 def runs_for_video(instance: dg.DagsterInstance, video_id: str, limit: int = 20) -> list[dg.RunRecord]:
-    """Runs tagged with this video id, newest first."""
-    return list(instance.get_run_records(filters=dg.RunsFilter(tags={TAG_VIDEO_ID: video_id}), limit=limit))
+    """The video's pipeline runs, newest first."""
+    return lifecycle.pipeline_runs(instance, video_id, limit=limit)
 
 
 class RunFollower:

@@ -26,12 +26,12 @@ import dagster as dg
 import yaml
 from botocore.exceptions import ClientError
 
+from vidassets import lifecycle
 from vidassets.api.uploads import upload_cors_rules
-from vidassets.assets.analytics import TABLES_JOB
 from vidassets.devstack.follow import RunFollower, output_locations
-from vidassets.devstack.procs import LOOPBACK, find_executable, free_ports, port_is_free
 from vidassets.devstack.seaweed import DEFAULT_S3_PORT, SeaweedS3, SeaweedStartError
 from vidassets.devstack.services import SUPERVISOR, PidFiles, Service
+from vidassets.procs import LOOPBACK, find_executable, free_ports, port_is_free
 from vidassets.settings import load_settings
 from vidassets.video_ids import video_id_for
 from vidassets.workers.command import WorkerSpec, worker_specs
@@ -573,12 +573,11 @@ def _report_warehouse_row(instance: dg.DagsterInstance, video_id: str, stack: St
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         stack.check_alive()
-        runs = instance.get_runs(
-            filters=dg.RunsFilter(job_name=TABLES_JOB, tags={"dagster/partition": video_id}), limit=1
-        )
+        runs = lifecycle.tables_runs(instance, video_id)
         if runs and runs[0].is_finished:
             records = instance.fetch_materializations(
-                dg.AssetRecordsFilter(asset_key=dg.AssetKey("video_tables"), asset_partitions=[video_id]), limit=1
+                dg.AssetRecordsFilter(asset_key=dg.AssetKey(lifecycle.TABLES_ASSET), asset_partitions=[video_id]),
+                limit=1,
             ).records
             if runs[0].status == dg.DagsterRunStatus.SUCCESS and records:
                 metadata = records[0].asset_materialization.metadata

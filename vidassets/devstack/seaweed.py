@@ -37,7 +37,7 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from vidassets.devstack.procs import (
+from vidassets.procs import (
     LOOPBACK,
     ManagedProcess,
     find_executable,

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from vidassets.devstack.procs import ManagedProcess, cmdline, pid_alive, same_command, stop_group, tail
+from vidassets.procs import ManagedProcess, cmdline, pid_alive, same_command, stop_group, tail
 
 __all__ = ["SUPERVISOR", "PidFiles", "Service", "tail"]
 

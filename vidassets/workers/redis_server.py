@@ -9,7 +9,7 @@ from types import TracebackType
 
 import redis
 
-from vidassets.devstack.procs import LOOPBACK, ManagedProcess, find_executable, free_ports, port_is_free
+from vidassets.procs import LOOPBACK, ManagedProcess, find_executable, free_ports, port_is_free
 
 
 class RedisStartError(RuntimeError):

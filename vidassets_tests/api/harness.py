@@ -12,7 +12,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from vidassets.devstack.procs import LOOPBACK, free_ports
+from vidassets.procs import LOOPBACK, free_ports
 
 
 class ApiServer:

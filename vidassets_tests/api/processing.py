@@ -5,14 +5,9 @@ from __future__ import annotations
 
 import dagster as dg
 
-from vidassets.api.webhook_sensors import (
-    webhook_retries,
-    webhooks_on_canceled,
-    webhooks_on_failure,
-    webhooks_on_success,
-)
 from vidassets.assets import all_assets, per_video_assets
 from vidassets.sensors import s3_video_sensor
+from vidassets.sensors.webhooks import webhook_retries, webhooks_on_canceled, webhooks_on_failure, webhooks_on_success
 
 _END_SENSORS = {
     dg.DagsterRunStatus.SUCCESS: (webhooks_on_success, dg.DagsterEventType.RUN_SUCCESS),
@@ -29,9 +24,10 @@ def sensor_tick(instance: dg.DagsterInstance, resources: dict) -> list[dg.RunReq
     return list(result.run_requests)
 
 
-def run_pipeline(request: dg.RunRequest, instance: dg.DagsterInstance, resources: dict) -> dg.ExecuteInProcessResult:
+def run_pipeline(request: dg.RunRequest, instance: dg.DagsterInstance, resources: dict,
+                 run_config: dg.RunConfig | None = None) -> dg.ExecuteInProcessResult:
     return dg.materialize(per_video_assets, partition_key=request.partition_key, tags=request.tags,
-                          instance=instance, resources=resources, raise_on_error=False)
+                          instance=instance, resources=resources, run_config=run_config, raise_on_error=False)
 
 
 def write_tables(video_id: str, instance: dg.DagsterInstance, resources: dict) -> None:

@@ -19,8 +19,7 @@ from vidassets.api.auth import (
 from vidassets.api.db import engine_for
 from vidassets.api.objects import BadFileName, owner_of, safe_file_name
 from vidassets.api.serve import RedactTokens
-from vidassets.api.settings import TABLES_JOB, ApiSettings
-from vidassets.assets.analytics import TABLES_JOB as ASSETS_TABLES_JOB
+from vidassets.api.settings import ApiSettings
 from vidassets.cli.api import keys_main
 
 
@@ -79,7 +78,6 @@ def test_safe_file_names_and_owners():
     assert owner_of(settings, "b", "uploads/talk.mp4") is None
     assert owner_of(settings, "b", "uploads/alice/x/talk.mp4") is None
     assert owner_of(settings, "other", "uploads/alice/20260101000000-0a1b2c3d/talk.mp4") is None
-    assert TABLES_JOB == ASSETS_TABLES_JOB
 
 
 def test_access_log_redacts_view_tokens():

@@ -14,7 +14,7 @@ from vidassets.api.app import create_app
 from vidassets.api.settings import parse_cors_origins
 from vidassets.api.uploads import upload_cors_rules
 from vidassets.cli.api import api_main
-from vidassets.devstack.procs import LOOPBACK
+from vidassets.procs import LOOPBACK
 from vidassets_tests.api.conftest import API_BUCKET
 from vidassets_tests.api.harness import ApiServer
 from vidassets_tests.api.test_view import CHROMIUM_FLAGS, chromium

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from vidassets.devstack.procs import LOOPBACK, find_executable, free_ports, stop_group
+from vidassets.procs import LOOPBACK, find_executable, free_ports, stop_group
 from vidassets.sources import TAG_KEY
 
 REPO = Path(__file__).resolve().parents[2]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import dagster as dg
 import httpx
 
-from vidassets.api.webhook_sensors import webhooks_on_failure
 from vidassets.definitions import defs
+from vidassets.sensors.webhooks import webhooks_on_failure
 from vidassets.sources import TAG_BUCKET, TAG_KEY
 from vidassets.video_ids import video_id_for
 from vidassets_tests.api.conftest import API_BUCKET

@@ -23,7 +23,7 @@ from types import TracebackType
 import psycopg2
 import requests
 
-from vidassets.devstack.procs import LOOPBACK, ManagedProcess, find_executable, free_ports
+from vidassets.procs import LOOPBACK, ManagedProcess, find_executable, free_ports
 
 PG_USER = "vidassets"
 # A throwaway cluster on loopback, deleted at the end of the session: not a secret. Password auth is on so

@@ -9,8 +9,8 @@ import pytest
 from vidassets.cli import main as cli_main
 from vidassets.devstack import run
 from vidassets.devstack.follow import output_locations
-from vidassets.devstack.procs import pid_alive
 from vidassets.devstack.services import SUPERVISOR, PidFiles
+from vidassets.procs import pid_alive
 
 _numbers = itertools.count()
 

@@ -11,8 +11,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from vidassets.devstack.procs import free_ports, pid_alive, port_is_free
 from vidassets.devstack.seaweed import SeaweedS3, SeaweedStartError
+from vidassets.procs import free_ports, pid_alive, port_is_free
 
 TEST_BUCKET = "vidassets-test"  # created by the s3_server fixture
 

@@ -18,7 +18,7 @@ import httpx
 
 from vidassets.api.auth import create_key
 from vidassets.api.db import engine_for
-from vidassets.devstack.procs import LOOPBACK, find_executable, free_ports, stop_group
+from vidassets.procs import LOOPBACK, find_executable, free_ports, stop_group
 
 VIDEO = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 1000  # bytes only; these tests never process them
 READY_TIMEOUT_S = 120

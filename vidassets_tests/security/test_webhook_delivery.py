@@ -12,7 +12,7 @@ import time
 import httpx
 
 from vidassets.api import outbound, webhooks
-from vidassets.devstack.procs import LOOPBACK
+from vidassets.procs import LOOPBACK
 from vidassets_tests.security import webhook_stack
 from vidassets_tests.security.webhook_stack import DripServer, Listener
 

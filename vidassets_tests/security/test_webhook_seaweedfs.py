@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from vidassets.api import webhooks
-from vidassets.devstack.procs import LOOPBACK
+from vidassets.procs import LOOPBACK
 from vidassets_tests.security import webhook_stack
 
 hook_stack = webhook_stack.hook_stack  # the module's fixture

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from vidassets.api import outbound, webhooks
-from vidassets.devstack.procs import LOOPBACK
+from vidassets.procs import LOOPBACK
 from vidassets_tests.security import webhook_stack
 from vidassets_tests.security.webhook_stack import Listener
 

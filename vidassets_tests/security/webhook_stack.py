@@ -27,7 +27,7 @@ from vidassets.api.db import engine_for
 from vidassets.api.db import webhooks as webhooks_table
 from vidassets.api.outbound import parse_allow_list
 from vidassets.api.settings import WEBHOOK_ALLOW_PRIVATE_ENV, ApiSettings
-from vidassets.devstack.procs import LOOPBACK
+from vidassets.procs import LOOPBACK
 from vidassets_tests.api.harness import ApiServer
 
 _events = itertools.count()

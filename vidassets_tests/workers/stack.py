@@ -14,8 +14,8 @@ from typing import Any
 import dagster as dg
 import yaml
 
-from vidassets.devstack.procs import ManagedProcess, find_executable
 from vidassets.devstack.seaweed import SeaweedS3
+from vidassets.procs import ManagedProcess, find_executable
 from vidassets.workers.command import worker_specs
 from vidassets.workers.redis_server import RedisServer
 from vidassets.workers.sizing import WorkerPlan
@@ -64,6 +64,7 @@ class WorkerStack:
             VIDASSETS_WATCH_PREFIX="uploads/", VIDASSETS_SENSOR_INTERVAL_S="1",
             VIDASSETS_WHISPER_MODEL="tiny.en", VIDASSETS_SCRATCH=str(self.root / "scratch"),
             VIDASSETS_TEST_PROBE_DIR=str(self.probe_dir), PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1",
+            VIDASSETS_WEBHOOK_ALLOW_PRIVATE="127.0.0.1",  # the tests' webhook receivers listen on loopback
         )
         self.env = env
         with dg.DagsterInstance.from_config(str(self.home)):

@@ -17,9 +17,14 @@ import pytest
 
 from vidassets import samples
 from vidassets.analytics.query import run_query
+from vidassets.api import webhooks
+from vidassets.api.db import engine_for
+from vidassets.api.outbound import parse_allow_list
+from vidassets.api.settings import DB_FILE, WEBHOOK_ALLOW_PRIVATE_ENV, ApiSettings
 from vidassets.cli.workers import workers_main
 from vidassets.video_ids import video_id_for
 from vidassets.workers.broker import queue_keys
+from vidassets_tests.api.harness import WebhookReceiver
 from vidassets_tests.stores import store
 from vidassets_tests.workers.probe_location import REQUEST_TAG
 from vidassets_tests.workers.stack import WorkerStack, wait_for
@@ -178,8 +183,17 @@ def _manifests_whole(stack: WorkerStack, video_id: str) -> None:
         json.loads(client.get_object(Bucket=stack.bucket, Key=key)["Body"].read())
 
 
-def test_killed_run_process_fails_fast_with_the_reason_and_the_retry_succeeds(stack, clips, monkeypatch):
-    victim = _upload(stack, clips[0], "victim.mp4")
+@pytest.fixture()
+def receiver() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver() as server:
+        yield server
+
+
+def test_killed_run_process_fails_fast_with_the_reason_and_the_retry_succeeds(stack, clips, receiver, monkeypatch):
+    # The victim is an API user's upload with a webhook: the daemon's webhook sensors see the killed run and its retry.
+    settings = ApiSettings(webhook_allow_private=parse_allow_list(stack.env[WEBHOOK_ALLOW_PRIVATE_ENV]))
+    webhooks.register(engine_for(f"sqlite:///{stack.home / DB_FILE}"), settings, "mallory", receiver.url)
+    victim = _upload(stack, clips[0], "mallory/20260101000000-0a1b2c3d/victim.mp4")
     other = _upload(stack, clips[1], "bystander.mp4")
     with stack.instance() as instance:
         run = wait_for("the run to get past moderation", lambda: _run_in_step(instance, victim, "moderation"), 180,
@@ -210,6 +224,10 @@ def test_killed_run_process_fails_fast_with_the_reason_and_the_retry_succeeds(st
         return set(costs.run_id) == {run.run_id, retry.run_id} and list(status.status) in (["approved"], ["no_speech"])
 
     wait_for("the video's warehouse rows after the retry", rows_after_retry, 90, stack)
+    wait_for("the webhook after the retry", lambda: receiver.received, 60, stack)
+    time.sleep(12)  # a webhook_retries tick and the run-status sensors' next ticks: nothing else arrives
+    assert [r.event["type"] for r in receiver.received] == ["video.completed"], "no video.failed before the retry"
+    assert receiver.received[0].event["data"]["run"]["run_id"] == retry.run_id
 
 
 def test_broker_restart_loses_no_queued_run(stack, capsys):

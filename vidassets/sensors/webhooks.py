@@ -1,62 +1,65 @@
-"""Dagster run-status sensors that turn the end of a video's pipeline run into webhook events, and a sensor that
-retries deliveries that failed. The logic lives in `webhooks.py` and `status.py`."""
+"""Run-status sensors that turn the end of a video's pipeline run into webhook events, and a sensor that retries
+deliveries that failed.
+
+Whether a run ended the video, and with which status, is `vidassets.lifecycle`'s decision (a failed run that will
+be retried did not end it: no `video.failed` before its retry). Who owns the video, the event's body (the API's
+JSON of the video) and the webhook tables are the HTTP API's: `vidassets.api` is imported inside the sensor
+functions, so loading the code location loads no part of the API.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
 
-from vidassets.api import webhooks
-from vidassets.api.db import engine_for
-from vidassets.api.objects import owner_of
-from vidassets.api.settings import ApiSettings
-from vidassets.api.status import TERMINAL, VideoRef, describe, head, is_pipeline_run, links
-from vidassets.sources import TAG_BUCKET, TAG_KEY
-from vidassets.storage import Store
-from vidassets.storage.s3 import s3_client
+from vidassets import lifecycle
+
+if TYPE_CHECKING:
+    from vidassets.api.settings import ApiSettings
 
 RETRY_INTERVAL_S = 10
 NO_DATABASE = "no API database configured (DAGSTER_HOME or VIDASSETS_API_DB_URL): no webhooks"
 
 
 def _settings() -> ApiSettings | None:
+    from vidassets.api.settings import ApiSettings
+
     try:
         return ApiSettings.from_env()
     except RuntimeError:
         return None
 
 
-def _source_tags(instance: dg.DagsterInstance, run: dg.DagsterRun) -> tuple[str, str] | None:
-    """bucket/key of the run's object: its own tags, else (a run launched from the UI) the newest sensor run's."""
-    if run.tags.get(TAG_BUCKET) and run.tags.get(TAG_KEY):
-        return run.tags[TAG_BUCKET], run.tags[TAG_KEY]
-    partition = run.tags.get("dagster/partition")
-    if partition:
-        for other in instance.get_runs(filters=dg.RunsFilter(tags={"dagster/partition": partition}), limit=20):
-            if other.tags.get(TAG_BUCKET) and other.tags.get(TAG_KEY):
-                return other.tags[TAG_BUCKET], other.tags[TAG_KEY]
-    return None
-
-
 def notify_run_end(context: dg.RunStatusSensorContext, settings: ApiSettings | None = None) -> str:
     """Queue `video.completed|rejected|failed` for the owner's webhooks, then send what is due; says what it did."""
+    from vidassets.api import webhooks
+    from vidassets.api.db import engine_for
+    from vidassets.api.objects import owner_of
+    from vidassets.api.status import VideoRef, describe, head
+    from vidassets.storage import Store
+    from vidassets.storage.s3 import s3_client
+
     settings = settings or _settings()
     if settings is None:
         return NO_DATABASE
-    run = context.dagster_run
-    partition = run.tags.get("dagster/partition")
-    source = _source_tags(context.instance, run)
-    if not is_pipeline_run(run) or partition is None or source is None:
+    instance = context.instance
+    record = lifecycle.ended_run(instance, context.dagster_run.run_id)  # with the retry decision in its tags
+    if record is None:
+        return f"run {context.dagster_run.run_id} was deleted"
+    run = record.dagster_run
+    partition = lifecycle.partition_of(run)
+    source = lifecycle.source_of(instance, partition, run.tags) if partition else None
+    if not lifecycle.is_pipeline_run(run) or partition is None or source is None:
         return f"run {run.run_id} is not a per-video pipeline run of an uploaded object"
-    user = owner_of(settings, *source)
+    user = owner_of(settings, source.bucket, source.key)
     if user is None:
-        return f"s3://{source[0]}/{source[1]} was not uploaded through the API; no webhooks"
-    ref = VideoRef(partition, source[0], source[1], user)
-    record = context.instance.get_run_record_by_id(run.run_id)
+        return f"{source.source_uri} was not uploaded through the API; no webhooks"
+    ref = VideoRef(partition, source.bucket, source.key, user)
     store = Store.for_root(settings.storage_root, settings.s3)
-    video = describe(context.instance, store, ref, head(s3_client(settings.s3), ref), run_record=record)
-    if video["status"] not in TERMINAL:
+    video = describe(instance, store, ref, head(s3_client(settings.s3), ref), run_record=record)
+    if video["status"] not in lifecycle.TERMINAL:
         return f"run {run.run_id} ended but the video is {video['status']}"
-    video["links"] = links(partition)
     engine = engine_for(settings.db_url)
     added = webhooks.enqueue(engine, user, f"{run.run_id}.{run.status.value.lower()}",
                              webhooks.EVENT_TYPES[video["status"]], partition, video,
@@ -91,6 +94,9 @@ webhooks_on_canceled = _run_end_sensor(dg.DagsterRunStatus.CANCELED, "webhooks_o
     description="Retry webhook deliveries that failed, with exponential backoff.",
 )
 def webhook_retries(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+    from vidassets.api import webhooks
+    from vidassets.api.db import engine_for
+
     settings = _settings()
     if settings is None:
         return dg.SkipReason(NO_DATABASE)

@@ -6,8 +6,6 @@ objects; deleted objects simply stop appearing. `run_key = key@etag`, so a re-up
 again while an unchanged object never does — except under an API upload key (`<user>/<upload id>/<name>`): its
 run key is the key alone, so only the first version PUT to a presigned URL runs; a presigned URL PUT again before
 it expires does not start runs, the owner asks for one (reprocess).
-
-`video_tables_after_runs` starts the warehouse run of every video whose pipeline run ended since its last tick.
 """
 
 import json
@@ -19,9 +17,7 @@ from typing import Any
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
-from vidassets.api.objects import upload_owner
-from vidassets.api.status import is_pipeline_run
-from vidassets.jobs import video_pipeline, video_tables_job
+from vidassets.jobs import video_pipeline
 from vidassets.partitions import videos_partitions
 from vidassets.resources.uploads import UploadsBucket
 from vidassets.settings import SENSOR_INTERVAL_S
@@ -92,6 +88,8 @@ def select_new(objects: list[ListedObject], cursor: Cursor, limit: int) -> tuple
 
 def run_key(prefix: str, ref: SourceRef) -> str:
     """`key@etag` (each new content runs), or `key` for an API upload key (only its first version runs)."""
+    from vidassets.api.objects import upload_owner  # the key shape the API signs; not loaded with the definitions
+
     return ref.key if upload_owner(prefix, ref.key) is not None else f"{ref.key}@{ref.etag}"
 
 
@@ -128,7 +126,7 @@ def s3_video_tick(
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(
-                run_key=run_key(uploads.prefix, ref),
+                run_key=run_key(uploads.watched_prefix(), ref),
                 partition_key=ref.video_id,
                 tags={**ref.tags(), **priority_tags(priorities[ref.key])},
             )
@@ -155,55 +153,3 @@ def build_s3_video_sensor(minimum_interval_seconds: int) -> dg.SensorDefinition:
 
 # The sensor at the default interval, for code that evaluates a tick (tests); the code location builds its own.
 s3_video_sensor = build_s3_video_sensor(int(SENSOR_INTERVAL_S.default_value or 0))
-
-
-TABLES_SENSOR_INTERVAL_S = 5
-ENDED_RUN_EVENTS = {"success": dg.DagsterEventType.RUN_SUCCESS, "failure": dg.DagsterEventType.RUN_FAILURE}
-ENDED_RUNS_PER_TICK = 500
-
-
-def _tables_request(run: dg.DagsterRun) -> dg.RunRequest | str:
-    """The warehouse run for a video's ended pipeline run, or why there is none."""
-    if not is_pipeline_run(run):
-        return f"run {run.run_id} is not a per-video pipeline run"
-    if run.tags.get("dagster/will_retry") == "true":
-        # Its retry writes the rows when it ends; rows now would describe a half-processed video.
-        return f"run {run.run_id} failed and will be retried"
-    return dg.RunRequest(run_key=f"tables-{run.run_id}", partition_key=run.tags["dagster/partition"])
-
-
-@dg.sensor(
-    job=video_tables_job,
-    minimum_interval_seconds=TABLES_SENSOR_INTERVAL_S,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="After a video's run succeeds or fails (not a failed run that will be retried), rewrite its "
-    "warehouse rows. Every run that ended since the last tick, in one tick.",
-)
-def video_tables_after_runs(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-    # A plain sensor over the run-status event log, not two run-status sensors: those start at most one run per
-    # tick (30 s) when their function requests one, far slower than a corpus of short videos ends.
-    cursors: dict[str, str | None] = json.loads(context.cursor) if context.cursor else {}
-    instance = context.instance
-    requests: list[dg.RunRequest] = []
-    for name, event_type in ENDED_RUN_EVENTS.items():
-        if name not in cursors:  # first tick: start after the newest event, as run-status sensors do
-            cursors[name] = instance.fetch_run_status_changes(event_type, limit=1).cursor
-            continue
-        ended = instance.fetch_run_status_changes(event_type, limit=ENDED_RUNS_PER_TICK, cursor=cursors[name],
-                                                  ascending=True)
-        run_ids = [record.run_id for record in ended.records]
-        runs = {run.run_id: run for run in instance.get_runs(filters=dg.RunsFilter(run_ids=run_ids))} if run_ids else {}
-        for run_id in run_ids:
-            run = runs.get(run_id)
-            if run is None or not instance.has_dynamic_partition(
-                videos_partitions.name, run.tags.get("dagster/partition", "")
-            ):
-                continue  # deleted, or not a run of one of our videos (another code location's)
-            request = _tables_request(run)
-            if isinstance(request, dg.RunRequest):
-                requests.append(request)
-            else:
-                context.log.debug(request)
-        if ended.records:
-            cursors[name] = ended.cursor
-    return dg.SensorResult(run_requests=requests, cursor=json.dumps(cursors, sort_keys=True))
