@@ -10,7 +10,6 @@ import functools
 import os
 from dataclasses import dataclass
 
-from vidassets.ml.model_files import nudenet_model_path, vad_model_path, weights_identity
 from vidassets.ml.offline_diarizers import DEFAULT_METHOD as DEFAULT_OFFLINE_DIARIZER
 from vidassets.ml.offline_diarizers import METHODS as OFFLINE_DIARIZERS
 from vidassets.ml.offline_diarizers import unknown_method_message
@@ -102,6 +101,8 @@ class ModelConfig:
         silero on CPU) names both candidates: the device is not part of a code version, so CPU code-location
         processes and GPU workers agree on it."""
         methods = [self.vad_method] if self.vad_method != "auto" else ["pyannote", "silero"]
+        from vidassets.ml.model_files import vad_model_path, weights_identity  # hashing: only when asked
+
         weights = "/".join(f"{m}-{weights_identity(functools.partial(vad_model_path, m), m)}" for m in methods)
         return f"vad-{self.vad_method}({weights})"
 
@@ -109,6 +110,8 @@ class ModelConfig:
         """Model identities for an asset's `code_version`: configuring another model, or replacing a model file
         the version hashes (NudeNet, VAD), marks partitions stale."""
         if role == "moderation":
+            from vidassets.ml.model_files import nudenet_model_path, weights_identity
+
             return f"nudenet-{weights_identity(lambda: nudenet_model_path(self.nudenet_model_path), 'nudenet')}"
         tags = {
             "transcript": f"{_short(self.whisper_model)}+{_short(self.align_model or 'whisper-words')}"

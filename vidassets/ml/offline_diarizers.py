@@ -7,7 +7,12 @@ DER 60% vs 14%, segment DER 31% vs 24%, speaker count, the two-speaker call) and
 margin that is small next to speech recognition and paid once per warm worker.
 """
 
-from vidassets.ml.diarization import Diarizer
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # model_config reads the method names above; the daemon's image has no numpy
+    from vidassets.ml.diarization import Diarizer
 
 SEGMENTATION = "segmentation"
 METHODS = (SEGMENTATION,)
