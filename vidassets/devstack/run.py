@@ -287,7 +287,8 @@ def _up(args: UpOptions, layout: Layout, stack: Stack) -> int:
     env = _dagster_env(s3, layout, redis)
     for spec in worker_specs(plan, workers.max_runs_per_child, workers.max_rss_mb):
         _start_worker(stack, spec, env)
-    say(f"[3/7] run queue (Redis) at {redis.url}; {plan.describe()} (logs: {layout.rel(layout.logs)}/worker-*.log)")
+    say(f"[3/7] run queue (Redis, password in .vidassets/env) at {redis.address}; {plan.describe()} "
+        f"(logs: {layout.rel(layout.logs)}/worker-*.log)")
 
     # 4. Dagster webserver + daemon; they load the code location while we build the sample.
     _write_env_file(layout.state / "env", s3, redis.url)

