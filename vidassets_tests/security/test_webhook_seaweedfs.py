@@ -1,4 +1,5 @@
-"""Regression tests on a real SeaweedFS (the session's `weed mini`) for the two webhook attacks of issue 17: a
+"""Regression tests on a real SeaweedFS (a `weed mini` of this module's own: the collection delete really breaks
+the server it is sent to, so it must not be the session's, which every later test uses) for the two webhook attacks of issue 17: a
 webhook to the filer with `?mv.from=` moved another user's upload into the attacker's prefix, and one to the
 master's `/col/delete` destroyed a bucket's data. Each test first shows the request really does that (on objects
 of its own), then that the platform refuses to send it: at registration, and at send for a row that an older
@@ -13,6 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from vidassets.api import webhooks
+from vidassets.devstack.seaweed import SeaweedS3
 from vidassets.procs import LOOPBACK
 from vidassets_tests.security import webhook_stack
 
@@ -38,16 +40,22 @@ def _refused_everywhere(stack, user: str, url: str) -> None:
         assert entry["status"] == "failed" and entry["last_error"].startswith("not sent:"), entry
 
 
+@pytest.fixture(scope="module")
+def own_s3(tmp_path_factory):
+    with SeaweedS3(tmp_path_factory.mktemp("sec-weed"), s3_port=None) as server:
+        yield server
+
+
 @pytest.fixture
-def victim_bucket(s3_server) -> str:
+def victim_bucket(own_s3) -> str:
     bucket = f"sec-victim-{secrets.token_hex(3)}"
-    s3_server.client().create_bucket(Bucket=bucket)
+    own_s3.client().create_bucket(Bucket=bucket)
     return bucket
 
 
-def test_filer_move_cannot_be_sent(hook_stack, s3_server, victim_bucket):
-    client = s3_server.client()
-    filer = f"http://{LOOPBACK}:{s3_server.ports['filer.port']}"
+def test_filer_move_cannot_be_sent(hook_stack, own_s3, victim_bucket):
+    client = own_s3.client()
+    filer = f"http://{LOOPBACK}:{own_s3.ports['filer.port']}"
     client.put_object(Bucket=victim_bucket, Key="uploads/victim/u0/bait.mp4", Body=CLIP)
     client.put_object(Bucket=victim_bucket, Key="uploads/victim/u1/clip.mp4", Body=CLIP)
 
@@ -62,9 +70,9 @@ def test_filer_move_cannot_be_sent(hook_stack, s3_server, victim_bucket):
     assert _keys(client, victim_bucket, "uploads/mallory/") == ["uploads/mallory/u9/bait.mp4"]
 
 
-def test_master_collection_delete_cannot_be_sent(hook_stack, s3_server, victim_bucket):
-    client = s3_server.client(retries={"max_attempts": 1})
-    master = f"http://{LOOPBACK}:{s3_server.ports['master.port']}"
+def test_master_collection_delete_cannot_be_sent(hook_stack, own_s3, victim_bucket):
+    client = own_s3.client(retries={"max_attempts": 1})
+    master = f"http://{LOOPBACK}:{own_s3.ports['master.port']}"
     doomed = f"sec-doomed-{secrets.token_hex(3)}"
     client.create_bucket(Bucket=doomed)
     client.put_object(Bucket=doomed, Key="a/b.bin", Body=CLIP)
