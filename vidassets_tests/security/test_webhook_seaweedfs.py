@@ -1,9 +1,9 @@
-"""Regression tests on a real SeaweedFS (a `weed mini` of this module's own: the collection delete really breaks
-the server it is sent to, so it must not be the session's, which every later test uses) for the two webhook attacks of issue 17: a
-webhook to the filer with `?mv.from=` moved another user's upload into the attacker's prefix, and one to the
-master's `/col/delete` destroyed a bucket's data. Each test first shows the request really does that (on objects
-of its own), then that the platform refuses to send it: at registration, and at send for a row that an older
-database still holds, with the shipped settings and with loopback allowed for another port."""
+"""Regression tests on a real SeaweedFS for the two webhook attacks of issue 17: a webhook to the filer with
+`?mv.from=` moved another user's upload into the attacker's prefix, and one to the master's `/col/delete` destroyed a
+bucket's data. Each test first shows the request really does that (on objects of its own), then that the platform
+refuses to send it: at registration, and at send for a row that an older database still holds, with the shipped
+settings and with loopback allowed for another port. The server is this module's own `weed mini`: the collection
+delete really breaks the server it is sent to, so it must not be the session's, which every later test uses."""
 
 from __future__ import annotations
 
