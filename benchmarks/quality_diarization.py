@@ -15,6 +15,14 @@ For each offline method (today only `segmentation`; see `vidassets.ml.offline_di
 
     uv run --frozen python benchmarks/quality_diarization.py [--data DIR] [--methods segmentation]
         [--whisper base] [--rtf-minutes 10] [--json]
+    uv run --frozen python benchmarks/quality_diarization.py --loo [--data DIR] [--json]
+
+`--loo` (leave-one-out, `segmentation` only): every grid point of the offline diarizer's tunable choices (`GRID`:
+onset, the clustering threshold, min_active_s, min_cluster_size) is scored on every AMI clip; for each clip the
+choice with the lowest duration-weighted segment DER on the *other nine* is applied to it. Reported per clip and
+overall: the current defaults, the choice tuned on all ten, and leave-one-out, with the speaker count (exact on
+the two-person recordings: trn03 and sample.wav). Segmentation, embeddings and transcripts are cached per clip
+under `~/.cache/vidassets/bench/loo/`, so the grid costs clustering and reconstruction only.
 
 `--data DIR` (or `VIDASSETS_AMI_DIR`) is a folder with `trn00.wav` … `trn09.wav` and `debug.train.rttm`; without
 it the sdist is fetched with `pip download --no-deps --no-binary :all: pyannote-audio==4.0.7` once into
@@ -25,6 +33,7 @@ import argparse
 import dataclasses
 import hashlib
 import io
+import itertools
 import json
 import os
 import shutil
@@ -159,6 +168,142 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, float]:
     return out
 
 
+def cached_transcripts(models: ModelLoader, whisper: str,
+                       clips: list[tuple[str, np.ndarray, list[SpeakerTurn]]]) -> dict[str, Any]:
+    """Transcripts per clip, cached on disk by (Whisper model, audio sha256): Whisper is the costly part."""
+    out = {}
+    folder = CACHE / "transcripts"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, audio, _ in clips:
+        path = folder / f"{name}-{whisper}-{hashlib.sha256(audio.tobytes()).hexdigest()[:16]}.json"
+        if path.is_file():
+            out[name] = json.loads(path.read_text())
+        else:
+            out[name] = models.transcribe(audio)
+            path.write_text(json.dumps(out[name]))
+    return out
+
+
+# the offline diarizer's tunable choices; each list holds the default (SegmentationDiarizer's)
+GRID: dict[str, list[float]] = {
+    "onset": [0.4, 0.5, 0.6],
+    "threshold": [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6],
+    "min_active_s": [0.25, 0.5, 1.0],
+    "min_cluster_size": [2, 5, 10],
+}
+TWO_PERSON = ("trn03", "sample")
+COUNTED_S = 3.0  # a reference speaker "counts" for the audible-count figure with at least this much speech
+
+
+def audible_speakers(reference: list[SpeakerTurn], min_s: float = COUNTED_S) -> int:
+    """Reference speakers with at least `min_s` of speech (AMI clips hold speakers with a 0.4 s backchannel)."""
+    talk: dict[str, float] = {}
+    for t in reference:
+        talk[t.speaker] = talk.get(t.speaker, 0.0) + t.end - t.start
+    return sum(v >= min_s for v in talk.values())
+
+
+def _stage_cache(diarizer: Any, name: str, audio: np.ndarray, onset: float) -> dict[str, np.ndarray]:
+    """Segmentation and embeddings of one clip at one onset (the costly stages), cached on disk."""
+    key = hashlib.sha256(f"{diarizer.method}|{onset}|{diarizer.min_embed_s}".encode() + audio.tobytes())
+    path = CACHE / "loo" / f"{name}-{key.hexdigest()[:16]}.npz"
+    if path.is_file():
+        with np.load(path) as data:
+            return dict(data)
+    starts, padded = diarizer._chunks(audio)
+    active = diarizer.segment(padded, starts) > onset
+    embeddings, clean = diarizer.embed(padded, starts, active)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, starts=starts, active=active, embeddings=embeddings, clean=clean)
+    return {"starts": starts, "active": active, "embeddings": embeddings, "clean": clean}
+
+
+def _score_choice(diarizer: Any, stages: dict[str, np.ndarray], audio: np.ndarray, transcript: dict[str, Any],
+                  reference: list[SpeakerTurn], choice: dict[str, float]) -> dict[str, Any]:
+    """Segment DER (and errors in seconds) and the speaker count of one clip under one grid choice."""
+    diarizer.threshold = float(choice["threshold"])
+    diarizer.min_active_s = float(choice["min_active_s"])
+    diarizer.min_cluster_size = int(choice["min_cluster_size"])
+    active = stages["active"]
+    turns: list[SpeakerTurn] = []
+    if active.any():
+        clusters = diarizer.cluster(stages["embeddings"], stages["clean"], active)
+        turns = diarizer._reconstruct(active, clusters, stages["starts"], len(audio) / SAMPLE_RATE)[0]
+    segments = speaker_segments(turns, transcript) if transcript["segments"] else []
+    seg_turns = [SpeakerTurn(s["start"], s["end"], s["speaker"]) for s in segments
+                 if s.get("speaker") and s.get("start") is not None and s["end"] > s["start"]]
+    der = diarization_error_rate(reference, seg_turns, collar=COLLAR)
+    return {"der": der["der"], "errors": der["missed"] + der["false_alarm"] + der["confusion"],
+            "total": der["total"], "speakers": len({t.speaker for t in turns}),
+            "reference_speakers": der["n_reference_speakers"], "audible_speakers": audible_speakers(reference)}
+
+
+def leave_one_out(clips: list[tuple[str, np.ndarray, list[SpeakerTurn]]], transcripts: dict[str, Any]) -> dict:
+    """Per clip: segment DER and speaker count under the defaults, the choice tuned on all ten AMI clips, and
+    the choice tuned on the other nine (leave-one-out)."""
+    from vidassets.ml.diarization_segmentation import SegmentationDiarizer
+
+    diarizer = SegmentationDiarizer()
+    default = {k: getattr(diarizer, k) for k in GRID}
+    choices = [dict(zip(GRID, values, strict=True)) for values in itertools.product(*GRID.values())]
+    t0 = time.perf_counter()
+    scores: dict[str, list[dict[str, Any]]] = {}  # clip -> one score per choice
+    for name, audio, reference in clips:
+        stages = {onset: _stage_cache(diarizer, name, audio, onset) for onset in GRID["onset"]}
+        scores[name] = [_score_choice(diarizer, stages[c["onset"]], audio, transcripts[name], reference, c)
+                        for c in choices]
+    print(f"leave-one-out grid: {len(choices)} choices x {len(clips)} clips, {time.perf_counter() - t0:.0f}s")
+    ami = [name for name, _, _ in clips if name != "sample"]
+    default_index = choices.index({k: type(v)(default[k]) for k, v in choices[0].items()})
+
+    def best(on: list[str]) -> int:
+        """The choice with the lowest duration-weighted segment DER over `on` (ties: the default, then the first)."""
+        totals = [sum(scores[n][i]["errors"] for n in on) / sum(scores[n][i]["total"] for n in on)
+                  for i in range(len(choices))]
+        lowest = min(totals)
+        return default_index if totals[default_index] <= lowest + 1e-12 else totals.index(lowest)
+
+    tuned = best(ami)
+    rows = []
+    for name in [*ami, "sample"]:
+        fold = best([n for n in ami if n != name]) if name != "sample" else tuned
+        rows.append({"clip": name, "reference_speakers": scores[name][default_index]["reference_speakers"],
+                     "audible_speakers": scores[name][default_index]["audible_speakers"],
+                     "default": scores[name][default_index], "tuned": scores[name][tuned],
+                     "loo": scores[name][fold], "loo_choice": choices[fold]})
+
+    def overall(which: str) -> dict[str, Any]:
+        amis = [r[which] for r in rows if r["clip"] != "sample"]
+        exact = [r for r in rows if r[which]["speakers"] == r["reference_speakers"]]
+        audible = [r for r in rows if r["clip"] != "sample" and r[which]["speakers"] == r[which]["audible_speakers"]]
+        return {"der": sum(s["errors"] for s in amis) / sum(s["total"] for s in amis),
+                "mean_clip_der": float(np.mean([s["der"] for s in amis])),
+                "count_exact_ami": sum(r["clip"] != "sample" for r in exact),
+                "count_exact_two_person": sum(r["clip"] in TWO_PERSON for r in exact),
+                "count_exact_audible_ami": len(audible),
+                "count_mae_ami": float(np.mean([abs(s["speakers"] - s["reference_speakers"]) for s in amis]))}
+
+    report = {"grid": GRID, "default": default, "tuned_choice": choices[tuned], "clips": rows,
+              "summary": {w: overall(w) for w in ("default", "tuned", "loo")}}
+    print(f"defaults {default}; tuned on all ten: {choices[tuned]}")
+    print(f"\n| clip | ref spk (>= {COUNTED_S:g} s) | default DER, spk | tuned DER, spk | LOO DER, spk | "
+          "LOO choice (onset/thr/act/size) |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        c = r["loo_choice"]
+        cells = " | ".join(f"{r[w]['der']:.1%}, {r[w]['speakers']}" for w in ("default", "tuned", "loo"))
+        print(f"| {r['clip']} | {r['reference_speakers']} ({r['audible_speakers']}) | {cells} | "
+              f"{c['onset']}/{c['threshold']}/{c['min_active_s']}/{c['min_cluster_size']} |")
+    print(f"\n| choice | AMI segment DER (weighted) | mean per clip | count exact AMI (vs >= {COUNTED_S:g} s) | "
+          "two-person exact | MAE |")
+    print("|---|---|---|---|---|---|")
+    for w, m in report["summary"].items():
+        print(f"| {w} | {m['der']:.1%} | {m['mean_clip_der']:.1%} | {m['count_exact_ami']}/10 "
+              f"({m['count_exact_audible_ami']}/10) | "
+              f"{m['count_exact_two_person']}/{len(TWO_PERSON)} | {m['count_mae_ami']:.1f} |")
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=os.environ.get("VIDASSETS_AMI_DIR") or None)
@@ -166,14 +311,20 @@ def main() -> None:
     parser.add_argument("--whisper", default="base", help="Whisper model for the transcripts (offline default: base)")
     parser.add_argument("--rtf-minutes", type=float, default=10.0)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--loo", action="store_true", help="leave-one-out tuning of the segmentation diarizer")
     args = parser.parse_args()
     data = args.data if args.data else fetch_ami_train()
     clips = load_clips(Path(data))
 
     models = ModelLoader(dataclasses.replace(load_settings().models.config, whisper_model=args.whisper))
     t0 = time.perf_counter()
-    transcripts = {name: models.transcribe(audio) for name, audio, _ in clips}
+    transcripts = cached_transcripts(models, args.whisper, clips)
     print(f"transcripts: whisper {args.whisper}, {len(clips)} clips, {time.perf_counter() - t0:.0f}s")
+    if args.loo:
+        loo_report = leave_one_out(clips, transcripts)
+        if args.json:
+            print(json.dumps(loo_report))
+        return
 
     report: dict[str, Any] = {"whisper": args.whisper, "methods": {}}
     for method in args.methods.split(","):

@@ -11,6 +11,7 @@ from typing import Any, NotRequired, TypedDict
 from vidassets.ml.speech_types import Segment as Segment
 from vidassets.ml.speech_types import Transcription as Transcription
 from vidassets.ml.speech_types import TurnRecord as TurnRecord
+from vidassets.ml.speech_types import VoiceRecord as VoiceRecord
 from vidassets.ml.speech_types import Word as Word
 
 
@@ -107,6 +108,7 @@ class DiarizedTranscriptManifest(TypedDict):
     segments: list[Segment]
     turns: list[TurnRecord]
     speakers: list[SpeakerStats]
+    voices: NotRequired[list[VoiceRecord]]  # one per speaker (absent in manifests written before voices)
     diarizer: str
     diarizer_method: str
     transcript_model: str

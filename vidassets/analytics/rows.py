@@ -270,6 +270,30 @@ def speaker_rows(video_id: str, diarized: DiarizedTranscriptManifest) -> list[di
     ]
 
 
+def voice_rows(video_id: str, diarized: DiarizedTranscriptManifest) -> list[dict[str, Any]]:
+    """From the manifest's `voices` (none in manifests written before voices), talk time from its `turns`."""
+    talk: dict[str, float] = {}
+    for turn in diarized.get("turns") or []:
+        if speaker := turn.get("speaker"):
+            talk[speaker] = talk.get(speaker, 0.0) + max(0.0, (_float(turn.get("end")) or 0.0)
+                                                         - (_float(turn.get("start")) or 0.0))
+    rows = []
+    for voice in diarized.get("voices") or []:
+        embedding = voice.get("embedding")
+        rows.append({
+            "video_id": video_id,
+            "speaker": str(voice["speaker"]),
+            "embedding": [float(x) for x in embedding] if embedding is not None else None,
+            "talk_time_s": round(talk.get(voice["speaker"], 0.0), 3),
+            "speech_s": _float(voice.get("speech_s")),
+            "windows": _int(voice.get("windows")),
+            "model": str(voice["model"]),
+            "too_short": bool(voice.get("too_short", True)),
+            "schema_version": SCHEMA_VERSION,
+        })
+    return sorted(rows, key=lambda r: r["speaker"])
+
+
 def summary_rows(video_id: str, summary: SummaryManifest) -> list[dict[str, Any]]:
     topics = summary.get("topics")
     return [{
@@ -345,6 +369,7 @@ def video_tables(
         rows["words"] = word_rows(vid, segments, pii)
         if diarized_transcript is not None:
             rows["speakers"] = speaker_rows(vid, diarized_transcript)
+            rows["voices"] = voice_rows(vid, diarized_transcript)
         if summary is not None:
             rows["summaries"] = summary_rows(vid, summary)
         if text_moderation is not None:

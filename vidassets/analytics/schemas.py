@@ -14,7 +14,7 @@ import json
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # schema_fingerprint() of each released SCHEMA_VERSION. Never edit an existing entry: bump the version.
 EXPECTED_FINGERPRINTS: dict[int, str] = {
@@ -22,6 +22,7 @@ EXPECTED_FINGERPRINTS: dict[int, str] = {
     2: "5b3bf5c57d8642cc",  # + text_moderation table, videos.speech_* and pii_redactions
     3: "7964747b593a4169",  # + run_costs table
     4: "27125918cafe939c",  # + segments.text_redacted, words.pii_entity
+    5: "d59ad44b27ef13b6",  # + voices table
 }
 
 STATUSES = ("approved", "rejected", "failed", "no_speech")
@@ -153,6 +154,25 @@ SPEAKERS = _table(
     _col("turns", pa.int32(), "Number of diarization turns of the speaker.", unit="turns"),
 )
 
+VOICES = _table(
+    "voices",
+    "One row per speaker per video: the speaker's voice embedding from the diarizer in use, for matching the same "
+    "voice across videos (compare embeddings of one `model` only; skip `too_short` rows).",
+    _col("speaker", pa.string(), "Diarization label, e.g. `SPEAKER_00` (joins `speakers.speaker`).", nullable=False),
+    _col("embedding", pa.list_(pa.float32()), "L2-normalised voice embedding (Resemblyzer offline: mean of the "
+         "speaker's clean-speech d-vectors, 256 values; pyannote: the pipeline's speaker centroid); null when the "
+         "diarizer gave none."),
+    _col("talk_time_s", pa.float64(), "Total duration of the speaker's diarization turns.", unit="s"),
+    _col("speech_s", pa.float64(), "Seconds the speaker talks with nobody else (turn time outside overlap).",
+         unit="s"),
+    _col("windows", pa.int32(), "Embeddings averaged into `embedding`; null when the diarizer does not say.",
+         unit="windows"),
+    _col("model", pa.string(), "Embedding model, e.g. `resemblyzer` or `pyannote:<pipeline> embedding`.",
+         nullable=False),
+    _col("too_short", pa.bool_(), "Under 10 s of clean speech, or no embedding: too little to trust for matching.",
+         nullable=False),
+)
+
 SUMMARIES = _table(
     "summaries",
     "One row per summarised video.",
@@ -208,6 +228,7 @@ SCHEMAS: dict[str, pa.Schema] = {
     "segments": SEGMENTS,
     "words": WORDS,
     "speakers": SPEAKERS,
+    "voices": VOICES,
     "summaries": SUMMARIES,
     "text_moderation": TEXT_MODERATION,
     "run_costs": RUN_COSTS,

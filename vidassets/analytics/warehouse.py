@@ -72,14 +72,15 @@ from vidassets.video_ids import is_video_id
 
 MANIFEST_FORMAT = 1
 # Detail tables first, `videos` last: a reader that sees a video's row also sees its details.
-WRITE_ORDER = ("moderation_frames", "segments", "words", "speakers", "summaries", "text_moderation", "run_costs",
-               "videos")
+WRITE_ORDER = ("moderation_frames", "segments", "words", "speakers", "voices", "summaries", "text_moderation",
+               "run_costs", "videos")
 SORT_KEYS: dict[str, list[str]] = {
     "videos": [],
     "moderation_frames": ["frame_index", "label"],
     "segments": ["segment_index"],
     "words": ["segment_index", "word_index"],
     "speakers": ["speaker"],
+    "voices": ["speaker"],
     "summaries": [],
     "text_moderation": ["segment_index", "category"],
     "run_costs": ["started_at", "asset"],

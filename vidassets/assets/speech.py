@@ -9,10 +9,17 @@ import numpy as np
 
 from vidassets.analytics.subtitles import render as render_subtitles
 from vidassets.assets.ui import markdown_image
-from vidassets.manifests import AudioManifest, DiarizedTranscriptManifest, Segment, SpeakerStats, TranscriptManifest
+from vidassets.manifests import (
+    AudioManifest,
+    DiarizedTranscriptManifest,
+    Segment,
+    SpeakerStats,
+    TranscriptManifest,
+    VoiceRecord,
+)
 from vidassets.media.audio import SAMPLE_RATE
 from vidassets.ml.speech_types import SpeakerTurn, Transcription, Turn
-from vidassets.ml.transcription import diarize
+from vidassets.ml.transcription import diarize_with_voices
 from vidassets.model_config import current_model_config
 from vidassets.partitions import videos_partitions
 from vidassets.resources.models import ModelLoader
@@ -114,10 +121,11 @@ def speaker_stats(turns: Sequence[Turn], segments: list[Segment]) -> list[Speake
 @dg.asset(
     partitions_def=videos_partitions,
     group_name="speech",
-    code_version=f"diarized_transcript-v2:{current_model_config().code_tag('diarized_transcript')}",
+    code_version=f"diarized_transcript-v3:{current_model_config().code_tag('diarized_transcript')}",
     kinds={"pytorch"},
     pool="gpu",
-    description="Speaker turns and a speaker label on every word and segment of the transcript.",
+    description="Speaker turns, a speaker label on every word and segment of the transcript, and a voice "
+    "embedding per speaker.",
 )
 def diarized_transcript(
     context: dg.AssetExecutionContext,
@@ -130,10 +138,11 @@ def diarized_transcript(
 
     turns: list[SpeakerTurn] = []
     segments: list[Segment] = []
+    voices: list[VoiceRecord] = []
     if transcript["segments"]:  # a video with no speech never loads the diarizer
         diarizer = models.diarizer()
         name, method = diarizer.name, diarizer.method
-        turns, segments = diarize(diarizer, load_audio(storage, audio), transcript)
+        turns, segments, voices = diarize_with_voices(diarizer, load_audio(storage, audio), transcript)
     else:
         name, method = models.diarizer_name(), "not run: no speech"
     speakers = speaker_stats(turns, segments)
@@ -143,6 +152,7 @@ def diarized_transcript(
         "segments": segments,
         "turns": [{"start": round(t.start, 3), "end": round(t.end, 3), "speaker": t.speaker} for t in turns],
         "speakers": speakers,
+        "voices": voices,
         "diarizer": name,
         "diarizer_method": method,
         "transcript_model": transcript["model"],
@@ -157,6 +167,8 @@ def diarized_transcript(
         "speakers": len(speakers),
         "talk_time_s": dg.MetadataValue.json({s["speaker"]: s["talk_time_s"] for s in speakers}),
         "diarizer": name,
+        "voices": dg.MetadataValue.json({v["speaker"]: {"speech_s": v["speech_s"], "too_short": v["too_short"]}
+                                         for v in voices}),
         "preview": dg.MetadataValue.md(_preview(segments)),
         "code_version": CODE_VERSION,
     }

@@ -1,10 +1,11 @@
-"""What every diarizer offers (the offline segmentation diarizer, pyannote): a name for provenance and turns."""
+"""What every diarizer offers (the offline segmentation diarizer, pyannote): a name for provenance, turns and
+the speakers' voice embeddings."""
 
 from typing import Protocol
 
 import numpy as np
 
-from vidassets.ml.speech_types import SpeakerTurn, SpeechRegion
+from vidassets.ml.speech_types import SpeakerTurn, SpeechRegion, VoiceRecord
 
 
 class Diarizer(Protocol):
@@ -18,6 +19,9 @@ class Diarizer(Protocol):
 
     def diarize(self, audio: np.ndarray, speech_regions: list[SpeechRegion] | None = None) -> list[SpeakerTurn]:
         """Speaker turns of float32 mono 16 kHz `audio`, sorted by start."""
+
+    def diarize_voices(self, audio: np.ndarray) -> tuple[list[SpeakerTurn], list[VoiceRecord]]:
+        """The turns, and one voice embedding record per speaker (`ml.voices.voice_records`)."""
 
 
 def check_speaker_bounds(min_speakers: int | None, max_speakers: int | None) -> None:

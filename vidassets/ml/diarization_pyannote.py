@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from vidassets.media.audio import SAMPLE_RATE
-from vidassets.ml.speech_types import SpeakerTurn
+from vidassets.ml.speech_types import SpeakerTurn, VoiceRecord
+from vidassets.ml.voices import voice_records
 from vidassets.ml.whisper_weights import ModelNotFoundError
 
 SETTING = "VIDASSETS_DIARIZATION_MODEL"
@@ -83,16 +84,32 @@ class PyannoteDiarizer:
     def diarize(self, audio: np.ndarray, speech_regions: list[tuple[float, float]] | None = None) -> list[SpeakerTurn]:
         """Speaker turns of 16 kHz mono `audio`, sorted, clipped to the audio's duration. `speech_regions` is
         accepted for interface parity with the offline diarizer; pyannote runs its own segmentation model."""
+        return self._run(audio, embeddings=False)[0]
+
+    def diarize_voices(self, audio: np.ndarray) -> tuple[list[SpeakerTurn], list[VoiceRecord]]:
+        """Turns and voices: the pipeline's speaker centroids (`return_embeddings=True`; none when it has none)."""
+        turns, centroids = self._run(audio, embeddings=True)
+        vectors = {speaker: (np.asarray(vector, dtype=np.float64), None) for speaker, vector in centroids.items()
+                   if vector is not None and np.all(np.isfinite(vector))}
+        return turns, voice_records(vectors, turns, f"{self.name} embedding")
+
+    def _run(self, audio: np.ndarray, *, embeddings: bool) -> tuple[list[SpeakerTurn], dict[str, list[float]]]:
         audio = np.ascontiguousarray(audio, dtype=np.float32)  # pyannote's models are float32
         if audio.ndim != 1:
             raise ValueError(f"PyannoteDiarizer.diarize expects mono audio (1-d), got shape {audio.shape}")
         if audio.size == 0:  # pyannote rejects an empty waveform
-            return []
+            return [], {}
         duration = audio.size / SAMPLE_RATE
-        frame = self.pipeline(audio, min_speakers=self.min_speakers, max_speakers=self.max_speakers)
+        centroids: dict[str, list[float]] = {}
+        if embeddings:
+            frame, found = self.pipeline(audio, min_speakers=self.min_speakers, max_speakers=self.max_speakers,
+                                         return_embeddings=True)
+            centroids = dict(found or {})
+        else:
+            frame = self.pipeline(audio, min_speakers=self.min_speakers, max_speakers=self.max_speakers)
         turns = []
         for r in frame.itertuples():
             start, end = max(0.0, float(r.start)), min(duration, float(r.end))  # frames can overhang the end
             if end > start:
                 turns.append(SpeakerTurn(start, end, str(r.speaker)))
-        return sorted(turns, key=lambda t: (t.start, t.end))
+        return sorted(turns, key=lambda t: (t.start, t.end)), centroids

@@ -32,7 +32,7 @@ from __future__ import annotations
 import threading
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +42,11 @@ from vidassets.media.audio import SAMPLE_RATE
 from vidassets.ml.diarization import check_speaker_bounds
 from vidassets.ml.model_files import segmentation_model_path
 from vidassets.ml.speaker_embeddings import embed_mels, load_encoder, mel_batch, resemblyzer_hparams
-from vidassets.ml.speech_types import SpeakerTurn
+from vidassets.ml.speech_types import SpeakerTurn, VoiceRecord
+from vidassets.ml.voices import voice_records
 
 MODEL_NAME = "pyannote-segmentation(whisperx)+resemblyzer"
+VOICE_MODEL = "resemblyzer"  # the embedding model of the voices (versioned in `method`)
 CLUSTERING_NAME = "cannot-link-average-linkage"
 CHUNK_S = 5.0
 MEL_STEP_S = 0.01  # Resemblyzer: 10 ms mel frames
@@ -96,10 +98,26 @@ class SegmentationRun:
     local_clusters: np.ndarray  # (C, 3) global cluster per local speaker, -2 inactive, -1 unassigned
     embeddings: np.ndarray  # (C, 3, 256), NaN where a local speaker has no embedding
     timings: dict[str, float]  # seconds per stage: segmentation, embed, cluster, turns
+    clean_s: np.ndarray | None = None  # (C, 3) seconds each local speaker talks alone in its chunk
+    speaker_clusters: dict[str, int] = field(default_factory=dict)  # turn label -> global cluster
 
     @property
     def n_speakers(self) -> int:
         return len({t.speaker for t in self.turns})
+
+    def voice_vectors(self, min_clean_s: float) -> dict[str, tuple[np.ndarray, int]]:
+        """Per speaker: the mean of its (chunk, local speaker) embeddings with at least ``min_clean_s`` of speech
+        alone in the chunk (all its embeddings when none has), and how many were averaged."""
+        valid = ~np.isnan(self.embeddings).any(axis=2)
+        clean = self.clean_s if self.clean_s is not None else np.zeros(valid.shape)
+        out = {}
+        for speaker, j in self.speaker_clusters.items():
+            mine = valid & (self.local_clusters == j)
+            chosen = mine & (clean >= min_clean_s)
+            chosen = chosen if chosen.any() else mine
+            if chosen.any():
+                out[speaker] = (self.embeddings[chosen].astype(np.float64).mean(axis=0), int(chosen.sum()))
+        return out
 
 
 class SegmentationDiarizer:
@@ -178,6 +196,12 @@ class SegmentationDiarizer:
         """
         return self.run(audio).turns
 
+    def diarize_voices(self, audio: np.ndarray) -> tuple[list[SpeakerTurn], list[VoiceRecord]]:
+        """Turns, and one voice per speaker: the mean of its clean-speech Resemblyzer embeddings (chunks where it
+        talks alone for at least ``min_active_s``, the ones clustering trusts)."""
+        run = self.run(audio)
+        return run.turns, voice_records(run.voice_vectors(self.min_active_s), run.turns, VOICE_MODEL)
+
     def run(self, audio: np.ndarray) -> SegmentationRun:
         audio = np.asarray(audio, dtype=np.float32)
         if audio.ndim != 1:
@@ -204,9 +228,9 @@ class SegmentationDiarizer:
         timings["cluster"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        turns, speech, overlap = self._reconstruct(active, clusters, starts, len(audio) / SAMPLE_RATE)
+        turns, speech, overlap, names = self._reconstruct(active, clusters, starts, len(audio) / SAMPLE_RATE)
         timings["turns"] = time.perf_counter() - t0
-        return SegmentationRun(turns, speech, overlap, chunks, active, clusters, embeddings, timings)
+        return SegmentationRun(turns, speech, overlap, chunks, active, clusters, embeddings, timings, clean, names)
 
     # ------------------------------------------------------------------ stages
     def _chunks(self, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -343,8 +367,9 @@ class SegmentationDiarizer:
 
     def _reconstruct(
         self, active: np.ndarray, clusters: np.ndarray, starts: np.ndarray, duration: float
-    ) -> tuple[list[SpeakerTurn], list[tuple[float, float]], list[tuple[float, float]]]:
-        """pyannote's reconstruction: per-frame speaker count from the chunks, top-count global speakers."""
+    ) -> tuple[list[SpeakerTurn], list[tuple[float, float]], list[tuple[float, float]], dict[str, int]]:
+        """pyannote's reconstruction: per-frame speaker count from the chunks, top-count global speakers; also
+        the global cluster of every turn label."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             from pyannote.audio.core.inference import Inference
@@ -359,7 +384,7 @@ class SegmentationDiarizer:
         count.data = np.minimum(count.data, cap).astype(np.int8)
         k = int(clusters.max()) + 1
         if k <= 0:
-            return [], [], []
+            return [], [], [], {}
         n_chunks, n_frames, _ = active.shape
         clustered = np.full((n_chunks, n_frames, k), np.nan, dtype=np.float32)
         for c in range(n_chunks):
@@ -398,7 +423,9 @@ class SegmentationDiarizer:
         for a, b, j in raw:
             name = names.setdefault(j, f"SPEAKER_{len(names):02d}")
             turns.append(SpeakerTurn(start=round(max(0.0, a), 3), end=round(min(b, duration), 3), speaker=name))
-        return [t for t in turns if t.end > t.start], speech, overlap
+        kept = [t for t in turns if t.end > t.start]
+        labels_kept = {t.speaker for t in kept}
+        return kept, speech, overlap, {name: j for j, name in names.items() if name in labels_kept}
 
 
 def _partials(frames: np.ndarray) -> list[np.ndarray]:

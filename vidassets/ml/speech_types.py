@@ -71,3 +71,14 @@ class SpeakerTurn:
 
     def to_record(self) -> TurnRecord:
         return {"start": self.start, "end": self.end, "speaker": self.speaker}
+
+
+class VoiceRecord(TypedDict):
+    """One speaker's voice in one video: what cross-video matching compares (`ml.voices` builds it)."""
+
+    speaker: str  # the diarizer's local label, e.g. SPEAKER_00
+    embedding: list[float] | None  # L2-normalised; None when the diarizer gave none for this speaker
+    speech_s: float  # seconds the speaker talks with nobody else (turn time outside overlap)
+    windows: int | None  # embeddings averaged into `embedding` (None when the diarizer does not say)
+    model: str  # the embedding model (comparable only within one model)
+    too_short: bool  # under the minimum of clean speech, or no embedding: do not trust for matching

@@ -10,7 +10,7 @@ from vidassets.ml.diarization import Diarizer
 from vidassets.ml.segments import fit_segments_to_turns, resegment, snap_words_to_speech
 from vidassets.ml.speaker_assignment import assign_speakers
 from vidassets.ml.speech_recognition import SpeechRecognizer
-from vidassets.ml.speech_types import Segment, SpeakerTurn, Transcription, Turn
+from vidassets.ml.speech_types import Segment, SpeakerTurn, Transcription, Turn, VoiceRecord
 
 # language -> (wav2vec2 model, metadata), as `whisperx.load_align_model` returns; loaded once the language is known
 AlignModelLoader = Callable[[str], tuple[Any, dict[str, Any]]]
@@ -44,12 +44,20 @@ def diarize(
     diarizer: Diarizer, samples: np.ndarray, transcript: Transcription
 ) -> tuple[list[SpeakerTurn], list[Segment]]:
     """Speaker turns, and the transcript's segments with a speaker on every word, cut at speaker changes."""
+    turns, segments, _ = diarize_with_voices(diarizer, samples, transcript)
+    return turns, segments
+
+
+def diarize_with_voices(
+    diarizer: Diarizer, samples: np.ndarray, transcript: Transcription
+) -> tuple[list[SpeakerTurn], list[Segment], list[VoiceRecord]]:
+    """`diarize`, plus one voice embedding record per speaker (`ml.voices`)."""
     if not transcript["segments"]:
-        return [], []
+        return [], [], []
     # The diarizer finds speech itself: sentence-level transcript spans as regions split the speaker-count
     # margin too finely (3 speakers instead of 2 on the sample call with tiny.en segments).
-    turns = diarizer.diarize(samples)
-    return turns, speaker_segments(turns, transcript)
+    turns, voices = diarizer.diarize_voices(samples)
+    return turns, speaker_segments(turns, transcript), voices
 
 
 def speaker_segments(turns: Sequence[Turn], transcript: Transcription) -> list[Segment]:

@@ -136,7 +136,14 @@ def approved_manifests() -> dict[str, dict[str, Any]]:
         "diarized_transcript": {
             "video_id": vid, "language": "en", "segments": diarized_segments,
             "turns": [{"start": s, "end": e, "speaker": sp} for sp, s, e in _TURNS],
-            "speakers": speakers, "diarizer": "resemblyzer-spectral", "transcript_model": "whisper base (int8, cpu)",
+            "speakers": speakers,
+            "voices": [
+                {"speaker": "SPEAKER_00", "embedding": [0.6, 0.8, 0.0, 0.0], "speech_s": 7.9, "windows": 5,
+                 "model": "resemblyzer", "too_short": True},
+                {"speaker": "SPEAKER_01", "embedding": None, "speech_s": 0.0, "windows": None,
+                 "model": "resemblyzer", "too_short": True},
+            ],
+            "diarizer": "resemblyzer-spectral", "transcript_model": "whisper base (int8, cpu)",
             "aligner": "faster-whisper-cross-attention", "code_version": CODE_VERSION,
         },
         "text_moderation": _text_moderation(vid, diarized_segments, [0.03, 0.01, 0.02, 0.01, 0.04]),

@@ -3,6 +3,7 @@
 import copy
 from datetime import UTC, datetime
 
+import pyarrow as pa
 import pytest
 
 from vidassets.analytics.rows import video_tables
@@ -29,7 +30,7 @@ def test_every_table_is_returned_with_its_exact_schema(corpus_tables):
 def test_approved_two_speaker_video(corpus_tables):
     tables = corpus_tables[m.APPROVED]
     assert _counts(tables) == {"videos": 1, "moderation_frames": 5, "segments": 5, "words": 43, "speakers": 2,
-                               "summaries": 1, "text_moderation": 5}
+                               "voices": 2, "summaries": 1, "text_moderation": 5}
     (video,) = tables["videos"].to_pylist()
     assert video == {
         "video_id": m.APPROVED, "source_uri": "s3://vidassets/uploads/team talk.mp4", "bucket": "vidassets",
@@ -46,6 +47,15 @@ def test_approved_two_speaker_video(corpus_tables):
     assert [(s["speaker"], s["talk_time_s"], s["word_count"], s["turns"]) for s in speakers] == [
         ("SPEAKER_00", 8.2, 28, 2), ("SPEAKER_01", 4.9, 15, 1)]
     assert speakers[0]["words_per_minute"] == pytest.approx(28 / (8.2 / 60), abs=0.1)
+    voices = tables["voices"].to_pylist()
+    assert voices == [
+        {"video_id": m.APPROVED, "speaker": "SPEAKER_00", "embedding": pytest.approx([0.6, 0.8, 0.0, 0.0]),
+         "talk_time_s": 8.2, "speech_s": 7.9, "windows": 5, "model": "resemblyzer", "too_short": True,
+         "schema_version": SCHEMA_VERSION},
+        {"video_id": m.APPROVED, "speaker": "SPEAKER_01", "embedding": None, "talk_time_s": 4.9, "speech_s": 0.0,
+         "windows": None, "model": "resemblyzer", "too_short": True, "schema_version": SCHEMA_VERSION},
+    ]
+    assert tables["voices"].schema.field("embedding").type == pa.list_(pa.float32())
     segments = tables["segments"].to_pylist()
     assert [s["segment_index"] for s in segments] == list(range(5))
     assert segments[2] == {"video_id": m.APPROVED, "segment_index": 2, "start_s": 7.0, "end_s": 8.8,
@@ -70,7 +80,7 @@ def test_approved_two_speaker_video(corpus_tables):
 def test_rejected_video_has_moderation_rows_and_no_speech_rows(corpus_tables):
     tables = corpus_tables[m.REJECTED]
     assert _counts(tables) == {"videos": 1, "moderation_frames": 4, "segments": 0, "words": 0, "speakers": 0,
-                               "summaries": 0, "text_moderation": 0}
+                               "voices": 0, "summaries": 0, "text_moderation": 0}
     (video,) = tables["videos"].to_pylist()
     assert video["status"] == "rejected"
     assert video["reason"] == ("2 of 3 sampled frames flagged (limit 1); "
@@ -96,7 +106,7 @@ def test_rejected_video_ignores_stale_speech_manifests():
 def test_failed_video_is_one_row_with_the_error(corpus_tables):
     tables = corpus_tables[m.FAILED]
     assert _counts(tables) == {"videos": 1, "moderation_frames": 0, "segments": 0, "words": 0, "speakers": 0,
-                               "summaries": 0, "text_moderation": 0}
+                               "voices": 0, "summaries": 0, "text_moderation": 0}
     (video,) = tables["videos"].to_pylist()
     assert video["status"] == "failed"
     assert video["reason"] == "s3://vidassets/uploads/broken upload.mp4: not a video: moov atom not found"
@@ -250,3 +260,10 @@ def test_unmoderated_or_older_manifests_leave_the_redacted_text_unknown():
     tables = video_tables(**parts)
     assert {s["text_redacted"] for s in tables["segments"].to_pylist()} == {None}
     assert {w["pii_entity"] for w in tables["words"].to_pylist()} == {None}
+
+
+def test_a_diarized_transcript_from_before_voices_has_no_voice_rows():
+    parts = m.approved_manifests()
+    del parts["diarized_transcript"]["voices"]
+    tables = video_tables(**parts)
+    assert tables["voices"].num_rows == 0 and tables["speakers"].num_rows == 2

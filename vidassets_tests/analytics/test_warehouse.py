@@ -148,9 +148,9 @@ def test_rewrite_as_rejected_removes_speech_tables(loaded: Warehouse):
     parts = m.approved_manifests()
     parts["moderation"] = {**parts["moderation"], "verdict": "rejected", "reasons": ["policy changed"]}
     written = loaded.write_video(m.APPROVED, video_tables(**parts))
-    assert written == {"moderation_frames": 5, "segments": 0, "words": 0, "speakers": 0, "summaries": 0,
+    assert written == {"moderation_frames": 5, "segments": 0, "words": 0, "speakers": 0, "voices": 0, "summaries": 0,
                        "text_moderation": 0, "run_costs": 0, "videos": 1}
-    for table in ("segments", "words", "speakers", "summaries", "text_moderation"):
+    for table in ("segments", "words", "speakers", "voices", "summaries", "text_moderation"):
         assert loaded.store.list(f"warehouse/{table}/video_id={m.APPROVED}") == []
         assert loaded.connect([table]).execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
     if not isinstance(loaded.store, S3Store):  # no empty video_id=… folders left behind
@@ -158,7 +158,7 @@ def test_rewrite_as_rejected_removes_speech_tables(loaded: Warehouse):
 
 
 def test_delete_video(loaded: Warehouse):
-    assert loaded.delete_video(m.APPROVED) == 7
+    assert loaded.delete_video(m.APPROVED) == 8  # one file per table with rows (all but run_costs)
     assert loaded.video_ids() == sorted([m.REJECTED, m.FAILED])
     assert all(t.num_rows == 0 for t in loaded.read_video(m.APPROVED).values())
     assert loaded.delete_video(m.APPROVED) == 0
@@ -193,7 +193,7 @@ def test_s3_writes_are_one_put_per_file(s3_root, corpus_tables):
     calls: list[str] = []
     wh.store.client.meta.events.register("before-call.s3", lambda model, **_: calls.append(model.name))
     wh.write_video(m.APPROVED, corpus_tables[m.APPROVED])
-    assert calls.count("PutObject") == 7  # one per table with rows
+    assert calls.count("PutObject") == 8  # one per table with rows
     assert not {c for c in calls if "Multipart" in c or c == "UploadPart"}
     calls.clear()
     wh.write_video(m.REJECTED, corpus_tables[m.REJECTED])
@@ -268,7 +268,7 @@ def test_compaction_keeps_results_identical_and_uses_compacted_files(loaded: War
     before = _all_examples(loaded)
     results = loaded.compact_all(min_age_s=0)
     assert {t: r.videos for t, r in results.items()} == {
-        "videos": 3, "moderation_frames": 2, "segments": 1, "words": 1, "speakers": 1, "summaries": 1,
+        "videos": 3, "moderation_frames": 2, "segments": 1, "words": 1, "speakers": 1, "voices": 1, "summaries": 1,
         "text_moderation": 1, "run_costs": 0}
     for table in TABLES:
         snap = loaded.snapshot(table)

@@ -1,6 +1,7 @@
 """Transcript, diarized transcript and summary for real speech, with real (tiny) models."""
 
 import dagster as dg
+import numpy as np
 
 from vidassets import samples
 from vidassets.media.ffmpeg import ffmpeg_input, run_ffmpeg
@@ -8,6 +9,7 @@ from vidassets.ml.transcript_quality import normalize, phrase_start_errors, read
 from vidassets.model_config import ModelConfig
 from vidassets.resources.models import ModelLoader
 from vidassets.settings import load_settings
+from vidassets.storage.layout import transcript_key
 from vidassets_tests.pipeline_helpers import failure_message, run_request, upload_and_tick
 
 
@@ -48,6 +50,15 @@ def test_speaking_video_gets_aligned_diarized_transcript_and_summary(
     assert all(seg["speaker"] == seg["words"][0]["speaker"] for seg in diarized["segments"])
     assert sum(s["talk_time_s"] for s in diarized["speakers"]) > 15
     assert diarized["diarizer"].startswith("pyannote-segmentation(whisperx)+resemblyzer")  # the offline default
+    voices = diarized["voices"]  # one voice per speaker, from the diarizer's own Resemblyzer embeddings
+    assert [v["speaker"] for v in voices] == ["SPEAKER_00", "SPEAKER_01"]
+    for voice in voices:
+        assert voice["model"] == "resemblyzer" and len(voice["embedding"]) == 256 and voice["windows"] >= 1
+        assert voice["speech_s"] > 0 and voice["too_short"] == (voice["speech_s"] < 10.0)
+    first, second = (np.array(v["embedding"]) for v in voices)
+    assert float(first @ second) < 0.95  # two people, two voices
+    public = resources["storage"].store.get_bytes(transcript_key(vid, "json")).decode()
+    assert "embedding" not in public  # transcript.json keeps WhisperX's shape
 
     summary = _manifest(resources, "summary", vid)
     assert summary["method"] == "extractive-textrank" and summary["model"] == "all-MiniLM-L6-v2"

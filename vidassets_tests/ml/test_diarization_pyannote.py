@@ -185,3 +185,18 @@ def test_nothing_was_downloaded(offline, turns):
     assert offline["attempts"] == []
     assert files_under(offline["home"] / "hf") == []
     assert files_under(offline["home"] / "torch") == []
+
+
+def test_voices_are_the_pipelines_speaker_centroids(offline, store, audio, turns):
+    """Plumbing (the embedding model here is random): one unit-length voice per speaker from pyannote's centroids."""
+    voice_turns, voices = store.diarizer().diarize_voices(audio)
+    assert voice_turns == turns
+    assert [v["speaker"] for v in voices] == sorted({t.speaker for t in turns})
+    for voice in voices:
+        assert voice["model"] == f"{store.diarizer().name} embedding" and voice["windows"] is None
+        if voice["embedding"] is None:  # pyannote gives a speaker it never embedded a zero centroid
+            assert voice["too_short"]
+        else:
+            assert abs(np.linalg.norm(voice["embedding"]) - 1) < 1e-4
+            assert voice["too_short"] == (voice["speech_s"] < 10.0)
+    assert any(v["embedding"] is not None for v in voices)

@@ -125,3 +125,46 @@ def test_a_retired_or_unknown_method_names_the_setting_and_the_choices(method):
             build(method)
     with pytest.raises(ValueError, match="retired"):
         build_offline_diarizer("window")
+
+
+def _reference_speaker(turns, speaker, reference, offset):
+    """The reference speaker a hypothesis label overlaps most (turns shifted by `offset` seconds)."""
+    overlap: dict[str, float] = {}
+    for t in turns:
+        if t.speaker == speaker:
+            for r in reference:
+                seconds = min(t.end + offset, r.end) - max(t.start + offset, r.start)
+                if seconds > 0:
+                    overlap[r.speaker] = overlap.get(r.speaker, 0.0) + seconds
+    return max(overlap, key=overlap.get)
+
+
+def test_one_voice_per_speaker_and_the_same_voice_closer_across_halves_than_another(diarizer, sample_audio,
+                                                                                     reference):
+    turns, voices = diarizer.diarize_voices(sample_audio)
+    assert [v["speaker"] for v in voices] == sorted({t.speaker for t in turns}) == ["SPEAKER_00", "SPEAKER_01"]
+    for voice in voices:
+        talk = sum(t.end - t.start for t in turns if t.speaker == voice["speaker"])
+        assert 0 < voice["speech_s"] <= talk + 1e-6
+        assert voice["model"] == "resemblyzer" and voice["windows"] >= 1
+        assert len(voice["embedding"]) == 256 and abs(np.linalg.norm(voice["embedding"]) - 1) < 1e-4
+        assert voice["too_short"] == (voice["speech_s"] < 10.0)
+    # the call cut at 18 s: both people talk in both halves; each half is diarized on its own
+    cut = 18.0
+    by_half = []
+    for start, end in ((0.0, cut), (cut, 30.0)):
+        half = sample_audio[int(start * SAMPLE_RATE): int(end * SAMPLE_RATE)]
+        half_turns, half_voices = diarizer.diarize_voices(half)
+        main = [v for v in half_voices if v["speech_s"] >= 2.0]  # a 0.5 s extra label is no voice to compare
+        by_half.append({_reference_speaker(half_turns, v["speaker"], reference, start): np.array(v["embedding"])
+                        for v in main})
+    first, second = by_half
+    assert set(first) == set(second) == {"speaker90", "speaker91"}
+    for person, other in (("speaker90", "speaker91"), ("speaker91", "speaker90")):
+        same = float(first[person] @ second[person])
+        across = float(first[person] @ second[other])
+        assert same > across + 0.05, (person, same, across)
+
+
+def test_no_voices_for_silence(diarizer):
+    assert diarizer.diarize_voices(np.zeros(4 * SAMPLE_RATE, dtype=np.float32)) == ([], [])

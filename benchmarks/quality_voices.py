@@ -1,0 +1,188 @@
+"""Cross-video voice clustering on real recordings where the same people recur: the AMI tuning clips.
+
+Each clip is diarized by the offline diarizer (`SegmentationDiarizer` defaults) and gives one voice per local
+speaker (`diarize_voices`: the mean of the speaker's clean-speech Resemblyzer embeddings). A voice's true identity
+is the global AMI participant (RTTM speaker id) its turns overlap most; trn00/trn01/trn03 share three people and
+trn07/trn08 four, so identities recur across clips. The voices of all clips are clustered by average-linkage
+agglomerative clustering on cosine distance, stopped at a threshold, never merging two voices of one clip
+(`constrained_agglomerative`, the diarizer's own clustering, with the clip as the cannot-link group).
+
+Reported for a grid of thresholds, and with the threshold tuned leave-one-out (for each clip, the threshold with the
+best pairwise F1 on the other nine clips clusters all ten; the clip's pairs are scored):
+- pairwise precision / recall / F1 over pairs of voices from different clips (same cluster vs same person);
+- B-cubed precision / recall, overall and per clip;
+- the false-merge rate: voice pairs put in one cluster that are two people, over all pairs put together.
+
+    uv run --frozen python benchmarks/quality_voices.py [--data DIR] [--trusted-only] [--json]
+
+Every voice with an embedding is clustered, `too_short` ones included (under 10 s of clean speech: most speakers
+of a 30 s clip; without them five voices remain); `--trusted-only` keeps only the others. Ties in the
+leave-one-out tuning go to the lower threshold (fewer merges). Voices are cached under
+`~/.cache/vidassets/bench/voices/`.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from quality_diarization import CACHE, CLIPS, fetch_ami_train, load_clips  # noqa: E402
+
+from vidassets.ml.speech_types import SpeakerTurn  # noqa: E402
+
+THRESHOLDS = [round(x, 2) for x in np.arange(0.05, 0.61, 0.05)]
+
+
+def clip_voices(diarizer: Any, name: str, audio: np.ndarray) -> tuple[list[SpeakerTurn], list[dict[str, Any]]]:
+    key = hashlib.sha256(diarizer.method.encode() + audio.tobytes()).hexdigest()[:16]
+    path = CACHE / "voices" / f"{name}-{key}.json"
+    if path.is_file():
+        data = json.loads(path.read_text())
+        return [SpeakerTurn(**t) for t in data["turns"]], data["voices"]
+    turns, voices = diarizer.diarize_voices(audio)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"turns": [t.to_record() for t in turns], "voices": voices}))
+    return turns, voices
+
+
+def identity(turns: list[SpeakerTurn], speaker: str, reference: list[SpeakerTurn]) -> str | None:
+    """The reference participant the speaker's turns overlap most (None when they overlap nobody)."""
+    overlap: dict[str, float] = {}
+    for t in turns:
+        if t.speaker == speaker:
+            for r in reference:
+                seconds = min(t.end, r.end) - max(t.start, r.start)
+                if seconds > 0:
+                    overlap[r.speaker] = overlap.get(r.speaker, 0.0) + seconds
+    return max(overlap, key=overlap.get) if overlap else None
+
+
+def cluster(vectors: np.ndarray, clips: np.ndarray, threshold: float) -> np.ndarray:
+    from vidassets.ml.diarization_segmentation import constrained_agglomerative
+
+    return constrained_agglomerative(vectors, clips, threshold, min_clusters=1, max_clusters=len(vectors))
+
+
+def pair_scores(labels: np.ndarray, truth: list[str], clips: np.ndarray, only: set[int] | None = None) -> dict:
+    """Pairwise precision/recall/F1 and false merges over pairs of voices from different clips (pairs within a
+    clip are never merged by construction); `only`: pairs involving those items."""
+    tp = fp = fn = 0
+    n = len(labels)
+    for i in range(n):
+        for j in range(i + 1, n):
+            if clips[i] == clips[j] or (only is not None and i not in only and j not in only):
+                continue
+            same_cluster, same_person = labels[i] == labels[j], truth[i] == truth[j]
+            tp += same_cluster and same_person
+            fp += same_cluster and not same_person
+            fn += same_person and not same_cluster
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "false_merge_rate": fp / (tp + fp) if tp + fp else 0.0,
+            "true_pairs": tp + fn, "merged_pairs": tp + fp}
+
+
+def bcubed(labels: np.ndarray, truth: list[str], items: list[int] | None = None) -> tuple[float, float]:
+    items = list(range(len(labels))) if items is None else items
+    precision = recall = 0.0
+    for i in items:
+        cluster_i = labels == labels[i]
+        person_i = np.array([t == truth[i] for t in truth])
+        both = (cluster_i & person_i).sum()
+        precision += both / cluster_i.sum()
+        recall += both / person_i.sum()
+    return precision / len(items), recall / len(items)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=os.environ.get("VIDASSETS_AMI_DIR") or None)
+    parser.add_argument("--trusted-only", action="store_true", help="cluster only voices that are not too_short")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    data = args.data if args.data else fetch_ami_train()
+    from vidassets.ml.diarization_segmentation import SegmentationDiarizer
+
+    diarizer = SegmentationDiarizer()
+    items: list[dict[str, Any]] = []
+    for name, audio, reference in load_clips(Path(data)):
+        if name not in CLIPS:
+            continue  # sample.wav: its two people appear nowhere else
+        turns, voices = clip_voices(diarizer, name, audio)
+        for voice in voices:
+            who = identity(turns, voice["speaker"], reference)
+            if voice["embedding"] is None or who is None or (args.trusted_only and voice["too_short"]):
+                continue
+            items.append({"clip": name, "speaker": voice["speaker"], "person": who, "speech_s": voice["speech_s"],
+                          "too_short": voice["too_short"], "embedding": voice["embedding"]})
+    vectors = np.array([i["embedding"] for i in items], dtype=np.float64)
+    clip_ids = np.array([CLIPS.index(i["clip"]) for i in items])
+    truth = [i["person"] for i in items]
+    people = sorted(set(truth))
+    print(f"{len(items)} voices from {len(set(clip_ids))} clips, {len(people)} people; "
+          f"{sum(i['too_short'] for i in items)} too_short; people in >1 clip: "
+          f"{sum(len({i['clip'] for i in items if i['person'] == p}) > 1 for p in people)}")
+
+    grid = {}
+    for threshold in THRESHOLDS:
+        labels = cluster(vectors, clip_ids, threshold)
+        scores = pair_scores(labels, truth, clip_ids)
+        scores["bcubed_precision"], scores["bcubed_recall"] = bcubed(labels, truth)
+        scores["clusters"] = int(labels.max()) + 1
+        grid[threshold] = scores
+    print("\n| threshold | pairwise P / R / F1 | false-merge rate | B-cubed P / R | clusters |")
+    print("|---|---|---|---|---|")
+    for threshold, s in grid.items():
+        print(f"| {threshold:.2f} | {s['precision']:.2f} / {s['recall']:.2f} / {s['f1']:.2f} | "
+              f"{s['false_merge_rate']:.2f} | {s['bcubed_precision']:.2f} / {s['bcubed_recall']:.2f} | "
+              f"{s['clusters']} |")
+
+    # leave-one-out: the threshold tuned on the other nine clips clusters all ten; the held-out clip is scored
+    rows = []
+    present = sorted(set(clip_ids))
+    for held in present:
+        rest = np.flatnonzero(clip_ids != held)
+        best = max(THRESHOLDS, key=lambda t: (pair_scores(cluster(vectors[rest], clip_ids[rest], t),
+                                                          [truth[i] for i in rest], clip_ids[rest])["f1"], -t))
+        labels = cluster(vectors, clip_ids, best)
+        mine = [i for i in range(len(items)) if clip_ids[i] == held]
+        pairs = pair_scores(labels, truth, clip_ids, only=set(mine))
+        bp, br = bcubed(labels, truth, mine)
+        rows.append({"clip": CLIPS[held], "threshold": best, "voices": len(mine), **pairs,
+                     "bcubed_precision": bp, "bcubed_recall": br})
+    print("\n| held-out clip | LOO threshold | voices | pairs with others: P / R / F1 (true pairs) | "
+          "false-merge rate | B-cubed P / R |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['clip']} | {r['threshold']:.2f} | {r['voices']} | {r['precision']:.2f} / {r['recall']:.2f} / "
+              f"{r['f1']:.2f} ({r['true_pairs']}) | {r['false_merge_rate']:.2f} | "
+              f"{r['bcubed_precision']:.2f} / {r['bcubed_recall']:.2f} |")
+    tp = sum(r["precision"] * r["merged_pairs"] for r in rows)
+    merged = sum(r["merged_pairs"] for r in rows)
+    true_pairs = sum(r["true_pairs"] for r in rows)
+    p = tp / merged if merged else 1.0
+    rc = tp / true_pairs if true_pairs else 1.0
+    loo = {"precision": p, "recall": rc, "f1": 2 * p * rc / (p + rc) if p + rc else 0.0,
+           "false_merge_rate": 1 - p if merged else 0.0,
+           "bcubed_precision": float(np.mean([r["bcubed_precision"] for r in rows])),
+           "bcubed_recall": float(np.mean([r["bcubed_recall"] for r in rows]))}
+    print(f"\nleave-one-out over the clips (pairs counted once per held-out end): pairwise P {loo['precision']:.2f} "
+          f"R {loo['recall']:.2f} F1 {loo['f1']:.2f}, false merges {loo['false_merge_rate']:.2f}; B-cubed (mean per "
+          f"clip) P {loo['bcubed_precision']:.2f} R {loo['bcubed_recall']:.2f}")
+    if args.json:
+        print(json.dumps({"items": [{k: v for k, v in i.items() if k != "embedding"} for i in items],
+                          "grid": grid, "loo": rows, "loo_overall": loo}))
+
+
+if __name__ == "__main__":
+    main()
