@@ -61,6 +61,7 @@ _BANNER_MASTER = re.compile(rb"Master UI:\s*(https?://\S+)")
 _VOLUME_FILE = re.compile(r"(?:.+_)?(\d+)\.dat")  # `<id>.dat` or `<collection>_<id>.dat`
 _COMPONENTS = ("s3", "master", "volume", "filer", "admin")
 _GRPC_OFFSET = 10000
+MAX_VOLUMES = 2000
 _UNIX_SOCKET_MAX = 100  # sun_path is 104-108 bytes depending on the OS
 
 
@@ -233,6 +234,11 @@ class SeaweedS3:
             "-s3.port.lance=0",
             # Single node: nobody to tell before stopping; saves a second per stop.
             "-volume.preStopSeconds=0",
+            # Each bucket is a collection with volumes of its own, and by default the volume count is free disk /
+            # volume size (1 GB): on a disk with 58 GB free the 58th bucket's first PUT failed with InternalError.
+            # Volume files are sparse and grow with their data, so a generous count costs nothing; the disk itself
+            # stays the limit on data.
+            f"-volume.max={MAX_VOLUMES}",
         ]
         args += [f"-{flag}={port}" for flag, port in self.ports.items()]
         if len(str(self.data_dir / "filer.sock")) <= _UNIX_SOCKET_MAX:

@@ -2,6 +2,7 @@
 
 import io
 import os
+import shutil
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -161,3 +162,17 @@ def test_restart_returns_once_existing_objects_are_readable(tmp_path, fixed_s3_p
             once = server.client(retries={"max_attempts": 1})
             assert once.get_object(Bucket="first", Key="k7")["Body"].read() == b"first-7"
             assert once.get_object(Bucket="second", Key="k19")["Body"].read() == b"second-19"
+
+
+def test_more_buckets_than_the_disk_has_gigabytes(tmp_path):
+    """Each bucket is a collection with volumes of its own; weed's default volume count (free disk / 1 GB) made the
+    first PUT into bucket number ~58 fail with InternalError on a disk with 58 GB free, and with it every test that
+    came after on the session's server. The count is set explicitly, so the disk stays the only limit."""
+    free_gb = shutil.disk_usage(tmp_path).free // 2**30
+    buckets = min(free_gb + 5, 400)
+    with SeaweedS3(tmp_path / "s3", s3_port=None) as server:
+        client = server.client(retries={"max_attempts": 1})
+        for i in range(buckets):
+            client.create_bucket(Bucket=f"many-{i:03d}")
+            client.put_object(Bucket=f"many-{i:03d}", Key="k", Body=b"v")
+        assert client.get_object(Bucket=f"many-{buckets - 1:03d}", Key="k")["Body"].read() == b"v"
