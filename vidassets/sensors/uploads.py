@@ -23,7 +23,7 @@ from vidassets.resources.uploads import UploadsBucket
 from vidassets.settings import SENSOR_INTERVAL_S
 from vidassets.sources import SourceRef, video_suffix
 from vidassets.video_ids import video_id_for
-from vidassets.workers.queues import priority_tags
+from vidassets.workers.queues import priority_tags, start_order
 from vidassets.workers.upload_priority import upload_priorities
 
 
@@ -119,6 +119,8 @@ def s3_video_tick(
 
     # x-amz-meta-priority on the upload -> dagster/priority on the run (queue order; see vidassets/workers/queues.py)
     priorities = upload_priorities(s3.get_client(), uploads.bucket, [ref.key for ref in refs], context.log.warning)
+    # Runs are created in this order and Dagster dequeues equal priorities in creation order: longest first.
+    refs.sort(key=lambda ref: (*start_order(priorities[ref.key], ref.size), ref.key))
     context.log.info(
         f"listed {len(objects)} objects, {len(taken)} new, {len(refs)} videos "
         f"in {time.monotonic() - started:.2f}s"
