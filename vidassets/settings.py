@@ -94,6 +94,8 @@ STORAGE_ROOT = Variable("VIDASSETS_STORAGE_ROOT", "s3://vidassets")
 WATCH_BUCKET = Variable("VIDASSETS_WATCH_BUCKET", "vidassets")
 WATCH_PREFIX = Variable("VIDASSETS_WATCH_PREFIX", "uploads/", keep_empty=True)
 SENSOR_INTERVAL_S = Variable("VIDASSETS_SENSOR_INTERVAL_S", "30")
+UPLOAD_EVENTS_URL = Variable("VIDASSETS_UPLOAD_EVENTS_URL", shown="unset: the sensor lists the prefix")
+FILER_ADDRESS = Variable("VIDASSETS_FILER_ADDRESS", "127.0.0.1:8888")
 SCRATCH = Variable("VIDASSETS_SCRATCH", shown="`$TMPDIR/vidassets-<uid>`")
 AWS_ENDPOINT_URL_S3 = Variable("AWS_ENDPOINT_URL_S3")
 AWS_ENDPOINT_URL = Variable("AWS_ENDPOINT_URL")
@@ -233,6 +235,8 @@ class WatchSettings:
     bucket: str
     prefix: str  # normalised: "" or ending in "/"
     sensor_interval_s: int
+    events_url: str = ""  # the upload event queue (redis://… stream or an SQS queue URL); "": listing
+    filer_address: str = ""  # SeaweedFS filer host:port, for the event relay (`vidassets upload-events`)
 
 
 @dataclass(frozen=True)
@@ -297,7 +301,8 @@ class Settings:
         def build() -> WatchSettings:
             v = self.values
             return WatchSettings(bucket=WATCH_BUCKET.read(v) or "", prefix=normalize_prefix(WATCH_PREFIX.read(v) or ""),
-                                 sensor_interval_s=_required_int(SENSOR_INTERVAL_S, v, minimum=1))
+                                 sensor_interval_s=_required_int(SENSOR_INTERVAL_S, v, minimum=1),
+                                 events_url=UPLOAD_EVENTS_URL.read(v) or "", filer_address=FILER_ADDRESS.read(v) or "")
 
         return self._parse("watch", build)
 

@@ -52,7 +52,7 @@ SENSOR_INTERVAL_S = 1
 WEB_READY_TIMEOUT_S = 300.0
 NO_RUN_HINT_AFTER_S = 90.0
 # The daemon first so no run starts while others go away; workers (named gpuN, cpuN) before their broker.
-STOP_ORDER = ("api", "daemon", "webserver", "workers", "redis", "weed")
+STOP_ORDER = ("api", "daemon", "webserver", "workers", "upload-events", "redis", "weed")
 WORKER_STOP_TIMEOUT_S = 10.0
 
 
@@ -171,7 +171,8 @@ class Stack:
                     stopped.append(f"{len(workers)} run workers")
             elif name in self.services:
                 if self.services[name].pid is not None:
-                    stopped.append("the API" if name == "api" else f"dagster-{name}")
+                    names = {"api": "the API", "upload-events": "the upload event relay"}
+                    stopped.append(names.get(name, f"dagster-{name}"))
                 self.services.pop(name).stop()
             self.pids.remove(name)
         if stopped:
@@ -289,6 +290,8 @@ def _up(args: UpOptions, layout: Layout, stack: Stack) -> int:
         _start_worker(stack, spec, env)
     say(f"[3/7] run queue (Redis, password in .vidassets/env) at {redis.address}; {plan.describe()} "
         f"(logs: {layout.rel(layout.logs)}/worker-*.log)")
+    # Upload events: the filer's metadata subscription into a Redis stream the sensor drains (vidassets.ingest).
+    stack.start_service("upload-events", [find_executable("vidassets"), "upload-events"], env)
 
     # 4. Dagster webserver + daemon; they load the code location while we build the sample.
     _write_env_file(layout.state / "env", s3, redis.url)
@@ -414,7 +417,7 @@ def _start_worker(stack: Stack, spec: WorkerSpec, env: dict[str, str]) -> None:
 def _stale_names(layout: Layout) -> list[str]:
     """Pid files an earlier `vidassets up` may have left, in stop order (its workers were named gpuN/cpuN)."""
     workers = sorted(path.stem for path in layout.pids.glob("*.pid") if path.stem.startswith(("gpu", "cpu")))
-    return ["api", "daemon", "webserver", *workers, "redis", "weed"]
+    return ["api", "daemon", "webserver", *workers, "upload-events", "redis", "weed"]
 
 
 def write_instance_config(source: Path, target: Path, plan: WorkerPlan) -> None:
@@ -447,6 +450,8 @@ def _dagster_env(s3: SeaweedS3, layout: Layout, redis: RedisServer) -> dict[str,
         VIDASSETS_SENSOR_INTERVAL_S=str(SENSOR_INTERVAL_S),
         DAGSTER_HOME=str(layout.dagster_home),
         VIDASSETS_BROKER_URL=redis.url,
+        VIDASSETS_UPLOAD_EVENTS_URL=redis.url,  # the sensor drains upload events (relay: `upload-events`)
+        VIDASSETS_FILER_ADDRESS=s3.filer_address(),
         PYTHONUNBUFFERED="1",
     )
     return env

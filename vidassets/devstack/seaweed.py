@@ -48,6 +48,7 @@ from vidassets.procs import (
 from vidassets.storage.s3_options import S3Options
 
 DEFAULT_S3_PORT = 8333
+DEFAULT_FILER_PORT = 8888  # weed mini's filer when only S3's port is given (the dev stack)
 REGION = "us-east-1"
 # The identity of data folders created before credentials were generated per folder (kept, so they still open).
 LEGACY_ACCESS_KEY_ID = "vidassets-local"
@@ -121,6 +122,10 @@ class SeaweedS3:
         if self.s3_port is None:
             raise RuntimeError("SeaweedS3 is not started")
         return f"http://{self.host}:{self.s3_port}"
+
+    def filer_address(self) -> str:
+        """The filer's host:port (its gRPC port is this + 10000), which `weed filer.meta.tail` follows."""
+        return f"{self.host}:{self.ports.get('filer.port', DEFAULT_FILER_PORT)}"
 
     def env(self) -> dict[str, str]:
         """Variables that point boto3 (and anything built on it) at this server."""

@@ -50,6 +50,7 @@ def build_resources(
         "uploads": UploadsBucket(
             bucket=_from(settings, watch.bucket, variables.WATCH_BUCKET),
             prefix=_from(settings, watch.prefix, variables.WATCH_PREFIX),
+            events_url=_from(settings, watch.events_url, variables.UPLOAD_EVENTS_URL),
         ),
     }
 

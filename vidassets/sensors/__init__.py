@@ -3,7 +3,14 @@ after every pipeline run) and webhooks (events when a video's run ends, and deli
 
 import dagster as dg
 
-from vidassets.sensors.uploads import Cursor, ListedObject, build_s3_video_sensor, s3_video_sensor, select_new
+from vidassets.sensors.uploads import (
+    Cursor,
+    EventCursor,
+    ListedObject,
+    build_s3_video_sensor,
+    s3_video_sensor,
+    select_new,
+)
 from vidassets.sensors.warehouse import video_tables_after_runs
 from vidassets.sensors.webhooks import webhook_sensors
 
@@ -14,5 +21,5 @@ def build_sensors(sensor_interval_s: int) -> list[dg.SensorDefinition]:
     return [build_s3_video_sensor(sensor_interval_s), video_tables_after_runs, *webhook_sensors]
 
 
-__all__ = ["Cursor", "ListedObject", "build_s3_video_sensor", "build_sensors", "s3_video_sensor", "select_new",
-           "video_tables_after_runs", "webhook_sensors"]
+__all__ = ["Cursor", "EventCursor", "ListedObject", "build_s3_video_sensor", "build_sensors", "s3_video_sensor",
+           "select_new", "video_tables_after_runs", "webhook_sensors"]

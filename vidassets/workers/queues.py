@@ -3,6 +3,15 @@
 Priority is one number, Dagster's convention: `dagster/priority`, higher runs sooner (the queued run coordinator
 dequeues by it). The broker gets it translated: Redis (kombu) serves priority 0 first, so the launcher maps
 Dagster priority to `9 - level` with the levels below.
+
+Within one priority, longer videos start first (`start_order`), so the workers of a corpus finish together
+instead of one long video running alone at the end. The sub-order is the creation order of the runs, never the
+priority number: the sensor creates a tick's runs longest first (object size; the probe's duration is not known
+before the run), Dagster's queue dequeues runs of equal `dagster/priority` in creation order, and the launcher
+hands them to the broker in that order (Redis keeps FIFO within each of its 10 priority steps, which the 19
+Dagster levels already fill). So `dagster/priority` keeps the meaning it has in the UI and for runs launched
+there, a big video never overtakes a higher priority, and the order holds within a tick's batch; runs queued by
+earlier ticks are not reordered.
 """
 
 from __future__ import annotations
@@ -65,3 +74,8 @@ def broker_priority(priority: int) -> int:
 def priority_tags(priority: int) -> dict[str, str]:
     """Run tags for an upload's priority; none for normal, so ordinary runs carry no extra tags."""
     return {} if priority == 0 else {DAGSTER_PRIORITY_TAG: str(priority)}
+
+
+def start_order(priority: int, size: int | None) -> tuple[int, int]:
+    """Sort key for runs created together: higher priority first, then the longer video (bigger object) first."""
+    return (-priority, -(size or 0))
