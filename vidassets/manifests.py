@@ -44,6 +44,32 @@ class FrameEntry(TypedDict):
     height: int
 
 
+class ShotEntry(TypedDict):
+    index: int
+    start_s: float
+    end_s: float
+    start_frame: int
+    end_frame: int  # exclusive
+    transition: str  # how the shot begins: "start" (the first shot) or "cut"
+    keyframe_s: float
+    keyframe_key: str
+    keyframe_sharpness: float  # variance of the Laplacian (gray keyframe)
+    width: int
+    height: int
+
+
+class ShotsManifest(TypedDict):
+    video_id: str
+    method: str  # e.g. "pyscenedetect-content"
+    model: str  # the detector and its version, e.g. "scenedetect 0.7.2 ContentDetector"
+    params: dict[str, float]
+    fps: float
+    frames_decoded: int
+    count: int
+    shots: list[ShotEntry]
+    code_version: str
+
+
 class FramesManifest(TypedDict):
     video_id: str
     method: str
@@ -174,6 +200,7 @@ class VideoManifests(TypedDict, total=False):
 
     source_video: SourceVideoManifest | None
     moderation: ModerationManifest | None
+    shots: ShotsManifest | None
     transcript: TranscriptManifest | None
     diarized_transcript: DiarizedTranscriptManifest | None
     text_moderation: TextModerationManifest | None

@@ -14,7 +14,7 @@ import json
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # schema_fingerprint() of each released SCHEMA_VERSION. Never edit an existing entry: bump the version.
 EXPECTED_FINGERPRINTS: dict[int, str] = {
@@ -22,6 +22,7 @@ EXPECTED_FINGERPRINTS: dict[int, str] = {
     2: "5b3bf5c57d8642cc",  # + text_moderation table, videos.speech_* and pii_redactions
     3: "7964747b593a4169",  # + run_costs table
     4: "27125918cafe939c",  # + segments.text_redacted, words.pii_entity
+    5: "946a543ce0bdcb2e",  # + shots table
 }
 
 STATUSES = ("approved", "rejected", "failed", "no_speech")
@@ -183,6 +184,29 @@ TEXT_MODERATION = _table(
          "classification with sigmoid)."),
 )
 
+SHOTS = _table(
+    "shots",
+    "One row per shot of the picture track (every frame read, PySceneDetect's ContentDetector by default), with "
+    "its representative keyframe: the sharpest of a few candidate frames inside the shot.",
+    _col("shot_index", pa.int32(), "Index of the shot within the video (0-based, time order).", nullable=False),
+    _col("start_s", pa.float64(), "Time of the shot's first frame.", unit="s", nullable=False),
+    _col("end_s", pa.float64(), "Time of the next shot's first frame (the video's end for the last shot).",
+         unit="s", nullable=False),
+    _col("start_frame", pa.int64(), "Number of the shot's first decoded frame (0-based).", unit="frames"),
+    _col("end_frame", pa.int64(), "Number of the first frame after the shot (exclusive).", unit="frames"),
+    _col("transition", pa.string(), "How the shot begins: `start` (the first shot) or `cut` (a hard cut); "
+         "`gradual` where the method detects dissolves and fades.", nullable=False),
+    _col("keyframe_s", pa.float64(), "Time of the keyframe.", unit="s"),
+    _col("keyframe_key", pa.string(), "Storage key of the keyframe JPEG under the storage root "
+         "(`assets/shots/<video_id>/keyframe_NNNNN.jpg`)."),
+    _col("keyframe_sharpness", pa.float64(), "Variance of the Laplacian of the gray keyframe (higher is sharper; "
+         "comparable within a video)."),
+    _col("width", pa.int32(), "Keyframe width (at most 640 px on the long side).", unit="px"),
+    _col("height", pa.int32(), "Keyframe height.", unit="px"),
+    _col("method", pa.string(), "Shot detection method, e.g. `pyscenedetect-content`.", nullable=False),
+    _col("model", pa.string(), "Detector and version, e.g. `scenedetect 0.7.2 ContentDetector`."),
+)
+
 RUN_COSTS = _table(
     "run_costs",
     "One row per asset step of every video_pipeline run of the video (retries and failed attempts included): "
@@ -211,6 +235,7 @@ SCHEMAS: dict[str, pa.Schema] = {
     "summaries": SUMMARIES,
     "text_moderation": TEXT_MODERATION,
     "run_costs": RUN_COSTS,
+    "shots": SHOTS,
 }
 TABLES: tuple[str, ...] = tuple(SCHEMAS)
 
