@@ -12,7 +12,7 @@ from vidassets.manifests import ShotEntry, ShotsManifest, SourceVideoManifest
 from vidassets.media.contact_sheet import contact_sheet
 from vidassets.media.errors import InvalidMediaError
 from vidassets.media.frames import encode_jpeg
-from vidassets.media.shots import METHOD, ShotStats, iter_shots
+from vidassets.media.shots import CONTENT_THRESHOLD, DETECT_EVERY, METHOD, MIN_SHOT_S, ShotStats, iter_shots
 from vidassets.partitions import videos_partitions
 from vidassets.resources.storage import VideoStorage
 from vidassets.storage.layout import CONTENT_TYPES, asset_prefix, manifest_key, shot_keyframe_key
@@ -26,8 +26,9 @@ DETECTOR = f"scenedetect {version('scenedetect-headless')} ContentDetector"
 class ShotsConfig(dg.Config):
     max_side: int = 640  # keyframe size (long side, px)
     jpeg_quality: int = 85
-    threshold: float = 27.0  # ContentDetector's threshold
-    min_shot_s: float = 0.5
+    threshold: float = CONTENT_THRESHOLD
+    min_shot_s: float = MIN_SHOT_S
+    detect_every: int = DETECT_EVERY  # compare every n-th frame (cuts within n - 1 frames)
 
 
 @dg.asset(
@@ -52,7 +53,8 @@ def shots(
     step = 1
     try:
         for shot in iter_shots(path, name=source_video["source_uri"], stats=stats, max_side=config.max_side,
-                               threshold=config.threshold, min_shot_s=config.min_shot_s):
+                               threshold=config.threshold, min_shot_s=config.min_shot_s,
+                               detect_every=config.detect_every):
             key = shot_keyframe_key(video_id, shot.index)
             uploads.append((key, encode_jpeg(shot.image, config.jpeg_quality), CONTENT_TYPES["jpg"]))
             height, width = shot.image.shape[:2]
