@@ -70,6 +70,28 @@ class ShotsManifest(TypedDict):
     code_version: str
 
 
+class ShotFaces(TypedDict):
+    shot_index: int
+    keyframe_s: float
+    keyframe_key: str
+    width: int
+    height: int
+    faces: list[dict[str, Any]]  # {box: [x, y, w, h], score}, best first
+    hint: str  # talking_head | other (slides needs on-screen text, not measured yet)
+
+
+class FacesManifest(TypedDict):
+    video_id: str
+    method: str
+    model: str  # e.g. "centerface sha256:<12 hex>"
+    threshold: float
+    keyframes: int
+    keyframes_with_faces: int
+    shots: list[ShotFaces]
+    time_share_with_faces: float  # share of the video's time in shots whose keyframe has a face
+    code_version: str
+
+
 class FramesManifest(TypedDict):
     video_id: str
     method: str
@@ -201,6 +223,7 @@ class VideoManifests(TypedDict, total=False):
     source_video: SourceVideoManifest | None
     moderation: ModerationManifest | None
     shots: ShotsManifest | None
+    faces: FacesManifest | None
     transcript: TranscriptManifest | None
     diarized_transcript: DiarizedTranscriptManifest | None
     text_moderation: TextModerationManifest | None

@@ -37,3 +37,21 @@ def test_shots_asset_stores_shots_keyframes_and_rows(s3_server, bucket, instance
     (event,) = [e.event_specific_data.materialization for e in result.get_asset_materialization_events()
                 if e.asset_key.to_user_string() == "shots"]
     assert event.metadata["shot_strip"].value.startswith("![shot strip](data:image/png;base64,")
+
+
+def test_faces_on_a_photo_slideshow(s3_server, bucket, instance, resources, tmp_path):
+    """One shot per photo; the astronaut's keyframe has her face, the coffee cup none; rows in table faces."""
+    video = samples.photo_video(tmp_path / "photos.mp4", ("astronaut", "coffee"), seconds_each=2.0)
+    (request,) = upload_and_tick(s3_server, bucket, instance, resources, {"uploads/photos.mp4": video.read_bytes()})
+    result = run_request(request, instance, resources, selection=["source_video", "shots", "faces"])
+    assert result.success, failure_message(result)
+    store, vid = resources["storage"].store, request.partition_key
+    faces = store.get_json(f"assets/faces/{vid}/manifest.json")
+    assert faces["keyframes"] == 2 and faces["model"].startswith("centerface-sha256:")
+    astronaut, coffee = faces["shots"]
+    assert len(astronaut["faces"]) == 1 and astronaut["faces"][0]["score"] > 0.8
+    assert astronaut["hint"] == "talking_head" and coffee["faces"] == [] and coffee["hint"] == "other"
+    assert abs(faces["time_share_with_faces"] - 0.5) < 0.05
+    table = video_tables(shots=store.get_json(f"assets/shots/{vid}/manifest.json"), faces=faces)["faces"]
+    assert table.column("face_count").to_pylist() == [1, 0]
+    assert table.column("box").to_pylist()[1] is None and table.column("hint").to_pylist() == ["talking_head", "other"]
