@@ -160,7 +160,7 @@ def iter_shots(
 
         def close(shot: _OpenShot, end: int, kind: str, fallback: av.VideoFrame | None) -> Shot | None:
             best = shot.keyframe(end, margin)
-            if best is None and fallback is not None:  # a shot shorter than the detector's lag
+            if best is None and fallback is not None:  # the last shot, shorter than the candidate stride
                 image = frame_to_rgb(fallback, sar, max_side)
                 best = _Candidate(end - 1, time_of(end - 1), sharpness(image), image)
             if best is None:
@@ -187,7 +187,10 @@ def iter_shots(
                 if cut.frame_num <= current.start:
                     continue
                 following = current.split(cut.frame_num)
-                if (done := close(current, cut.frame_num, transition, frame)) is not None:
+                if not following.candidates:  # its first frames went by before the cut was known: this one is its
+                    image = frame_to_rgb(frame, sar, max_side)
+                    following.add(_Candidate(n, t, sharpness(image), image))
+                if (done := close(current, cut.frame_num, transition, None)) is not None:
                     count += 1
                     yield done
                 current, transition = following, "cut"
@@ -198,7 +201,7 @@ def iter_shots(
             for cut in detector.post_process(FrameTimecode(n, fps)):
                 if current.start < cut.frame_num < n:
                     following = current.split(cut.frame_num)
-                    if (done := close(current, cut.frame_num, transition, last)) is not None:
+                    if (done := close(current, cut.frame_num, transition, None)) is not None:
                         count += 1
                         yield done
                     current, transition = following, "cut"

@@ -75,3 +75,13 @@ def test_not_a_video_fails_clearly(tmp_path):
                source_name="audio.m4a")
     with pytest.raises(InvalidMediaError, match="no video stream"):
         detect_shots(audio_only, name="audio.m4a")
+
+
+def test_a_shot_shorter_than_the_candidate_stride_gets_a_keyframe_of_its_own(tmp_path):
+    path = tmp_path / "short.mp4"
+    cuts = samples.montage_video(path, [("bigbuckbunny", 0.5, 2.5), ("bikes", 5.6, 6.2), ("bigbuckbunny", 1.0, 2.5)],
+                                 fps=FPS)
+    shots = detect_shots(path, name="short.mp4").shots
+    assert len(shots) == 3 and all(abs(s.start_s - c) <= 2 / FPS for s, c in zip(shots[1:], cuts, strict=True))
+    for shot in shots:
+        assert shot.start_s <= shot.keyframe_s < shot.end_s, shot
