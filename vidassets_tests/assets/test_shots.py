@@ -6,6 +6,7 @@ from PIL import Image
 
 from vidassets import samples
 from vidassets.analytics.rows import video_tables
+from vidassets.analytics.warehouse import Warehouse
 from vidassets_tests.pipeline_helpers import failure_message, run_request, upload_and_tick
 
 PARTS = [("bigbuckbunny", 0.5, 3.5), ("bikes", 5.6, 7.4), ("bigbuckbunny", 1.0, 3.0)]
@@ -52,6 +53,13 @@ def test_faces_on_a_photo_slideshow(s3_server, bucket, instance, resources, tmp_
     assert len(astronaut["faces"]) == 1 and astronaut["faces"][0]["score"] > 0.8
     assert astronaut["hint"] == "talking_head" and coffee["faces"] == [] and coffee["hint"] == "other"
     assert abs(faces["time_share_with_faces"] - 0.5) < 0.05
-    table = video_tables(shots=store.get_json(f"assets/shots/{vid}/manifest.json"), faces=faces)["faces"]
+    tables = video_tables(source_video=store.get_json(f"assets/source_video/{vid}/manifest.json"),
+                          shots=store.get_json(f"assets/shots/{vid}/manifest.json"), faces=faces)
+    table = tables["faces"]
     assert table.column("face_count").to_pylist() == [1, 0]
     assert table.column("box").to_pylist()[1] is None and table.column("hint").to_pylist() == ["talking_head", "other"]
+    written = Warehouse(store).write_video(vid, tables)
+    assert (written["shots"], written["faces"]) == (2, 2)
+    rows = Warehouse(store).connect().execute(
+        "SELECT s.shot_index, f.hint FROM shots s JOIN faces f USING (video_id, shot_index) ORDER BY 1").fetchall()
+    assert rows == [(0, "talking_head"), (1, "other")]
