@@ -45,6 +45,54 @@ class FrameEntry(TypedDict):
     height: int
 
 
+class ShotEntry(TypedDict):
+    index: int
+    start_s: float
+    end_s: float
+    start_frame: int
+    end_frame: int  # exclusive
+    transition: str  # how the shot begins: "start" (the first shot) or "cut"
+    keyframe_s: float
+    keyframe_key: str
+    keyframe_sharpness: float  # variance of the Laplacian (gray keyframe)
+    width: int
+    height: int
+
+
+class ShotsManifest(TypedDict):
+    video_id: str
+    method: str  # e.g. "pyscenedetect-content"
+    model: str  # the detector and its version, e.g. "scenedetect 0.7.2 ContentDetector"
+    params: dict[str, float]
+    fps: float
+    frames_decoded: int
+    count: int
+    shots: list[ShotEntry]
+    code_version: str
+
+
+class ShotFaces(TypedDict):
+    shot_index: int
+    keyframe_s: float
+    keyframe_key: str
+    width: int
+    height: int
+    faces: list[dict[str, Any]]  # {box: [x, y, w, h], score}, best first
+    hint: str  # talking_head | other (slides needs on-screen text, not measured yet)
+
+
+class FacesManifest(TypedDict):
+    video_id: str
+    method: str
+    model: str  # e.g. "centerface sha256:<12 hex>"
+    threshold: float
+    keyframes: int
+    keyframes_with_faces: int
+    shots: list[ShotFaces]
+    time_share_with_faces: float  # share of the video's time in shots whose keyframe has a face
+    code_version: str
+
+
 class FramesManifest(TypedDict):
     video_id: str
     method: str
@@ -176,6 +224,8 @@ class VideoManifests(TypedDict, total=False):
 
     source_video: SourceVideoManifest | None
     moderation: ModerationManifest | None
+    shots: ShotsManifest | None
+    faces: FacesManifest | None
     transcript: TranscriptManifest | None
     diarized_transcript: DiarizedTranscriptManifest | None
     text_moderation: TextModerationManifest | None

@@ -24,9 +24,11 @@ from vidassets.analytics.text_moderation_rows import speech_verdict_fields, text
 from vidassets.manifests import (
     MANIFEST_ASSETS,
     DiarizedTranscriptManifest,
+    FacesManifest,
     FailureRecord,
     ModerationManifest,
     Segment,
+    ShotsManifest,
     SummaryManifest,
     TranscriptManifest,
     VideoManifests,
@@ -309,6 +311,35 @@ def summary_rows(video_id: str, summary: SummaryManifest) -> list[dict[str, Any]
 
 # --------------------------------------------------------------------------------------------- entry point
 
+def shot_rows(video_id: str, shots: ShotsManifest) -> list[dict[str, Any]]:
+    return [
+        {
+            "video_id": video_id, "shot_index": shot["index"], "start_s": shot["start_s"], "end_s": shot["end_s"],
+            "start_frame": shot.get("start_frame"), "end_frame": shot.get("end_frame"),
+            "transition": shot["transition"], "keyframe_s": shot.get("keyframe_s"),
+            "keyframe_key": shot.get("keyframe_key"), "keyframe_sharpness": shot.get("keyframe_sharpness"),
+            "width": shot.get("width"), "height": shot.get("height"), "method": shots["method"],
+            "model": _str(shots.get("model")), "schema_version": SCHEMA_VERSION,
+        }
+        for shot in shots.get("shots") or []
+    ]
+
+
+def face_rows(video_id: str, faces: FacesManifest) -> list[dict[str, Any]]:
+    rows = []
+    for shot in faces.get("shots") or []:
+        common = {
+            "video_id": video_id, "shot_index": shot["shot_index"], "keyframe_s": shot.get("keyframe_s"),
+            "face_count": len(shot["faces"]), "hint": shot["hint"], "method": faces["method"],
+            "model": _str(faces.get("model")), "schema_version": SCHEMA_VERSION,
+        }
+        found = shot["faces"] or [None]
+        for i, face in enumerate(found):
+            rows.append({**common, "face_index": i if face else None, "box": face["box"] if face else None,
+                         "score": face["score"] if face else None})
+    return rows
+
+
 def _resolve_video_id(video_id: str | None, manifests: list[Manifest]) -> str:
     found = {str(m["video_id"]) for m in manifests if m.get("video_id") is not None}
     if video_id is not None:
@@ -361,6 +392,10 @@ def video_tables(
     rows["videos"] = [videos_row(vid, given, processed_at=processed_at)]
     if moderation is not None:
         rows["moderation_frames"] = moderation_frame_rows(vid, moderation)
+    if given["shots"] is not None:
+        rows["shots"] = shot_rows(vid, given["shots"])
+    if given["faces"] is not None:
+        rows["faces"] = face_rows(vid, given["faces"])
     rejected = moderation is not None and moderation.get("verdict") == "rejected"
     if not rejected:
         segments = _speech_segments(transcript, diarized_transcript)

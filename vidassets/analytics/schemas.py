@@ -22,7 +22,7 @@ EXPECTED_FINGERPRINTS: dict[int, str] = {
     2: "5b3bf5c57d8642cc",  # + text_moderation table, videos.speech_* and pii_redactions
     3: "7964747b593a4169",  # + run_costs table
     4: "27125918cafe939c",  # + segments.text_redacted, words.pii_entity
-    5: "d59ad44b27ef13b6",  # + voices table
+    5: "d155aa64dc35890f",  # + voices, shots and faces tables
 }
 
 STATUSES = ("approved", "rejected", "failed", "no_speech")
@@ -203,6 +203,46 @@ TEXT_MODERATION = _table(
          "classification with sigmoid)."),
 )
 
+SHOTS = _table(
+    "shots",
+    "One row per shot of the picture track (every frame read, PySceneDetect's ContentDetector by default), with "
+    "its representative keyframe: the sharpest of a few candidate frames inside the shot.",
+    _col("shot_index", pa.int32(), "Index of the shot within the video (0-based, time order).", nullable=False),
+    _col("start_s", pa.float64(), "Time of the shot's first frame.", unit="s", nullable=False),
+    _col("end_s", pa.float64(), "Time of the next shot's first frame (the video's end for the last shot).",
+         unit="s", nullable=False),
+    _col("start_frame", pa.int64(), "Number of the shot's first decoded frame (0-based).", unit="frames"),
+    _col("end_frame", pa.int64(), "Number of the first frame after the shot (exclusive).", unit="frames"),
+    _col("transition", pa.string(), "How the shot begins: `start` (the first shot) or `cut` (a hard cut); "
+         "`gradual` where the method detects dissolves and fades.", nullable=False),
+    _col("keyframe_s", pa.float64(), "Time of the keyframe.", unit="s"),
+    _col("keyframe_key", pa.string(), "Storage key of the keyframe JPEG under the storage root "
+         "(`assets/shots/<video_id>/keyframe_NNNNN.jpg`)."),
+    _col("keyframe_sharpness", pa.float64(), "Variance of the Laplacian of the gray keyframe (higher is sharper; "
+         "comparable within a video)."),
+    _col("width", pa.int32(), "Keyframe width (at most 640 px on the long side).", unit="px"),
+    _col("height", pa.int32(), "Keyframe height.", unit="px"),
+    _col("method", pa.string(), "Shot detection method, e.g. `pyscenedetect-content`.", nullable=False),
+    _col("model", pa.string(), "Detector and version, e.g. `scenedetect 0.7.2 ContentDetector`."),
+)
+
+FACES = _table(
+    "faces",
+    "One row per face found on a shot keyframe (CenterFace, score >= 0.5); a keyframe without faces has one row "
+    "with null face_index, box and score, so every shot appears. No identities, no embeddings.",
+    _col("shot_index", pa.int32(), "The shot (join `shots` on video_id, shot_index).", nullable=False),
+    _col("keyframe_s", pa.float64(), "Time of the shot's keyframe.", unit="s"),
+    _col("face_count", pa.int32(), "Faces found on the keyframe.", unit="faces", nullable=False),
+    _col("hint", pa.string(), "What the shot shows, from its faces: `talking_head` (1-3 faces, the largest at least "
+         "2% of the picture) or `other`; `slides` needs on-screen text, not measured yet.", nullable=False),
+    _col("face_index", pa.int32(), "Rank of the face on the keyframe by score (0 = best); null for no face."),
+    _col("box", pa.list_(pa.int32()), "Face box `[x, y, width, height]` in the keyframe's pixels (at most 640 px on "
+         "the long side).", unit="px"),
+    _col("score", pa.float64(), "CenterFace confidence (0-1)."),
+    _col("method", pa.string(), "Face detection method, e.g. `centerface-opencv-dnn`.", nullable=False),
+    _col("model", pa.string(), "Model and its content hash, e.g. `centerface-sha256:<12 hex>`."),
+)
+
 RUN_COSTS = _table(
     "run_costs",
     "One row per asset step of every video_pipeline run of the video (retries and failed attempts included): "
@@ -232,6 +272,8 @@ SCHEMAS: dict[str, pa.Schema] = {
     "summaries": SUMMARIES,
     "text_moderation": TEXT_MODERATION,
     "run_costs": RUN_COSTS,
+    "shots": SHOTS,
+    "faces": FACES,
 }
 TABLES: tuple[str, ...] = tuple(SCHEMAS)
 

@@ -2,15 +2,17 @@
 
 from vidassets.assets import manifest_types  # noqa: F401  (first: the manifests' Dagster types)
 from vidassets.assets.analytics import video_tables, warehouse_compaction
+from vidassets.assets.faces import faces
 from vidassets.assets.media import audio, frames, source_video
 from vidassets.assets.moderation import moderation
+from vidassets.assets.shots import shots
 from vidassets.assets.speech import diarized_transcript, transcript
 from vidassets.assets.summary import summary
 from vidassets.assets.text_moderation import text_moderation
 
 # In dependency order: `vidassets process` materializes them one by one in this order.
 per_video_assets = [
-    source_video, frames, moderation, audio, transcript, diarized_transcript, text_moderation, summary,
+    source_video, frames, shots, faces, moderation, audio, transcript, diarized_transcript, text_moderation, summary,
 ]
 
 all_assets = [*per_video_assets, video_tables, warehouse_compaction]

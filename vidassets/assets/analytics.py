@@ -42,7 +42,7 @@ def pipeline_step_timings(instance: dg.DagsterInstance, video_id: str, limit: in
     deps=list(MANIFEST_ASSETS),
     kinds={"parquet"},
     description="This video's rows in the warehouse tables (videos, moderation_frames, segments, words, speakers, "
-    "summaries, text_moderation); rewritten whole on every materialization.",
+    "summaries, text_moderation, run_costs, shots, faces); rewritten whole on every materialization.",
 )
 def video_tables(context: dg.AssetExecutionContext, storage: VideoStorage) -> dg.MaterializeResult:
     video_id = context.partition_key

@@ -15,7 +15,7 @@ from vidassets.version import CODE_VERSION
 @dg.asset(
     partitions_def=videos_partitions,
     group_name="speech",
-    code_version=f"summary-v1:{current_model_config().code_tag('summary')}",
+    code_version=f"summary-v2:{current_model_config().code_tag('summary')}",
     kinds={"pytorch"},
     pool="gpu",
     output_required=False,

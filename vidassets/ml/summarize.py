@@ -30,7 +30,15 @@ REDUCE_PROMPT = (
     "SUMMARY: <2-3 short paragraphs>"
 )
 STOPWORDS_MIN_LEN = 4
-TITLE_MIN_WORDS = 5
+TITLE_MAX_WORDS = 10
+# Discourse markers and greetings: frequent and central in speech, and say nothing about the topic.
+FILLER_WORDS = frozenset({
+    "hello", "hi", "hey", "bye", "goodbye", "okay", "ok", "yeah", "yes", "yep", "no", "nope", "oh", "ah", "uh",
+    "um", "umm", "hmm", "mm", "well", "so", "right", "like", "just", "really", "actually", "know", "mean",
+    "thanks", "thank", "sure", "alright", "gonna", "got", "said", "say", "think", "guess", "kind", "sort",
+})
+MIN_CONTENT_WORDS = 2  # a line with fewer content words is filler ("Hello.", "Oh, okay.", "So")
+NEAR_DUPLICATE_COSINE = 0.85
 
 
 @dataclass
@@ -56,15 +64,54 @@ def speakers_in(segments: Sequence[Segment]) -> list[str]:
     return sorted({speaker for s in segments if (speaker := s.get("speaker"))})
 
 
-def keyword_topics(texts: list[str], limit: int = 5) -> list[str]:
-    """Most frequent content words: a crude but honest topic list for the extractive path."""
+def content_words(text: str) -> list[str]:
+    """The words of `text` that can carry a topic: not stop words, not fillers, at least 4 letters."""
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    words = Counter(
-        w for text in texts for w in re.findall(r"[a-zA-Z][a-zA-Z'-]+", text.lower())
-        if len(w) >= STOPWORDS_MIN_LEN and w not in ENGLISH_STOP_WORDS
-    )
+    return [
+        w for w in re.findall(r"[a-zA-Z][a-zA-Z'-]+", text.lower())
+        if len(w) >= STOPWORDS_MIN_LEN and w not in ENGLISH_STOP_WORDS and w not in FILLER_WORDS
+        and not w.endswith(("'s", "n't", "'m"))
+    ]
+
+
+def keyword_topics(texts: list[str], limit: int = 5) -> list[str]:
+    """Most frequent content words: a crude but honest topic list for the extractive path."""
+    words = Counter(w for text in texts for w in content_words(text))
     return [w for w, _ in words.most_common(limit)]
+
+
+def select_sentences(
+    scores: np.ndarray, embeddings: np.ndarray, texts: list[str], limit: int
+) -> tuple[list[int], dict[str, int]]:
+    """The best-ranked sentences, skipping filler (fewer than MIN_CONTENT_WORDS content words) and near-duplicates
+    of one already chosen (same words, or cosine >= NEAR_DUPLICATE_COSINE); filler only if nothing else is left."""
+    ranked = [int(i) for i in np.argsort(-scores, kind="stable")]
+    informative = [i for i in ranked if len(content_words(texts[i])) >= MIN_CONTENT_WORDS]
+    chosen: list[int] = []
+    said: set[tuple[str, ...]] = set()
+    duplicates = 0
+    for i in informative or ranked:
+        words = tuple(re.findall(r"[a-z0-9']+", texts[i].lower()))
+        if words in said or any(float(embeddings[i] @ embeddings[j]) >= NEAR_DUPLICATE_COSINE for j in chosen):
+            duplicates += 1
+            continue
+        chosen.append(i)
+        said.add(words)
+        if len(chosen) == limit:
+            break
+    return chosen, {"filler": len(ranked) - len(informative) if informative else 0, "near_duplicates": duplicates}
+
+
+def content_title(texts: list[str], scores: np.ndarray, candidates: list[int], topics: list[str]) -> str:
+    """The candidate sentence (informative, not a repeat) that names the most topic words, the most central among
+    those, cut to TITLE_MAX_WORDS words: the content's own words, not the transcript's last line."""
+    def weight(i: int) -> float:
+        return float(scores[i]) * (1 + len(set(content_words(texts[i])) & set(topics)))
+
+    best = max(candidates, key=weight)
+    words = texts[best].split()
+    return " ".join(words[:TITLE_MAX_WORDS]) + ("…" if len(words) > TITLE_MAX_WORDS else "")
 
 
 def minilm_dir() -> Path:
@@ -100,19 +147,18 @@ class TextRankSummarizer:
         texts = [s["text"] for s in segments if s["text"]]
         embeddings = self.encoder.encode(texts, normalize_embeddings=True, batch_size=64)
         scores = pagerank(np.clip(embeddings @ embeddings.T, 0.0, None))
-        chosen = sorted(np.argsort(-scores)[:max_sentences])
-        # Title: the most central sentence that says something (greetings like "Oh, hello." are central too).
-        ranked = [int(i) for i in np.argsort(-scores)]
-        best = next((i for i in ranked if len(texts[i].split()) >= TITLE_MIN_WORDS), ranked[0])
-        title_words = texts[best].split()
+        # Greetings and repeats are central too ("Hello." x5 on the sample call): rank, then skip them.
+        picked, skipped = select_sentences(scores, embeddings, texts, max_sentences)
+        topics = keyword_topics(texts)
+        chosen = sorted(picked)
         return Summary(
             summary=" ".join(lines[i] for i in chosen),
-            title=" ".join(title_words[:10]) + ("…" if len(title_words) > 10 else ""),
-            topics=keyword_topics(texts),
+            title=content_title(texts, scores, picked, topics),
+            topics=topics,
             method="extractive-textrank",
             model=self.name,
             speakers=speakers_in(segments),
-            details={"sentences": len(texts), "selected": [int(i) for i in chosen]},
+            details={"sentences": len(texts), "selected": chosen, "skipped": skipped},
         )
 
 

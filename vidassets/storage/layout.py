@@ -3,6 +3,7 @@
 ```
 <root>/assets/<asset>/<video_id>/manifest.json              an asset's value (JSON manifest)
 <root>/assets/frames/<video_id>/frame_00000.jpg              artifacts beside it
+<root>/assets/shots/<video_id>/keyframe_00000.jpg            one keyframe per shot
 <root>/assets/audio/<video_id>/audio.flac
 <root>/assets/diarized_transcript/<video_id>/transcript.{json,srt,vtt,txt}, transcript.redacted.{…}
 <root>/warehouse/<table>/video_id=<id>/part-0.parquet        analytics, hive layout, one file per table per video
@@ -51,6 +52,10 @@ def manifest_key(asset: str, video_id: str) -> str:
 
 def frame_key(video_id: str, index: int) -> str:
     return f"{asset_prefix('frames', video_id)}/frame_{index:05d}.jpg"
+
+
+def shot_keyframe_key(video_id: str, index: int) -> str:
+    return f"{asset_prefix('shots', video_id)}/keyframe_{index:05d}.jpg"
 
 
 def audio_key(video_id: str) -> str:

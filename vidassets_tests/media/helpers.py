@@ -6,7 +6,7 @@ import av
 import numpy as np
 
 from vidassets.media.ffmpeg import ffmpeg_input, run_ffmpeg
-from vidassets.media.frames import _to_rgb
+from vidassets.media.frames import frame_to_rgb
 
 
 def remux(src: Path, out: Path, *input_options: str) -> Path:
@@ -24,7 +24,7 @@ def decode_all(path: Path, max_side: int) -> list[tuple[float, np.ndarray]]:
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        return [(float(frame.time), _to_rgb(frame, 1.0, max_side)) for frame in container.decode(stream)]
+        return [(float(frame.time), frame_to_rgb(frame, 1.0, max_side)) for frame in container.decode(stream)]
 
 
 def mean_abs_diff(a: np.ndarray, b: np.ndarray) -> float:

