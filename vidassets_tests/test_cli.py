@@ -16,10 +16,11 @@ def test_process_local_file_writes_every_asset(speaking_video, tmp_path):
     done = _process(str(speaking_video), "--out", str(out))
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    for position, asset in enumerate(["source_video", "frames", "moderation", "audio"], start=1):
-        assert any(
-            line.startswith(f"[{position}/") and asset in line and "done in" in line for line in lines
-        ), done.stdout
+    steps = [line.split("]", 1)[1].split(" ...")[0].strip()
+             for line in lines if line.startswith("[") and "done in" in line]
+    for asset in ("source_video", "frames", "shots", "faces", "moderation", "audio", "transcript", "summary"):
+        assert asset in steps, done.stdout
+    assert steps.index("source_video") < steps.index("frames") < steps.index("moderation") < steps.index("audio")
     (video_dir,) = (out / "assets" / "source_video").iterdir()
     manifest = json.loads((video_dir / "manifest.json").read_text())
     assert manifest["source_uri"] == speaking_video.resolve().as_uri()
