@@ -35,7 +35,11 @@ def resources(s3_server, bucket, monkeypatch, tmp_path) -> dict[str, object]:
     """Resources for one test: uploads under s3://<bucket>/uploads/, artifacts under s3://<bucket>/store."""
     for name, value in s3_server.env().items():
         monkeypatch.setenv(name, value)
+    # Every variable a code location may have bound as a `dg.EnvVar`: one loaded earlier in this process (module
+    # caches keep it) resolves them when it ticks or runs, so they must name this test's bucket, not be unset.
     monkeypatch.setenv("VIDASSETS_WATCH_BUCKET", bucket)
+    monkeypatch.setenv("VIDASSETS_WATCH_PREFIX", "uploads/")
+    monkeypatch.setenv("VIDASSETS_STORAGE_ROOT", f"s3://{bucket}/store")
     monkeypatch.setenv("VIDASSETS_SCRATCH", str(tmp_path / "scratch"))
     tiny = dataclasses.replace(load_settings().models.config, whisper_model="tiny.en")  # `base`: the end-to-end test
     return build_resources(storage_root=f"s3://{bucket}/store", model_config=tiny)

@@ -32,7 +32,11 @@ LOG = logging.getLogger("vidassets.deploy.tests")
 
 @contextmanager
 def in_process_code_location(instance: dg.DagsterInstance) -> Iterator[WorkspaceProcessContext]:
-    """vidassets_tests/deploy/code_location.py loaded in this process, with a container image on its origin."""
+    """vidassets_tests/deploy/code_location.py loaded in this process, with a container image on its origin.
+
+    Loaded anew each time: Dagster returns a file it imported before from `sys.modules`, and that copy's resources
+    were built from an earlier test's environment (its bucket, or `dg.EnvVar`s this test leaves unset)."""
+    sys.modules.pop(CODE_LOCATION_FILE.stem, None)
     origin = InProcessCodeLocationOrigin(
         LoadableTargetOrigin(
             executable_path=sys.executable,
