@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
+SQLITE_BUSY_SECONDS = 30  # how long an sqlite connection waits for another process's write lock
 
 api_keys = sa.Table(
     "vidassets_api_keys", metadata,
@@ -100,7 +103,8 @@ def engine_for(url: str) -> sa.Engine:
         if url not in _engines:
             if url.startswith("sqlite"):
                 _private_sqlite_file(url)
-                engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+                connect_args = {"timeout": SQLITE_BUSY_SECONDS, "check_same_thread": False}
+                engine = sa.create_engine(url, connect_args=connect_args)
                 sa.event.listen(engine, "connect", _sqlite_pragmas)
             else:
                 engine = sa.create_engine(url, pool_pre_ping=True)
@@ -137,8 +141,16 @@ def _private_sqlite_file(url: str) -> None:
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     """WAL: the API and the daemon's webhook sensors read and write the same file."""
     cursor = dbapi_connection.cursor()
-    # The busy timeout first: switching to WAL takes a lock, and another process opening the file at the same
-    # moment would otherwise make this connection fail at once with "database is locked".
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_SECONDS * 1000)}")
+    # Switching to WAL upgrades a read lock, and SQLite answers that with "database is locked" at once, without its
+    # busy handler, while another process writes the file (a first start, a webhook sensor): so wait here.
+    deadline = time.monotonic() + SQLITE_BUSY_SECONDS
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
     cursor.close()

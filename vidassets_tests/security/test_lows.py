@@ -70,6 +70,33 @@ def test_concurrent_first_starts_on_sqlite(tmp_path):
         _start_together(f"sqlite:///{tmp_path / f'api-{attempt}.sqlite'}", f"sqlite start {attempt}")
 
 
+HOLD_WRITE_LOCK = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("CREATE TABLE IF NOT EXISTS other_writer (i INTEGER)")
+conn.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+conn.execute("COMMIT")
+"""
+
+
+def test_sqlite_first_start_waits_for_another_writer(tmp_path):
+    """SQLite ignores the busy timeout when switching to WAL from inside a read (it fails at once with "database
+    is locked"): a first start while another process writes the file must wait for it, not crash."""
+    path = tmp_path / "api.sqlite"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_WRITE_LOCK, str(path), "1.5"],  # noqa: S603
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        engine = engine_for(f"sqlite:///{path}")
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    finally:
+        holder.wait(timeout=30)
+    assert holder.returncode == 0
+
+
 def test_access_log_redacts_percent_encoded_token_names(api):
     key = api.key("lou")
     video_id = api.upload(key)["video_id"]
