@@ -2,9 +2,12 @@
 stream, drained by the S3 sensor (at least once, idempotent run keys), and the paged reconciliation sweep."""
 
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,7 +18,7 @@ from dagster._time import get_current_datetime
 
 from vidassets.ingest import sweep as sweep_module
 from vidassets.ingest.events import STREAM, RedisUploadQueue
-from vidassets.procs import ManagedProcess
+from vidassets.procs import ManagedProcess, find_executable
 from vidassets.resources.uploads import UploadsBucket
 from vidassets.sensors import EventCursor, s3_video_sensor
 from vidassets.sources import TAG_KEY
@@ -135,7 +138,6 @@ def test_sweep_finds_what_events_missed_and_never_reruns(s3_server, bucket, reso
     client = s3_server.client()
     monkeypatch.setattr(sweep_module, "PAGE_SIZE", 40)  # pages of 40: several pages, a few runs to create
     keys = [f"uploads/old/{i:04d}.mp4" for i in range(150)] + ["uploads/old/readme.txt"]
-    from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(lambda key: client.put_object(Bucket=bucket, Key=key, Body=b"o"), keys))
@@ -164,3 +166,99 @@ def test_sweep_finds_what_events_missed_and_never_reruns(s3_server, bucket, reso
         state = instance.get_instigator_state(sensor.get_remote_origin_id(), sensor.selector_id)
         assert EventCursor.parse(state.instigator_data.cursor).sweep.passes >= 2
         assert len(instance.get_runs(dg.RunsFilter(job_name="video_pipeline"))) == 150
+
+
+# The issue's figure is 1,000 (`VIDASSETS_TEST_KILLED_UPLOADS=1000`, ~3 min on 2 cores); the suite's default keeps the
+# test near a minute: the daemon creates a few runs a second here, and the test waits for every one.
+KILLED_UPLOADS = int(os.environ.get("VIDASSETS_TEST_KILLED_UPLOADS", "200"))
+DAEMON_INSTANCE = """
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    max_concurrent_runs: 0  # runs stay queued: the test counts what the sensor created
+telemetry:
+  enabled: false
+# One event-log file (Dagster's test storage): the default sqlite storage creates a database per run, ~0.1-0.5 s a
+# run on 2 cores, which would make this test about run creation rather than about the queue and the daemon.
+event_log_storage:
+  module: dagster._core.storage.event_log
+  class: ConsolidatedSqliteEventLogStorage
+  config:
+    base_dir: {home}/history
+"""
+
+
+def _daemon(home: Path, env: dict[str, str], generation: int) -> ManagedProcess:
+    argv = [find_executable("dagster-daemon"), "run", "-w", str(home / "workspace.yaml")]
+    return ManagedProcess(f"dagster-daemon-{generation}", argv, home / f"daemon-{generation}.log", cwd=REPO,
+                          env=env, stop_signal=signal.SIGKILL).start()
+
+
+def _pipeline_runs_by_key(instance: dg.DagsterInstance) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for run in instance.get_runs(dg.RunsFilter(job_name="video_pipeline")):
+        counts[run.tags[TAG_KEY]] = counts.get(run.tags[TAG_KEY], 0) + 1
+    return counts
+
+
+def test_killed_daemon_and_restarted_queue_miss_nothing_and_run_nothing_twice(
+    s3_server, bucket, redis_server, relay, tmp_path
+):
+    """`KILLED_UPLOADS` uploads arrive while the real sensor daemon is killed (SIGKILL, its code server with it)
+    whenever it is submitting runs, three times, and the Redis stream restarts once: each upload gets one run."""
+    home = tmp_path / "dagster-home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(DAEMON_INSTANCE.format(home=home))
+    (home / "workspace.yaml").write_text(
+        f"load_from:\n  - python_module:\n      module_name: vidassets.definitions\n"
+        f"      location_name: vidassets\n      working_directory: {REPO}\n")
+    env = {**os.environ, **s3_server.env(), "DAGSTER_HOME": str(home), "VIDASSETS_WATCH_BUCKET": bucket,
+           "VIDASSETS_WATCH_PREFIX": "uploads/", "VIDASSETS_STORAGE_ROOT": f"s3://{bucket}/store",
+           "VIDASSETS_SCRATCH": str(tmp_path / "scratch"), "VIDASSETS_UPLOAD_EVENTS_URL": redis_server.url,
+           "VIDASSETS_SENSOR_INTERVAL_S": "1"}
+    client = s3_server.client()
+    keys = [f"uploads/batch/{i:04d}.mp4" for i in range(KILLED_UPLOADS)]
+
+    def upload_all() -> None:
+        with ThreadPoolExecutor(8) as pool:
+            for start in range(0, len(keys), 25):  # ~50 uploads at a time, spread over the kills
+                list(pool.map(lambda key: client.put_object(Bucket=bucket, Key=key, Body=key.encode()),
+                              keys[start:start + 25]))
+                time.sleep(0.4)
+
+    uploader = threading.Thread(target=upload_all)
+    started = time.monotonic()
+    uploader.start()
+    kills, generation = 0, 0
+    daemon = _daemon(home, env, generation)
+    queue = RedisUploadQueue(redis_server.url)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        count = lambda: instance.get_runs_count(dg.RunsFilter(job_name="video_pipeline"))  # noqa: E731
+        try:
+            deadline = time.monotonic() + 420
+            while True:
+                assert time.monotonic() < deadline, f"runs: {count()}\n{daemon.log_tail(40)}"
+                assert daemon.running, daemon.log_tail(40)
+                before = count()
+                time.sleep(0.2)
+                now = count()
+                if kills < 3 and now > before:  # runs are being submitted: kill it mid-tick
+                    daemon.stop()
+                    kills += 1
+                    if kills == 2:
+                        redis_server.restart()
+                    generation += 1
+                    daemon = _daemon(home, env, generation)
+                    print(f"kill {kills} at {time.monotonic() - started:.1f}s, {now} runs", flush=True)
+                elif not uploader.is_alive() and now >= KILLED_UPLOADS and queue.backlog() == 0:
+                    break
+            time.sleep(3)  # a few more ticks: a late duplicate would show now
+            counts = _pipeline_runs_by_key(instance)
+        finally:
+            uploader.join()
+            daemon.stop()
+    print(f'{KILLED_UPLOADS} uploads: {time.monotonic() - started:.1f}s')
+    assert kills == 3
+    assert sorted(counts) == keys, f"missed: {sorted(set(keys) - set(counts))[:10]}"
+    assert {key: n for key, n in counts.items() if n > 1} == {}
