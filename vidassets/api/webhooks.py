@@ -67,12 +67,24 @@ def register(engine: sa.Engine, settings: ApiSettings, user: str, url: str) -> d
     hook = {"id": secrets.token_hex(8), "user": user, "url": check_url(url, settings),
             "secret": f"whsec_{secrets.token_urlsafe(32)}", "created_at": time.time()}
     with engine.begin() as conn:
+        _lock_user(conn, "webhooks", user)
         count = conn.execute(sa.select(sa.func.count()).select_from(webhooks).where(
             webhooks.c.user == user, webhooks.c.deleted_at.is_(None))).scalar_one()
         if count >= settings.webhook_max_per_user:
             raise TooManyWebhooks(f"you have {count} webhooks, the limit per user; delete one first")
         conn.execute(webhooks.insert().values(**hook))
     return {k: hook[k] for k in ("id", "url", "secret", "created_at")}
+
+
+def _lock_user(conn: sa.Connection, scope: str, user: str) -> None:
+    """Serialise this transaction with any other on (`scope`, `user`) until it ends, so a count-then-insert cap
+    check is atomic: two registrations racing for the last place do not both see room. PostgreSQL: a transaction
+    advisory lock on the pair; sqlite: the database's write lock taken before the count (`BEGIN IMMEDIATE`)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:scope), hashtext(:user))"),
+                     {"scope": f"vidassets.{scope}", "user": user})
+    elif conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def list_hooks(engine: sa.Engine, user: str) -> list[dict[str, Any]]:
@@ -154,6 +166,7 @@ def enqueue(engine: sa.Engine, user: str, event_id: str, event_type: str, video_
                              separators=(",", ":"), default=str)
         try:
             with engine.begin() as conn:
+                _lock_user(conn, "deliveries", user)
                 pending = conn.execute(sa.select(sa.func.count()).select_from(deliveries).where(
                     deliveries.c.user == user, deliveries.c.status == "pending")).scalar_one()
                 state: dict[str, Any] = {"status": "pending"}
