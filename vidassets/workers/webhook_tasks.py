@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Any
 
 from celery import Celery, Task
 
+from vidassets.api import webhooks
+from vidassets.api.db import engine_for
+from vidassets.api.settings import ApiSettings
 from vidassets.workers.broker import celery_settings
 from vidassets.workers.queues import CPU_QUEUE
 
@@ -31,10 +33,6 @@ def register(app: Celery) -> Task:
 
     @app.task(name=TASK_NAME, bind=True, acks_late=True, max_retries=None, ignore_result=True)
     def deliver_webhook(self: Task, delivery_id: int, token: float) -> str:
-        from vidassets.api import webhooks
-        from vidassets.api.db import engine_for
-        from vidassets.api.settings import ApiSettings
-
         settings = ApiSettings.from_env()
         engine = engine_for(settings.db_url)
         claim = webhooks.Claim(delivery_id, "", token)
@@ -51,12 +49,11 @@ def register(app: Celery) -> Task:
     return deliver_webhook
 
 
-def submitter(app: Celery) -> Any:
+def submitter(app: Celery) -> webhooks.Submit:
     """`webhooks.Submit` for `app`: publish the claim's task to the `cpu` queue (fails fast when the broker is
     down; the claim is then given back)."""
-    from vidassets.api.webhooks import Claim
 
-    def submit(claim: Claim) -> None:
+    def submit(claim: webhooks.Claim) -> None:
         app.send_task(TASK_NAME, args=[claim.delivery_id, claim.token], queue=CPU_QUEUE, priority=BROKER_PRIORITY,
                       retry=True, retry_policy=SUBMIT_RETRY)
 
