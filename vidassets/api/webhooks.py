@@ -1,8 +1,13 @@
 """Webhooks: registration, HMAC-SHA256 signed events, retries with exponential backoff, and a delivery log.
 
 An event is queued once per (webhook, event id) — a unique constraint, so a sensor evaluated twice for the same
-run end never delivers twice — and sent by whoever claims it first (a conditional UPDATE), so concurrent senders
-never post the same delivery twice either. Dagster-free: `vidassets/sensors/webhooks.py` calls these functions.
+run end never delivers twice. Sending is claim, then send: `claim_due` takes due deliveries with a lease (a
+conditional UPDATE of `claimed_until`, whose value is the claim's token) and `send_claimed` sends only for the
+current token, so concurrent senders never post the same delivery twice and a sender given up on (its lease
+over, the delivery claimed again) records nothing. The sensors (`vidassets/sensors/webhooks.py`) hand claims to
+the `cpu` workers (`dispatch_due`, `vidassets/workers/webhook_tasks.py`), whose task calls `send_claimed`; this
+module is Dagster- and Celery-free, and the database is the record: a claim whose task was lost is due again when
+its lease runs out.
 
 Signature: `X-Vidassets-Signature: t=<unix seconds>,v1=<hex hmac_sha256(secret, "<t>.<raw body>")>`, plus
 `X-Vidassets-Timestamp` and `X-Vidassets-Event-Id` (deliveries retry with the same id: receivers deduplicate on
@@ -10,10 +15,10 @@ it). `verify_signature` is what a receiver runs.
 
 Where a webhook may point is `outbound.py`'s rule, checked at registration and again at every send; a URL that may
 not be sent to fails its delivery at once with the reason, a send that does not end by the deadline is retried.
-A user has at most `webhook_max_per_user` webhooks and `webhook_max_pending` deliveries in flight; each pass over
-due deliveries takes users in turn, so one user's backlog does not go before another's first event.
+A user has at most `webhook_max_per_user` webhooks and `webhook_max_pending` deliveries in flight (counted under
+the user's lock, `_lock_user`) and `webhook_sending_per_user` on the workers at once; each hand-out takes users in
+turn, so one user's backlog does not go before another's first event.
 """
-
 from __future__ import annotations
 
 import hashlib
@@ -372,8 +377,9 @@ def send_claimed(engine: sa.Engine, settings: ApiSettings, claim: Claim, send: S
 
 def deliver_due(engine: sa.Engine, settings: ApiSettings, send: Sender | None = None, limit: int = 100,
                 log: Callable[[str], None] | None = None, budget_s: float = PASS_BUDGET_S) -> DeliveryReport:
-    """Send due deliveries in this process, one after another, users in turn (`claim_due`, `send_claimed`):
-    the same rules as the workers, without them (tests, `vidassets` commands). Stops claiming after `budget_s`."""
+    """Send due deliveries in this process, one after another, users in turn: the workers' rules (`_claim`,
+    `send_claimed`) without the workers, for in-process test harnesses; retries wait only for their backoff.
+    Stops claiming after `budget_s`."""
     started = time.monotonic()
     report = DeliveryReport()
     for number, row in enumerate(_due_rows(engine, time.time(), limit, None)):
