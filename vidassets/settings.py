@@ -160,6 +160,8 @@ WEBHOOK_TIMEOUT_S = Variable("VIDASSETS_WEBHOOK_TIMEOUT_S", "5")
 WEBHOOK_ALLOW_PRIVATE = Variable("VIDASSETS_WEBHOOK_ALLOW_PRIVATE", shown="unset: public receivers only")
 WEBHOOK_MAX_PER_USER = Variable("VIDASSETS_WEBHOOK_MAX_PER_USER", "20")
 WEBHOOK_MAX_PENDING = Variable("VIDASSETS_WEBHOOK_MAX_PENDING", "100")
+WEBHOOK_LEASE_S = Variable("VIDASSETS_WEBHOOK_LEASE_S", "60")
+WEBHOOK_SENDING_PER_USER = Variable("VIDASSETS_WEBHOOK_SENDING_PER_USER", "1")
 API_CORS_ORIGINS = Variable("VIDASSETS_API_CORS_ORIGINS")
 API_URL = Variable("VIDASSETS_API_URL")
 API_KEY = Variable("VIDASSETS_API_KEY")
@@ -395,6 +397,8 @@ class Settings:
                 webhook_allow_private=parse_allow_list(WEBHOOK_ALLOW_PRIVATE.read(v) or "", WEBHOOK_ALLOW_PRIVATE.name),
                 webhook_max_per_user=_required_int(WEBHOOK_MAX_PER_USER, v),
                 webhook_max_pending=_required_int(WEBHOOK_MAX_PENDING, v),
+                webhook_lease_s=_float(WEBHOOK_LEASE_S, v),
+                webhook_sending_per_user=_required_int(WEBHOOK_SENDING_PER_USER, v, minimum=1),
                 cors_origins=parse_cors_origins(API_CORS_ORIGINS.read(v) or ""),
                 s3_public_url=parse_endpoint(S3_PUBLIC_URL.name, S3_PUBLIC_URL.read(v) or ""),
                 public_url=parse_endpoint(API_PUBLIC_URL.name, API_PUBLIC_URL.read(v) or ""),

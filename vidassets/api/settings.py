@@ -83,6 +83,10 @@ class ApiSettings:
     # registered webhooks per user; deliveries per user queued and not yet delivered or failed
     webhook_max_per_user: int = field(default_factory=lambda: _defaults().api.webhook_max_per_user)
     webhook_max_pending: int = field(default_factory=lambda: _defaults().api.webhook_max_pending)
+    # a delivery handed to the workers is re-enqueued when its task has not reported by then (lost task)
+    webhook_lease_s: float = field(default_factory=lambda: _defaults().api.webhook_lease_s)
+    # per user: deliveries on the workers at once, so one tenant's slow receivers hold at most this many workers
+    webhook_sending_per_user: int = field(default_factory=lambda: _defaults().api.webhook_sending_per_user)
     cors_origins: tuple[str, ...] = ()  # browser apps on these origins may call the API
     s3_public_url: str | None = None  # the S3 endpoint as clients reach it, when the API reaches it elsewhere
     public_url: str | None = None  # the API as browsers reach it (https here: view cookies are `Secure`)

@@ -66,7 +66,8 @@ def relay_stream(
             continue
         queue.publish([upload], position=(POSITION_KEY, str(last_ts)) if last_ts else None)
         published += 1
-        log(f"upload event: s3://{bucket}/{upload.key} ({upload.size} bytes)")
+        # The key is whatever the uploader chose: repr() keeps a newline in it from forging a log line.
+        log(f"upload event: {f's3://{bucket}/{upload.key}'!r} ({upload.size} bytes)")
     if last_ts:
         queue.client.set(POSITION_KEY, last_ts)
     return published
@@ -83,7 +84,7 @@ def run_relay(
     while not should_stop():
         stored = queue.client.get(POSITION_KEY)
         command = tail_command(filer, bucket, prefix, int(stored) if stored else None, time.time_ns())
-        log(f"following the filer at {filer} under /{bucket}/{prefix} ({' '.join(command[2:])})")
+        log(f"following the filer at {filer} under {f'/{bucket}/{prefix}'!r} ({' '.join(map(repr, command[2:]))})")
         with subprocess.Popen(  # noqa: S603 - argument list, no shell
             command, stdout=subprocess.PIPE, text=True, bufsize=1  # its errors go to our log
         ) as tail:

@@ -1,10 +1,10 @@
-"""Run-status sensors that turn the end of a video's pipeline run into webhook events, and a sensor that retries
-deliveries that failed.
+"""Run-status sensors that turn the end of a video's pipeline run into webhook events, and a sensor that hands due
+deliveries to the workers (`vidassets.workers.webhook_tasks`: the sending, its deadline and retries happen there).
 
 Whether a run ended the video, and with which status, is `vidassets.lifecycle`'s decision (a failed run that will
-be retried did not end it: no `video.failed` before its retry). Who owns the video, the event's body (the API's
-JSON of the video) and the webhook tables are the HTTP API's: `vidassets.api` is imported inside the sensor
-functions, so loading the code location loads no part of the API.
+be retried did not end it: no `video.failed` before its retry). Who owns the video (the API's upload record), the
+event's body (the API's JSON of the video) and the webhook tables are the HTTP API's: `vidassets.api` is imported
+inside the sensor functions, so loading the code location loads no part of the API.
 """
 
 from __future__ import annotations
@@ -31,12 +31,33 @@ def _settings() -> ApiSettings | None:
         return None
 
 
-def notify_run_end(context: dg.RunStatusSensorContext, settings: ApiSettings | None = None) -> str:
-    """Queue `video.completed|rejected|failed` for the owner's webhooks, then send what is due; says what it did."""
+def hand_out(settings: ApiSettings, users: set[str] | None = None) -> str:
+    """Claim the due deliveries (of `users`, when given) and hand them to the `cpu` workers; the sensors never
+    send themselves. Workers unreachable: the claims are given back and the next pass tries again."""
     from vidassets.api import webhooks
     from vidassets.api.db import engine_for
-    from vidassets.api.objects import owner_of
+    from vidassets.settings import load_settings
+    from vidassets.workers.webhook_tasks import producer, submitter
+
+    broker_url = load_settings().workers.broker_url
+    if not broker_url:
+        return "no broker configured (VIDASSETS_BROKER_URL): deliveries stay pending"
+    try:
+        handed = webhooks.dispatch_due(engine_for(settings.db_url), settings, submitter(producer(broker_url)),
+                                       users=users)
+    except Exception as error:  # noqa: BLE001 - the database keeps them pending; the next pass tries again
+        return f"the broker is unreachable ({type(error).__name__}): deliveries stay pending"
+    return f"{handed} deliveries handed to the workers"
+
+
+def notify_run_end(context: dg.RunStatusSensorContext, settings: ApiSettings | None = None) -> str:
+    """Queue `video.completed|rejected|failed` for the owner's webhooks and hand them to the workers; says what it
+    did. The owner is the API's upload record of the video, never the run's tags (anyone who reaches Dagster can
+    launch a run with any tags)."""
+    from vidassets.api import webhooks
+    from vidassets.api.db import engine_for
     from vidassets.api.status import VideoRef, describe, head
+    from vidassets.api.uploads import upload_record
     from vidassets.storage import Store
     from vidassets.storage.s3 import s3_client
 
@@ -49,23 +70,22 @@ def notify_run_end(context: dg.RunStatusSensorContext, settings: ApiSettings | N
         return f"run {context.dagster_run.run_id} was deleted"
     run = record.dagster_run
     partition = lifecycle.partition_of(run)
-    source = lifecycle.source_of(instance, partition, run.tags) if partition else None
-    if not lifecycle.is_pipeline_run(run) or partition is None or source is None:
-        return f"run {run.run_id} is not a per-video pipeline run of an uploaded object"
-    user = owner_of(settings, source.bucket, source.key)
-    if user is None:
-        return f"{source.source_uri} was not uploaded through the API; no webhooks"
-    ref = VideoRef(partition, source.bucket, source.key, user)
+    if not lifecycle.is_pipeline_run(run) or partition is None:
+        return f"run {run.run_id} is not a per-video pipeline run"
+    engine = engine_for(settings.db_url)
+    upload = upload_record(engine, partition)
+    if upload is None:
+        return f"video {partition} was not uploaded through the API; no webhooks"
+    ref = VideoRef(partition, upload.bucket, upload.object_key, upload.user)
     store = Store.for_root(settings.storage_root, settings.s3)
     video = describe(instance, store, ref, head(s3_client(settings.s3), ref), run_record=record)
     if video["status"] not in lifecycle.TERMINAL:
         return f"run {run.run_id} ended but the video is {video['status']}"
-    engine = engine_for(settings.db_url)
-    added = webhooks.enqueue(engine, user, f"{run.run_id}.{run.status.value.lower()}",
+    added = webhooks.enqueue(engine, upload.user, f"{run.run_id}.{run.status.value.lower()}",
                              webhooks.EVENT_TYPES[video["status"]], partition, video,
                              max_pending=settings.webhook_max_pending)
-    report = webhooks.deliver_due(engine, settings, log=context.log.info)
-    return f"video {partition} {video['status']}: {added} webhook deliveries queued; {report}"
+    handed = hand_out(settings, {upload.user})
+    return f"video {partition} {video['status']}: {added} webhook deliveries queued; {handed}"
 
 
 def _run_end_sensor(status: dg.DagsterRunStatus, name: str) -> dg.SensorDefinition:
@@ -91,17 +111,14 @@ webhooks_on_canceled = _run_end_sensor(dg.DagsterRunStatus.CANCELED, "webhooks_o
 @dg.sensor(
     minimum_interval_seconds=RETRY_INTERVAL_S,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Retry webhook deliveries that failed, with exponential backoff.",
+    description="Hand due webhook deliveries to the cpu workers: ones not handed out yet (broker down) and ones "
+                "whose task was lost (lease over).",
 )
 def webhook_retries(context: dg.SensorEvaluationContext) -> dg.SkipReason:
-    from vidassets.api import webhooks
-    from vidassets.api.db import engine_for
-
     settings = _settings()
     if settings is None:
         return dg.SkipReason(NO_DATABASE)
-    report = webhooks.deliver_due(engine_for(settings.db_url), settings, log=context.log.info)
-    return dg.SkipReason(f"webhooks: {report}")
+    return dg.SkipReason(f"webhooks: {hand_out(settings)}")
 
 
 webhook_sensors = [webhooks_on_success, webhooks_on_failure, webhooks_on_canceled, webhook_retries]

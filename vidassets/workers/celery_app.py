@@ -2,7 +2,8 @@
 
 `celery -A vidassets.workers.celery_app worker -Q gpu ...` (see `command.py`). Each pool child executes runs
 in its own process (dagster-celery calls Dagster's run body in-process), so vidassets' per-process model cache
-serves every run that child executes until it is recycled.
+serves every run that child executes until it is recycled. The `cpu` queue also carries webhook deliveries
+(`webhook_tasks.py`).
 """
 
 from typing import Any
@@ -15,6 +16,7 @@ from vidassets.settings import load_settings
 from vidassets.workers.broker import celery_settings
 from vidassets.workers.preload import start_preload
 from vidassets.workers.queues import CPU_QUEUE
+from vidassets.workers.webhook_tasks import register as register_webhook_task
 
 # This module is the worker's entry point (`celery -A`): importing it is launching a worker, so its settings are
 # read here.
@@ -30,6 +32,7 @@ app = make_app(
 )
 execute_job = create_execute_job_task(app)
 resume_job = create_resume_job_task(app)
+deliver_webhook = register_webhook_task(app)  # webhook deliveries, on the `cpu` queue (webhook_tasks.py)
 
 
 @worker_process_init.connect

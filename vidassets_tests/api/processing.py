@@ -1,10 +1,15 @@
 """Drive the real pipeline the way the daemon does, in-process: sensor tick, one run per request, the warehouse run,
-and the webhook run-status sensors for each ended run."""
+and the webhook run-status sensors for each ended run. The sensors hand deliveries to the `cpu` workers; there are
+none here, so `deliver_now` sends what is due in this process, by the same rules
+(vidassets_tests/security/test_webhook_workers.py runs them on real workers)."""
 
 from __future__ import annotations
 
 import dagster as dg
 
+from vidassets.api import webhooks
+from vidassets.api.db import engine_for
+from vidassets.api.settings import ApiSettings
 from vidassets.assets import all_assets, per_video_assets
 from vidassets.sensors import s3_video_sensor
 from vidassets.sensors.webhooks import webhook_retries, webhooks_on_canceled, webhooks_on_failure, webhooks_on_success
@@ -45,9 +50,19 @@ def run_end_sensor(instance: dg.DagsterInstance, run_id: str) -> object:
         sensor_name=sensor.name, dagster_event=record.event_log_entry.dagster_event, dagster_instance=instance,
         dagster_run=run,
     )
-    return sensor(context)
+    result = sensor(context)
+    deliver_now()
+    return result
 
 
 def retry_tick(instance: dg.DagsterInstance) -> object:
     with dg.build_sensor_context(instance=instance) as context:
-        return webhook_retries(context)
+        result = webhook_retries(context)
+    deliver_now()
+    return result
+
+
+def deliver_now() -> webhooks.DeliveryReport:
+    """What the workers would do with the deliveries the sensors found due."""
+    settings = ApiSettings.from_env()
+    return webhooks.deliver_due(engine_for(settings.db_url), settings)

@@ -11,8 +11,14 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from vidassets.api import webhooks
 from vidassets.api.db import engine_for, uploads
-from vidassets.sources import TAG_BUCKET, TAG_KEY, TAG_VIDEO_ID
+from vidassets.api.outbound import parse_allow_list
+from vidassets.api.settings import ApiSettings
+from vidassets.definitions import defs
+from vidassets.procs import LOOPBACK
+from vidassets.sensors.webhooks import webhooks_on_failure
+from vidassets.sources import TAG_BUCKET, TAG_KEY, TAG_SOURCE_URI, TAG_VIDEO_ID
 from vidassets.storage.layout import manifest_key
 from vidassets.video_ids import video_id_for
 from vidassets_tests.security.api_process import VIDEO, api_process, auth
@@ -63,6 +69,36 @@ def test_a_forged_run_does_not_reassign_a_video(api, s3_server):
     with engine_for(api.db_url).connect() as conn:
         record = conn.execute(sa.select(uploads).where(uploads.c.video_id == victim_video)).one()
     assert record.user == "victor" and record.object_key.startswith("uploads/victor/")
+
+
+def test_a_forged_run_does_not_send_a_videos_webhook_to_another_user(api, s3_server, monkeypatch):
+    """The end of a pipeline run of the victim's video whose tags name the attacker's object: the event (the
+    victim's video as JSON) goes to the victim's webhooks, the owner in the upload records, not the attacker's."""
+    victim, attacker = api.key("violet"), api.key("marvin")
+    victim_video = api.upload(victim)["video_id"]
+    api.upload(attacker)
+    [attacker_key] = _keys(s3_server, "uploads/marvin/")
+    engine = engine_for(api.db_url)
+    loopback = ApiSettings(webhook_allow_private=parse_allow_list(LOOPBACK))
+    hooks = {user: webhooks.register(engine, loopback, user, f"http://{LOOPBACK}:9/{user}")["id"]
+             for user in ("violet", "marvin")}
+    for name, value in api.env.items():
+        monkeypatch.setenv(name, value)  # the daemon's environment: the same database and bucket as the API
+    monkeypatch.setenv("VIDASSETS_BROKER_URL", f"redis://{LOOPBACK}:9/0")  # no workers: the deliveries stay queued
+    with dg.DagsterInstance.from_config(str(api.home)) as instance:
+        run = instance.create_run_for_job(defs.resolve_job_def("video_pipeline"), tags={
+            TAG_VIDEO_ID: victim_video, TAG_BUCKET: BUCKET, TAG_KEY: attacker_key,
+            TAG_SOURCE_URI: f"s3://{BUCKET}/{attacker_key}", "dagster/partition": victim_video})
+        instance.report_run_failed(run)
+        record = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records[0]
+        context = dg.build_run_status_sensor_context(
+            sensor_name=webhooks_on_failure.name, dagster_event=record.event_log_entry.dagster_event,
+            dagster_instance=instance, dagster_run=instance.get_run_by_id(run.run_id))
+        webhooks_on_failure(context)
+    assert webhooks.list_deliveries(engine, "marvin") == []
+    [delivery] = webhooks.list_deliveries(engine, "violet")
+    assert (delivery["webhook_id"], delivery["video_id"]) == (hooks["violet"], victim_video)
+    assert delivery["event_type"] == "video.failed"
 
 
 def _keys(s3_server, prefix: str) -> list[str]:

@@ -56,6 +56,33 @@ def test_embedded_credentials_are_generated_for_the_data_folder(s3_server):
     assert pair["access_key_id"] != LEGACY_ACCESS_KEY_ID and len(pair["secret_access_key"]) >= 32
 
 
+def _networks(service: dict) -> set[str]:
+    """The compose networks a service joins (none listed: the project's default network)."""
+    networks = service.get("networks", ["default"])
+    return set(networks) if isinstance(networks, list) else set(networks.keys())
+
+
+def test_compose_seaweedfs_internals_are_reachable_only_by_the_s3_relay():
+    """The filer, master and volume servers take unauthenticated requests (the filer move and bucket wipe of
+    test_webhook_seaweedfs.py): SeaweedFS is alone on an internal network with the S3 relay, which forwards the
+    S3 port only; the API, the workers (which send webhooks), the runs and the rest share no network with it."""
+    compose = yaml.safe_load(COMPOSE.read_text())
+    services, networks = compose["services"], compose["networks"]
+    weed = services["seaweedfs"]
+    [storage] = _networks(weed)
+    assert storage != "default" and networks[storage]["internal"] is True, "no route out of the storage network"
+    assert not {"ports", "expose", "network_mode"} & set(weed), "nothing published or shared from SeaweedFS"
+    assert {name for name, service in services.items() if storage in _networks(service)} == {"seaweedfs", "s3"}
+    relay = services["s3"]
+    assert _networks(relay) == {"default", storage}
+    assert relay["command"][-2:] == ["TCP-LISTEN:8333,fork,reuseaddr", "TCP:seaweedfs:8333"], "the S3 port only"
+    assert all("network_mode" not in service for service in services.values()), "no namespace shared with weed"
+    for name, service in services.items():  # everything else reaches S3 as s3:8333, through the relay
+        endpoint = (service.get("environment") or {}).get("AWS_ENDPOINT_URL")
+        if endpoint:
+            assert urlparse(endpoint).hostname == "s3" and urlparse(endpoint).port == 8333, name
+
+
 def _published(service: dict) -> list[str]:
     return [str(port) for port in service.get("ports", [])]
 
@@ -64,10 +91,11 @@ def test_compose_servers_authenticate_and_internal_ports_stay_private():
     text = COMPOSE.read_text()
     services = yaml.safe_load(text)["services"]
     s3 = services["s3"]
-    assert s3["command"][:2] == ["weed", "mini"]  # the identity-from-environment mechanism tested above
+    weed = services["seaweedfs"]
+    assert weed["command"][:2] == ["weed", "mini"]  # the identity-from-environment mechanism tested above
     required = {"AWS_ACCESS_KEY_ID": "${VIDASSETS_S3_ACCESS_KEY:?",
                 "AWS_SECRET_ACCESS_KEY": "${VIDASSETS_S3_SECRET_KEY:?"}
-    for name in ("s3", "code-location", "api"):
+    for name in ("seaweedfs", "code-location", "api"):
         env = services[name]["environment"]
         for variable, source in required.items():
             assert env[variable].startswith(source), (name, variable, "one required identity, no default")

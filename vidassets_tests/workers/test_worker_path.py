@@ -18,9 +18,11 @@ import pytest
 from vidassets import samples
 from vidassets.analytics.query import run_query
 from vidassets.api import webhooks
+from vidassets.api.auth import KeyInfo
 from vidassets.api.db import engine_for
 from vidassets.api.outbound import parse_allow_list
 from vidassets.api.settings import DB_FILE, WEBHOOK_ALLOW_PRIVATE_ENV, ApiSettings
+from vidassets.api.uploads import record_upload
 from vidassets.cli.workers import workers_main
 from vidassets.video_ids import video_id_for
 from vidassets.workers.broker import queue_keys
@@ -192,8 +194,13 @@ def receiver() -> Iterator[WebhookReceiver]:
 def test_killed_run_process_fails_fast_with_the_reason_and_the_retry_succeeds(stack, clips, receiver, monkeypatch):
     # The victim is an API user's upload with a webhook: the daemon's webhook sensors see the killed run and its retry.
     settings = ApiSettings(webhook_allow_private=parse_allow_list(stack.env[WEBHOOK_ALLOW_PRIVATE_ENV]))
-    webhooks.register(engine_for(f"sqlite:///{stack.home / DB_FILE}"), settings, "mallory", receiver.url)
-    victim = _upload(stack, clips[0], "mallory/20260101000000-0a1b2c3d/victim.mp4")
+    engine = engine_for(f"sqlite:///{stack.home / DB_FILE}")
+    webhooks.register(engine, settings, "mallory", receiver.url)
+    victim_key = "mallory/20260101000000-0a1b2c3d/victim.mp4"
+    victim = _upload(stack, clips[0], victim_key)
+    # The API's record of the upload (POST /v1/uploads writes it): the webhook's owner is read there.
+    record_upload(engine, KeyInfo("k-mallory", "mallory", time.time(), None), stack.bucket, f"uploads/{victim_key}",
+                  victim, time.time() + 900)
     other = _upload(stack, clips[1], "bystander.mp4")
     with stack.instance() as instance:
         run = wait_for("the run to get past moderation", lambda: _run_in_step(instance, victim, "moderation"), 180,
