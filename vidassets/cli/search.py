@@ -44,10 +44,10 @@ def search_main(argv: Sequence[str] | None = None) -> int:
         query = parse_query(args.text)
         encoder = None
         if args.semantic:
+            from vidassets.ml.sentence_embeddings import SentenceEncoder
             from vidassets.model_config import current_model_config
-            from vidassets.resources.models import ModelLoader
 
-            encoder = ModelLoader(current_model_config()).sentence_encoder()
+            encoder = SentenceEncoder(device=current_model_config().resolved_device())  # one query per process
         store = store_for(args.root or settings.storage.root, settings.storage.s3)
         matches = search(Warehouse(store), query, video_ids=args.video, semantic=args.semantic, limit=args.limit,
                          encoder=encoder)

@@ -70,9 +70,9 @@ def documents_of(source: TextSource, rows: pa.Table) -> pa.Table:
     names = rows.column_names
     if rows.num_rows == 0 or "text" not in names:
         return DOCUMENTS.empty_table()
-    text = rows.column("text")
+    text = rows.column("text").cast(pa.string())
     if "text_redacted" in names:
-        text = pc.coalesce(rows.column("text_redacted"), text)
+        text = pc.coalesce(rows.column("text_redacted").cast(pa.string()), text)
     start, end = _time_columns(names)
     speaker = (rows.column(source.speaker) if source.speaker and source.speaker in names
                else pa.nulls(rows.num_rows, pa.string()))
