@@ -1,8 +1,9 @@
 """`search(warehouse, query, …)`: the moments where a phrase is said or shown, best first.
 
 Keyword: every word of the query must occur in the text (case-insensitive, as a substring, so `engineer` finds
-`engineers`); the score ranks the whole phrase first, then texts where the words are whole words, then short texts
-(the query covers more of them): 0.6·phrase + 0.3·share of whole words + 0.1·coverage, in [0, 1].
+`engineers`; a plural as its singular, so `volcanoes` finds `volcano`); the score ranks the whole phrase first,
+then texts where the words are whole words, then short texts (the query covers more of them):
+0.6·phrase + 0.3·share of whole words + 0.1·coverage, in [0, 1].
 Semantic: the cosine similarity of the query's MiniLM embedding with each text's stored one (`text_embeddings`),
 at least `SEMANTIC_MIN_SCORE`. Both run in DuckDB over only the allowed videos' rows; the query reaches DuckDB as
 parameters only, never inside the SQL text.
@@ -43,6 +44,22 @@ class SearchError(ValueError):
 class SearchQuery:
     text: str  # whitespace collapsed
     words: tuple[str, ...]  # lower-case, each once, in order
+
+    @property
+    def stems(self) -> tuple[str, ...]:
+        return tuple(stem(word) for word in self.words)
+
+
+def stem(word: str) -> str:
+    """An English plural's singular, enough for substring matching: `volcanoes` -> `volcano` (and finds what
+    Whisper wrote as `volcano's`), `crashes` -> `crash`, `costs` -> `cost`; short words and `-ss` stay."""
+    if len(word) <= 4 or not word.endswith("s") or word.endswith("ss"):
+        return word
+    if word.endswith("es") and word[-3] in "sxzho":
+        return word[:-2]
+    if word.endswith("ies") and len(word) > 5:
+        return word[:-3] + "y"
+    return word[:-1]
 
 
 def parse_query(raw: object) -> SearchQuery:
@@ -122,7 +139,7 @@ def search(
 def _keyword(con: duckdb.DuckDBPyConnection, query: SearchQuery, limit: int) -> list[Match]:
     # The SQL text depends only on how many words there are; every value is a parameter.
     contains = " AND ".join(["strpos(norm, ?) > 0"] * len(query.words))
-    whole = " + ".join(["(strpos(norm, ?) > 0)::INTEGER"] * len(query.words))
+    whole = " + ".join(["(strpos(norm, ?) > 0 OR strpos(norm, ?) > 0)::INTEGER"] * len(query.words))
     sql = f"""
         WITH d AS (SELECT *, {_NORMALIZED} AS norm FROM search_docs)
         SELECT video_id, kind, start_s, end_s, text, speaker,
@@ -135,8 +152,8 @@ def _keyword(con: duckdb.DuckDBPyConnection, query: SearchQuery, limit: int) -> 
         LIMIT ?
     """
     phrase = " " + " ".join(query.words) + " "
-    params: list[Any] = [phrase, *[f" {w} " for w in query.words], len(query.words), len(phrase) - 2,
-                         *query.words, limit]
+    whole_words = [f" {form} " for word, root in zip(query.words, query.stems, strict=True) for form in (word, root)]
+    params: list[Any] = [phrase, *whole_words, len(query.words), len(phrase) - 2, *query.stems, limit]
     return _matches(con.execute(sql, params).fetchall())
 
 

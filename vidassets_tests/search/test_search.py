@@ -127,6 +127,7 @@ def test_keyword_matches_every_word_case_insensitively_and_ranks_the_phrase_firs
     assert (matches[0].video_id, matches[0].start_s, matches[0].end_s) == (TALK, 9.0, 11.7)
     assert matches[0].link == f"/v1/videos/{TALK}/view#t=9.0" == transcript_link(TALK, 9.04)
     assert [m.text for m in search(wh, "engineer", video_ids=[TALK])] == [texts[0]]  # a prefix of a word
+    assert [m.text for m in search(wh, "springs", video_ids=[TALK])] == [texts[0]]  # a plural finds the singular
     assert len(search(wh, "hiring plan", video_ids=[TALK], limit=1)) == 1
 
 
