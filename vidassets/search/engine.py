@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from vidassets.analytics.schemas import EMBEDDING_DIMENSIONS
 from vidassets.analytics.warehouse import Warehouse
-from vidassets.search.texts import EMBEDDINGS_TABLE, Encoder, documents, read_rows
+from vidassets.search.texts import EMBEDDINGS_TABLE, SPEECH, Encoder, documents, read_rows
 
 MAX_QUERY_CHARS = 200
 MAX_QUERY_WORDS = 16
@@ -96,15 +96,20 @@ def transcript_link(video_id: str, start_s: float) -> str:
 class Match:
     video_id: str
     kind: str  # speech | screen
-    start_s: float
+    start_s: float  # the segment's or on-screen block's span
     end_s: float
     text: str  # the redacted text where there is one
     score: float
     speaker: str | None = None
+    time_s: float | None = None  # where the words are said (keyword, from `words`), else start_s
+
+    def __post_init__(self) -> None:
+        if self.time_s is None:
+            object.__setattr__(self, "time_s", self.start_s)
 
     @property
     def link(self) -> str:
-        return transcript_link(self.video_id, self.start_s)
+        return transcript_link(self.video_id, self.time_s if self.time_s is not None else self.start_s)
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "link": self.link}
@@ -130,13 +135,14 @@ def search(
         con.register("search_docs", docs)
         if semantic:
             assert encoder is not None
-            return _semantic(con, warehouse, parsed, video_ids, limit, encoder)
-        return _keyword(con, parsed, limit)
+            return _matches(_semantic(con, warehouse, parsed, video_ids, limit, encoder))
+        rows = _keyword(con, parsed, limit)
+        return _matches(rows, _spoken_at(warehouse, rows, parsed))
     finally:
         con.close()
 
 
-def _keyword(con: duckdb.DuckDBPyConnection, query: SearchQuery, limit: int) -> list[Match]:
+def _keyword(con: duckdb.DuckDBPyConnection, query: SearchQuery, limit: int) -> list[tuple[Any, ...]]:
     # The SQL text depends only on how many words there are; every value is a parameter.
     contains = " AND ".join(["strpos(norm, ?) > 0"] * len(query.words))
     whole = " + ".join(["(strpos(norm, ?) > 0 OR strpos(norm, ?) > 0)::INTEGER"] * len(query.words))
@@ -145,7 +151,7 @@ def _keyword(con: duckdb.DuckDBPyConnection, query: SearchQuery, limit: int) -> 
         SELECT video_id, kind, start_s, end_s, text, speaker,
                0.6 * (strpos(norm, ?) > 0)::INTEGER
                + 0.3 * ({whole}) / ?
-               + 0.1 * least(1.0, ? / greatest(length(norm) - 2, 1)) AS score
+               + 0.1 * least(1.0, ? / greatest(length(norm) - 2, 1)) AS score, item_index
         FROM d
         WHERE {contains}
         ORDER BY score DESC, video_id, start_s, kind
@@ -154,11 +160,11 @@ def _keyword(con: duckdb.DuckDBPyConnection, query: SearchQuery, limit: int) -> 
     phrase = " " + " ".join(query.words) + " "
     whole_words = [f" {form} " for word, root in zip(query.words, query.stems, strict=True) for form in (word, root)]
     params: list[Any] = [phrase, *whole_words, len(query.words), len(phrase) - 2, *query.stems, limit]
-    return _matches(con.execute(sql, params).fetchall())
+    return con.execute(sql, params).fetchall()
 
 
 def _semantic(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, query: SearchQuery,
-              video_ids: Collection[str] | None, limit: int, encoder: Encoder) -> list[Match]:
+              video_ids: Collection[str] | None, limit: int, encoder: Encoder) -> list[tuple[Any, ...]]:
     embeddings = read_rows(warehouse, EMBEDDINGS_TABLE, video_ids)
     if embeddings is None or embeddings.num_rows == 0:
         return []
@@ -168,19 +174,42 @@ def _semantic(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, query: Searc
     sql = f"""
         SELECT * FROM (
             SELECT d.video_id, d.kind, d.start_s, d.end_s, d.text, d.speaker,
-                   array_cosine_similarity(e.embedding, ?::FLOAT[{EMBEDDING_DIMENSIONS}]) AS score
+                   array_cosine_similarity(e.embedding, ?::FLOAT[{EMBEDDING_DIMENSIONS}]) AS score, d.item_index
             FROM search_embeddings e JOIN search_docs d USING (video_id, kind, item_index)
         )
         WHERE score >= ?
         ORDER BY score DESC, video_id, start_s, kind
         LIMIT ?
     """
-    return _matches(con.execute(sql, [vector, SEMANTIC_MIN_SCORE, limit]).fetchall())
+    return con.execute(sql, [vector, SEMANTIC_MIN_SCORE, limit]).fetchall()
 
 
-def _matches(rows: list[tuple[Any, ...]]) -> list[Match]:
-    return [Match(video_id, kind, float(start or 0.0), float(end or 0.0), text, round(float(score), 4), speaker)
-            for video_id, kind, start, end, text, speaker, score in rows]
+def _spoken_at(warehouse: Warehouse, rows: list[tuple[Any, ...]], query: SearchQuery) -> dict[tuple[str, int], float]:
+    """(video, segment) -> start of the segment's first word holding a query word, from `words` (only the matched
+    videos' files are read; words inside redacted personal data are never looked at)."""
+    wanted = {(row[0], row[7]) for row in rows if row[1] == SPEECH}  # (video_id, …, item_index)
+    if not wanted:
+        return {}
+    words = read_rows(warehouse, "words", {video_id for video_id, _ in wanted})
+    if words is None or words.num_rows == 0:
+        return {}
+    words = words.select(["video_id", "segment_index", "word_index", "word", "start_s", "pii_entity"])
+    found: dict[tuple[str, int], tuple[int, float]] = {}
+    for word in words.to_pylist():
+        key = (word["video_id"], word["segment_index"])
+        if key not in wanted or word["pii_entity"] is not None or word["start_s"] is None:
+            continue
+        text = str(word["word"]).lower()
+        if any(stem in text for stem in query.stems) and (key not in found or word["word_index"] < found[key][0]):
+            found[key] = (word["word_index"], float(word["start_s"]))
+    return {key: at for key, (_, at) in found.items()}
+
+
+def _matches(rows: list[tuple[Any, ...]], spoken_at: dict[tuple[str, int], float] | None = None) -> list[Match]:
+    spoken_at = spoken_at or {}
+    return [Match(video_id, kind, float(start or 0.0), float(end or 0.0), text, round(float(score), 4), speaker,
+                  spoken_at.get((video_id, index)))
+            for video_id, kind, start, end, text, speaker, score, index in rows]
 
 
 def as_table(matches: list[Match], base_url: str | None = None) -> pa.Table:
@@ -189,5 +218,6 @@ def as_table(matches: list[Match], base_url: str | None = None) -> pa.Table:
     rows = [{**m.as_dict(), "link": prefix + m.link} for m in matches]
     return pa.Table.from_pylist(rows, schema=pa.schema([
         ("video_id", pa.string()), ("kind", pa.string()), ("start_s", pa.float64()), ("end_s", pa.float64()),
-        ("text", pa.string()), ("score", pa.float64()), ("speaker", pa.string()), ("link", pa.string()),
+        ("text", pa.string()), ("score", pa.float64()), ("speaker", pa.string()), ("time_s", pa.float64()),
+        ("link", pa.string()),
     ]))

@@ -56,6 +56,20 @@ def segment_table(video_id: str) -> pa.Table:
     })
 
 
+def word_table(video_id: str) -> pa.Table:
+    """Words spread evenly over each segment (as aligned words would be), the phone number marked as PII."""
+    rows = []
+    for index, (start, end, speaker, text, _) in enumerate(SEGMENTS[video_id]):
+        words = text.split()
+        step = (end - start) / len(words)
+        for i, word in enumerate(words):
+            pii = "PHONE_NUMBER" if word.strip(".,") in ("415", "555", "0100") else None
+            rows.append({"video_id": video_id, "segment_index": index, "word_index": i, "word": word,
+                         "start_s": round(start + i * step, 3), "end_s": round(start + (i + 1) * step, 3),
+                         "speaker": speaker, "pii_entity": pii})
+    return pa.Table.from_pylist(rows)
+
+
 def screen_table(video_id: str) -> pa.Table:
     """Rows in the columns of the `screen_text` table (its schema when this code registers it)."""
     rows = SCREEN[video_id]
@@ -76,7 +90,7 @@ def screen_table(video_id: str) -> pa.Table:
 def write_corpus(root: str, *, screen: bool = True, encoder: SentenceEncoder | None = None) -> Warehouse:
     wh = Warehouse(store(root))
     for video_id in SEGMENTS:
-        tables = {"segments": segment_table(video_id)}
+        tables = {"segments": segment_table(video_id), "words": word_table(video_id)}
         if screen and video_id in SCREEN:
             tables["screen_text"] = screen_table(video_id)
         if encoder is not None:
@@ -125,7 +139,10 @@ def test_keyword_matches_every_word_case_insensitively_and_ranks_the_phrase_firs
     assert matches[0].score > matches[2].score > 0
     assert all(m.kind == "speech" for m in matches) and matches[0].speaker == "SPEAKER_01"
     assert (matches[0].video_id, matches[0].start_s, matches[0].end_s) == (TALK, 9.0, 11.7)
-    assert matches[0].link == f"/v1/videos/{TALK}/view#t=9.0" == transcript_link(TALK, 9.04)
+    # The link goes to where the words are said: "hiring" is the 2nd of 9 words over 9.0-11.7 s.
+    assert matches[0].time_s == pytest.approx(9.3) and matches[1].time_s == pytest.approx(2.8 + 8 * 3.7 / 13, abs=1e-3)
+    assert matches[0].link == f"/v1/videos/{TALK}/view#t=9.3" == transcript_link(TALK, 9.34)
+    assert matches[2].time_s == pytest.approx(12.0 + 8 * 3.0 / 11, abs=1e-3)  # "plan", the 9th of 11 words
     assert [m.text for m in search(wh, "engineer", video_ids=[TALK])] == [texts[0]]  # a prefix of a word
     assert [m.text for m in search(wh, "springs", video_ids=[TALK])] == [texts[0]]  # a plural finds the singular
     assert len(search(wh, "hiring plan", video_ids=[TALK], limit=1)) == 1
@@ -154,7 +171,7 @@ def test_redacted_text_is_what_is_matched_and_returned(root):
 def test_screen_text_is_searched_when_the_table_exists(root):
     wh = write_corpus(root)
     [shown] = search(wh, "q3 revenue", video_ids=[LECTURE])
-    assert (shown.kind, shown.start_s, shown.end_s, shown.speaker) == ("screen", 20.0, 29.0, None)
+    assert (shown.kind, shown.start_s, shown.end_s, shown.speaker, shown.time_s) == ("screen", 20.0, 29.0, None, 20.0)
     assert shown.text == "Q3 REVENUE up 12%" and shown.link == f"/v1/videos/{LECTURE}/view#t=20.0"
     both = search(wh, "hiring", video_ids=[LECTURE])
     assert [m.kind for m in both] == ["speech"]
@@ -218,7 +235,7 @@ def test_vidassets_search_command(tmp_path, monkeypatch):
         assert search_main(["hiring plan", "--root", root, "--format", "json", "--limit", "2"]) == 0
     rows = json.loads(out.getvalue())
     assert [(r["video_id"], r["start_s"]) for r in rows] == [(OTHER, 5.0), (TALK, 9.0)]  # the whole corpus
-    assert rows[1]["link"] == f"https://api.example.com/v1/videos/{TALK}/view#t=9.0"
+    assert rows[1]["link"] == f"https://api.example.com/v1/videos/{TALK}/view#t=9.3"
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         assert search_main(["revenue", "--root", root, "--video", LECTURE]) == 0
