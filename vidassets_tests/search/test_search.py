@@ -158,6 +158,16 @@ def test_only_the_allowed_videos_are_searched(root):
     assert {m.video_id for m in search(wh, "hiring", video_ids=None)} == {TALK, LECTURE, OTHER}  # operators
 
 
+def test_other_videos_files_are_never_read(root):
+    """A search for some videos opens only their files: another video's unreadable file does not matter."""
+    wh = write_corpus(root)
+    for table in ("segments", "words", "screen_text"):
+        wh.store.put_bytes(video_file_key(table, OTHER), b"not parquet at all")
+    assert [m.video_id for m in search(wh, "hiring plan", video_ids=[TALK])] == [TALK] * 3
+    with pytest.raises(Exception, match="(?i)parquet|magic"):
+        search(wh, "hiring plan", video_ids=[OTHER])
+
+
 def test_redacted_text_is_what_is_matched_and_returned(root):
     wh = write_corpus(root)
     assert search(wh, "415 555", video_ids=[TALK]) == []
