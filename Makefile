@@ -39,7 +39,7 @@ test: install system-deps lint  ## the whole test suite (real S3 server, real Da
 	$(UV) run --frozen pytest
 
 # Packages the type checker holds for (pyproject.toml [tool.mypy]); extend the list as more of the code is typed.
-MYPY_PATHS := vidassets/ml vidassets/media vidassets/analytics vidassets/storage vidassets/manifests.py \
+MYPY_PATHS := vidassets/ml vidassets/media vidassets/analytics vidassets/search vidassets/storage vidassets/manifests.py \
 	vidassets/model_config.py vidassets/cli
 
 lint:

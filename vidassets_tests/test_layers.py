@@ -10,8 +10,8 @@ from pathlib import Path
 import vidassets
 
 PACKAGE = Path(vidassets.__file__).parent
-DAGSTER_FREE = ["media", "ml", "analytics", "storage", "manifests.py", "model_config.py", "video_ids.py", "verdict.py",
-                "api/outbound.py", "settings.py"]
+DAGSTER_FREE = ["media", "ml", "analytics", "search", "storage", "manifests.py", "model_config.py", "video_ids.py",
+                "verdict.py", "api/outbound.py", "settings.py"]
 LOWER_LAYERS = ["media", "ml", "analytics", "storage"]  # take settings as values: no environment, no settings loader
 FORBIDDEN = ("dagster", "dagster_aws", "vidassets.resources", "vidassets.assets", "vidassets.sensors",
              "vidassets.definitions", "vidassets.jobs", "vidassets.partitions")

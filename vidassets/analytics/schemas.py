@@ -14,7 +14,7 @@ import json
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # schema_fingerprint() of each released SCHEMA_VERSION. Never edit an existing entry: bump the version.
 EXPECTED_FINGERPRINTS: dict[int, str] = {
@@ -23,6 +23,7 @@ EXPECTED_FINGERPRINTS: dict[int, str] = {
     3: "7964747b593a4169",  # + run_costs table
     4: "27125918cafe939c",  # + segments.text_redacted, words.pii_entity
     5: "d155aa64dc35890f",  # + voices, shots and faces tables
+    6: "293e1712e7401c7c",  # + text_embeddings (search); the lead resolves the number with screen_text
 }
 
 STATUSES = ("approved", "rejected", "failed", "no_speech")
@@ -243,6 +244,24 @@ FACES = _table(
     _col("model", pa.string(), "Model and its content hash, e.g. `centerface-sha256:<12 hex>`."),
 )
 
+EMBEDDING_DIMENSIONS = 384  # all-MiniLM-L6-v2 (vidassets.ml.sentence_embeddings)
+
+TEXT_EMBEDDINGS = _table(
+    "text_embeddings",
+    "One row per searchable text of the video, spoken (a `segments` row) or on screen (a `screen_text` block): its "
+    "sentence embedding for semantic search (`vidassets search --semantic`, `GET /v1/search?semantic=true`). The "
+    "embedded text is the PII-redacted one where it exists. Join back on (video_id, item_index) to `segments` "
+    "(segment_index) or `screen_text` (block_index) for the text.",
+    _col("kind", pa.string(), "`speech` (a segments row) or `screen` (a screen_text block).", nullable=False),
+    _col("item_index", pa.int32(), "`segments.segment_index` for speech, `screen_text.block_index` for screen.",
+         nullable=False),
+    _col("start_s", pa.float64(), "Start of the text (as in its table).", unit="s"),
+    _col("end_s", pa.float64(), "End of the text.", unit="s"),
+    _col("embedding", pa.list_(pa.float32(), EMBEDDING_DIMENSIONS), "L2-normalized sentence embedding (cosine "
+         "similarity = dot product; DuckDB `array_cosine_similarity`).", nullable=False),
+    _col("model", pa.string(), "Embedding model, e.g. `all-MiniLM-L6-v2`.", nullable=False),
+)
+
 RUN_COSTS = _table(
     "run_costs",
     "One row per asset step of every video_pipeline run of the video (retries and failed attempts included): "
@@ -274,6 +293,7 @@ SCHEMAS: dict[str, pa.Schema] = {
     "run_costs": RUN_COSTS,
     "shots": SHOTS,
     "faces": FACES,
+    "text_embeddings": TEXT_EMBEDDINGS,
 }
 TABLES: tuple[str, ...] = tuple(SCHEMAS)
 

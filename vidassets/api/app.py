@@ -314,6 +314,9 @@ def create_app(settings: ApiSettings | None = None, instance: dg.DagsterInstance
     from vidassets.api.view import add_view_route
 
     add_view_route(app, viewer, owned, VIEW_COOKIE)
+    from vidassets.api.search import router as search_router
+
+    app.include_router(search_router)
     return app
 
 

@@ -15,8 +15,11 @@ from vidassets.analytics.rows import video_tables as rows_for_video
 from vidassets.analytics.schemas import SCHEMA_VERSION
 from vidassets.analytics.warehouse import Warehouse
 from vidassets.manifests import MANIFEST_ASSETS, FailureRecord, VideoManifests
+from vidassets.ml.sentence_embeddings import MODEL_NAME as EMBEDDING_MODEL
 from vidassets.partitions import videos_partitions
+from vidassets.resources.models import ModelLoader
 from vidassets.resources.storage import VideoStorage
+from vidassets.search.texts import EMBEDDINGS_TABLE, embedding_rows
 from vidassets.storage.layout import WAREHOUSE
 from vidassets.verdict import load_manifests
 from vidassets.version import CODE_VERSION
@@ -38,13 +41,16 @@ def pipeline_step_timings(instance: dg.DagsterInstance, video_id: str, limit: in
 @dg.asset(
     partitions_def=videos_partitions,
     group_name="analytics",
-    code_version=f"video_tables-schema{SCHEMA_VERSION}",
+    code_version=f"video_tables-schema{SCHEMA_VERSION}-{EMBEDDING_MODEL}",
     deps=list(MANIFEST_ASSETS),
     kinds={"parquet"},
     description="This video's rows in the warehouse tables (videos, moderation_frames, segments, words, speakers, "
-    "summaries, text_moderation, run_costs, shots, faces); rewritten whole on every materialization.",
+    "summaries, text_moderation, run_costs, shots, faces, text_embeddings: MiniLM vectors of the redacted texts for "
+    "semantic search); rewritten whole on every materialization.",
 )
-def video_tables(context: dg.AssetExecutionContext, storage: VideoStorage) -> dg.MaterializeResult:
+def video_tables(
+    context: dg.AssetExecutionContext, storage: VideoStorage, models: dg.ResourceParam[ModelLoader]
+) -> dg.MaterializeResult:
     video_id = context.partition_key
     manifests = load_manifests(storage.store, video_id)
     error = lifecycle.final_failure(context.instance, video_id)
@@ -58,6 +64,7 @@ def video_tables(context: dg.AssetExecutionContext, storage: VideoStorage) -> dg
         device=(manifests["moderation"] or {}).get("device"),
         media_s=((manifests["source_video"] or {}).get("probe") or {}).get("duration_s"),
     )
+    tables[EMBEDDINGS_TABLE] = embedding_rows(video_id, tables, models.sentence_encoder)
     counts = Warehouse(storage.store).write_video(video_id, tables)
     status = tables["videos"].column("status")[0].as_py()
     return dg.MaterializeResult(

