@@ -95,6 +95,7 @@ WATCH_BUCKET = Variable("VIDASSETS_WATCH_BUCKET", "vidassets")
 WATCH_PREFIX = Variable("VIDASSETS_WATCH_PREFIX", "uploads/", keep_empty=True)
 SENSOR_INTERVAL_S = Variable("VIDASSETS_SENSOR_INTERVAL_S", "30")
 UPLOAD_EVENTS_URL = Variable("VIDASSETS_UPLOAD_EVENTS_URL", shown="unset: the sensor lists the prefix")
+LIVE_PARTITIONS = Variable("VIDASSETS_LIVE_PARTITIONS", "100000")
 FILER_ADDRESS = Variable("VIDASSETS_FILER_ADDRESS", "127.0.0.1:8888")
 SCRATCH = Variable("VIDASSETS_SCRATCH", shown="`$TMPDIR/vidassets-<uid>`")
 AWS_ENDPOINT_URL_S3 = Variable("AWS_ENDPOINT_URL_S3")
@@ -239,6 +240,7 @@ class WatchSettings:
     sensor_interval_s: int
     events_url: str = ""  # the upload event queue (redis://… stream or an SQS queue URL); "": listing
     filer_address: str = ""  # SeaweedFS filer host:port, for the event relay (`vidassets upload-events`)
+    live_partitions: int = 100_000  # `vidassets partitions archive` keeps this many newest video partitions
 
 
 @dataclass(frozen=True)
@@ -304,7 +306,8 @@ class Settings:
             v = self.values
             return WatchSettings(bucket=WATCH_BUCKET.read(v) or "", prefix=normalize_prefix(WATCH_PREFIX.read(v) or ""),
                                  sensor_interval_s=_required_int(SENSOR_INTERVAL_S, v, minimum=1),
-                                 events_url=UPLOAD_EVENTS_URL.read(v) or "", filer_address=FILER_ADDRESS.read(v) or "")
+                                 events_url=UPLOAD_EVENTS_URL.read(v) or "", filer_address=FILER_ADDRESS.read(v) or "",
+                                 live_partitions=_required_int(LIVE_PARTITIONS, v, minimum=0))
 
         return self._parse("watch", build)
 

@@ -20,6 +20,7 @@ from vidassets.api.db import reprocess_claims
 from vidassets.api.objects import StoredObject
 from vidassets.api.settings import ApiSettings
 from vidassets.api.status import VideoRef
+from vidassets.partitions import ensure_partition
 from vidassets.sources import SourceRef
 
 CLAIM_STALE_S = 120.0  # a claim older than this was left by a crashed request
@@ -95,6 +96,7 @@ def submit_reprocess(
         if running is not None:
             raise ReprocessError(409, f"video {ref.video_id}: run {running.run_id} is still "
                                       f"{running.status.value.lower()}; reprocess it after it ends")
+        ensure_partition(instance, ref.video_id)  # an archived video (`vidassets partitions archive`) runs again
         return _submit(settings.dagster_url, ref, obj)
     finally:
         _release(engine, ref.video_id)

@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "costs": ("warehouse", "costs_main", "compute seconds and $ per video-hour per video; --help"),
     "workers": ("workers", "workers_main", "run queues, warm workers and runs in flight; --help"),
     "worker": ("workers", "worker_main", "run one warm run worker (Celery) in the foreground; --help"),
+    "partitions": ("partitions", "partitions_main", "archive the oldest settled videos' partitions; --help"),
     "upload-events": ("ingest", "upload_events_main", "relay SeaweedFS upload events to the sensor's Redis stream"),
     "up": ("up", "up_main", "run the platform locally: S3, run queue, warm workers, Dagster UI, daemon"),
 }
