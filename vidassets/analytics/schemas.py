@@ -23,7 +23,7 @@ EXPECTED_FINGERPRINTS: dict[int, str] = {
     3: "7964747b593a4169",  # + run_costs table
     4: "27125918cafe939c",  # + segments.text_redacted, words.pii_entity
     5: "d155aa64dc35890f",  # + voices, shots and faces tables
-    6: "2cb66890e157a6f6",  # + voice_registry table, segments/speakers.voice_id and speaker_name
+    6: "beee434af516c34f",  # + voice_registry table, segments/speakers.voice_id and speaker_name
 }
 
 STATUSES = ("approved", "rejected", "failed", "no_speech")
@@ -199,6 +199,8 @@ VOICE_REGISTRY = _table(
          "split out by hand).", nullable=False),
     _col("seq", pa.int64(), "The video's position in the registry order (stable: rebuilds follow it).",
          nullable=False),
+    _col("centroid", pa.string(), "Founder id of the centroid the speaker joined: `voice_id`, or in a merged voice "
+         "the id of the voice merged in (each keeps its centroid).", nullable=False),
     _col("owner", pa.string(), "API user whose upload the video is (the names come from that user's list); null "
          "for videos not uploaded through the API (operator names)."),
     _col("name", pa.string(), "Name the owner gave the voice; null when unnamed."),

@@ -104,7 +104,7 @@ def load_registry(warehouse: Warehouse, video_id: str | None = None) -> list[dic
 
 def _assignment(row: Mapping[str, Any]) -> Assignment:
     return Assignment(row["video_id"], row["speaker"], row["voice_id"], row["model"], row["similarity"],
-                      bool(row["founder"]), bool(row["attracts"]), int(row["seq"]))
+                      bool(row["founder"]), bool(row["attracts"]), int(row["seq"]), row["centroid"])
 
 
 def load_overrides(store: Store) -> Overrides:
@@ -139,6 +139,18 @@ def set_name(store: Store, scope: str, voice_id: str, name: str | None) -> None:
     store.put_json(key, data)
 
 
+def owners_by_source(store: Store, rule: Callable[[str, str], str | None]) -> Callable[[str], str | None]:
+    """`video_id -> owner`: `rule(bucket, key)` (the API's upload-key rule) applied to the object the video's
+    `source_video` manifest names; None without a manifest."""
+    def owner_of(video_id: str) -> str | None:
+        source = store.find_json(manifest_key("source_video", video_id)) or {}
+        if not source.get("bucket") or not source.get("key"):
+            return None
+        return rule(source["bucket"], source["key"])
+
+    return owner_of
+
+
 # ------------------------------------------------------------------------------------------------ the registry
 
 @dataclass
@@ -155,7 +167,7 @@ class RegistryUpdate:
 
 def _row_key(row: Mapping[str, Any]) -> tuple:
     return (row["speaker"], row["voice_id"], row["model"], row["similarity"], row["founder"], row["attracts"],
-            row["seq"])
+            row["seq"], row["centroid"])
 
 
 def update_registry(
@@ -189,7 +201,8 @@ def update_registry(
         old = old_by_video.get(video_id, [])
         rows = [{"video_id": a.video_id, "speaker": a.speaker, "voice_id": a.voice_id, "model": a.model,
                  "similarity": a.similarity, "threshold": update.thresholds[a.model], "founder": a.founder,
-                 "attracts": a.attracts, "seq": a.seq, "owner": None, "name": None} for a in assigned]
+                 "attracts": a.attracts, "seq": a.seq, "centroid": a.group, "owner": None, "name": None}
+                for a in assigned]
         if old and sorted(map(_row_key, old)) == sorted(map(_row_key, rows)):
             continue
         owner = old[0]["owner"] if old else owner_of(video_id)
@@ -397,6 +410,18 @@ def apply_labels(store: Store, video_ids: Iterable[str] | None = None, *, force:
         latest.update({video_id: _fingerprint(labels) for video_id, labels in todo.items()})
         store.put_json(voice_labels_key(), {"videos": latest})
     return sorted(todo)
+
+
+def name_voice(store: Store, voice_id: str, name: str | None, scope: str) -> list[str]:
+    """Bind (None: remove) the name of `voice_id` in `scope` and rewrite the outputs of that scope's videos with
+    the voice; returns the videos written."""
+    check_voice_id(voice_id)
+    rows = load_registry(Warehouse(store))
+    if not any(r["voice_id"] == voice_id for r in rows):
+        raise RegistryError(f"no voice {voice_id} in the registry")
+    videos = sorted({r["video_id"] for r in rows if r["voice_id"] == voice_id and scope_of(r["owner"]) == scope})
+    set_name(store, scope, voice_id, name)
+    return apply_labels(store, videos)
 
 
 def voices_in(store: Store, video_ids: Iterable[str], scope: str) -> list[dict[str, Any]]:

@@ -6,13 +6,14 @@ in `speaker_registry_job` (queue `cpu`) after each video's warehouse rows are wr
 every video in registry order, e.g. after a change of embedding model).
 """
 
+from collections.abc import Callable
+
 import dagster as dg
 
 from vidassets.analytics import voice_registry
 from vidassets.assets.analytics import video_tables
 from vidassets.resources.storage import VideoStorage
 from vidassets.resources.uploads import UploadsBucket
-from vidassets.storage.layout import manifest_key
 from vidassets.version import CODE_VERSION
 
 
@@ -22,20 +23,14 @@ class RegistryConfig(dg.Config):
     rebuild: bool = False
 
 
-def owner_lookup(storage: VideoStorage, uploads: UploadsBucket):  # noqa: ANN201 - a closure
-    """`video_id -> API user` by the API's rule for upload keys (`api.objects.upload_owner`), from the object the
-    video's `source_video` manifest names; None for any other object."""
+def owner_lookup(storage: VideoStorage, uploads: UploadsBucket) -> Callable[[str], str | None]:
+    """`video_id -> API user` by the API's rule for upload keys (`api.objects.upload_owner`) applied to the object
+    the video's `source_video` manifest names; None for any other object."""
     from vidassets.api.objects import upload_owner  # the API module only when the asset runs
 
     bucket, prefix = uploads.bucket, uploads.watched_prefix()
-
-    def owner_of(video_id: str) -> str | None:
-        source = storage.store.find_json(manifest_key("source_video", video_id)) or {}
-        if source.get("bucket") != bucket or not source.get("key"):
-            return None
-        return upload_owner(prefix, source["key"])
-
-    return owner_of
+    return voice_registry.owners_by_source(
+        storage.store, lambda b, key: upload_owner(prefix, key) if b == bucket else None)
 
 
 @dg.asset(

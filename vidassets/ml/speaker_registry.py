@@ -69,6 +69,7 @@ class Assignment:
     founder: bool
     attracts: bool  # a trusted voice others may join (False: too short, or split out by hand)
     seq: int  # the video's position in the registry order
+    group: str = ""  # the founder id of the centroid it joined (a merged voice has one per merged voice)
 
 
 @dataclass
@@ -98,19 +99,27 @@ class Overrides:
 
 
 class _Voice:
+    """A corpus voice while building: its videos, and per model one centroid sum per founder group (a merged
+    voice keeps each merged voice's centroid, so a speaker close to either joins it)."""
+
     __slots__ = ("voice_id", "videos", "sums", "attracts")
 
     def __init__(self, voice_id: str, attracts: bool) -> None:
         self.voice_id = voice_id
         self.videos: set[str] = set()
-        self.sums: dict[str, np.ndarray] = {}  # model -> sum of members' unit embeddings
+        self.sums: dict[str, dict[str, np.ndarray]] = {}  # model -> founder group -> sum of unit embeddings
         self.attracts = attracts
 
-    def add(self, member: SpeakerVoice) -> None:
+    def add(self, member: SpeakerVoice, group: str) -> None:
         self.videos.add(member.video_id)
         if member.trusted:
             vector = np.asarray(member.embedding, dtype=np.float64)
-            self.sums[member.model] = self.sums.get(member.model, 0.0) + vector
+            groups = self.sums.setdefault(member.model, {})
+            groups[group] = groups.get(group, 0.0) + vector
+
+    def best(self, model: str, vector: np.ndarray) -> tuple[float, str]:
+        """(similarity, founder group) of the group centroid closest to `vector`."""
+        return max((float(_unit(total) @ vector), group) for group, total in sorted(self.sums[model].items()))
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:
@@ -137,8 +146,9 @@ class RegistryBuilder:
             voice = self.voices.get(row.voice_id)
             if voice is None:
                 voice = self.voices[row.voice_id] = _Voice(row.voice_id, row.attracts)
+            group = row.group or row.voice_id
             if member is not None:
-                voice.add(member)
+                voice.add(member, group)
             self.rows[(row.video_id, row.speaker)] = row
             self.next_seq = max(self.next_seq, row.seq + 1)
 
@@ -151,7 +161,7 @@ class RegistryBuilder:
         matchable = [s for s in ordered if s.trusted and (video_id, s.speaker) not in self.overrides.splits]
         taken: set[str] = set()
         out: list[Assignment] = []
-        matched: dict[str, tuple[str, float]] = {}
+        matched: dict[str, tuple[str, float, str]] = {}  # speaker -> (voice, similarity, founder group)
         by_model: dict[str, list[SpeakerVoice]] = {}
         for s in matchable:
             by_model.setdefault(s.model, []).append(s)
@@ -160,26 +170,27 @@ class RegistryBuilder:
                                 if voice.attracts and model in voice.sums and video_id not in voice.videos)
             if not candidates:
                 continue
-            centroids = np.stack([_unit(self.voices[v].sums[model]) for v in candidates])
-            vectors = np.stack([_unit(np.asarray(s.embedding, dtype=np.float64)) for s in group])
-            similarity = vectors @ centroids.T
+            vectors = [_unit(np.asarray(s.embedding, dtype=np.float64)) for s in group]
+            best = [[self.voices[v].best(model, x) for v in candidates] for x in vectors]
+            similarity = np.array([[sim for sim, _ in row] for row in best])
             rows, cols = linear_sum_assignment(-similarity)
             threshold = threshold_for(model, self.thresholds)
             for r, c in zip(rows, cols, strict=True):
                 if similarity[r, c] >= threshold:
-                    matched[group[r].speaker] = (candidates[c], round(float(similarity[r, c]), 4))
-        taken.update(voice_id for voice_id, _ in matched.values())
+                    matched[group[r].speaker] = (candidates[c], round(float(similarity[r, c]), 4), best[r][c][1])
+        taken.update(voice_id for voice_id, _, _ in matched.values())
         for s in ordered:
             split = (video_id, s.speaker) in self.overrides.splits
             if s.speaker in matched:
-                voice_id, sim = matched[s.speaker]
+                voice_id, sim, group_id = matched[s.speaker]
                 founder = False
             else:
                 voice_id, sim, founder = self._found(video_id, s, split, taken)
+                group_id = voice_id_for(video_id, s.speaker, split=split)
             voice = self.voices[voice_id]
-            voice.add(s)
+            voice.add(s, group_id)
             taken.add(voice_id)
-            row = Assignment(video_id, s.speaker, voice_id, s.model, sim, founder, voice.attracts, seq)
+            row = Assignment(video_id, s.speaker, voice_id, s.model, sim, founder, voice.attracts, seq, group_id)
             self.rows[(video_id, s.speaker)] = row
             out.append(row)
         return out
