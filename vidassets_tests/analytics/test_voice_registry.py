@@ -31,7 +31,8 @@ def corpus(local_root):
 
 
 def _voice_of(store, vid: str, speaker: str) -> str:
-    return next(r["voice_id"] for r in registry.load_registry(registry.Warehouse(store), vid) if r["speaker"] == speaker)
+    rows = registry.load_registry(registry.Warehouse(store), vid)
+    return next(r["voice_id"] for r in rows if r["speaker"] == speaker)
 
 
 def test_the_same_person_gets_one_voice_id_across_videos(corpus):
