@@ -35,7 +35,7 @@ def write_video(store: Store, video_id: str, people: tuple[str, str], vectors: d
     voices = []
     for speaker, person in zip(("SPEAKER_00", "SPEAKER_01"), people, strict=True):
         base = vectors[person] / np.linalg.norm(vectors[person])
-        vector = base + rng.normal(scale=0.02, size=DIM)
+        vector = base + rng.normal(scale=0.01, size=DIM)
         voices.append({"speaker": speaker, "embedding": [float(x) for x in vector / np.linalg.norm(vector)],
                        "speech_s": 30.0, "windows": 12, "model": "resemblyzer", "too_short": False})
     parts["diarized_transcript"]["voices"] = voices
