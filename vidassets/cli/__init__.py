@@ -43,6 +43,6 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(rest)}")
         from vidassets.cli.process import process, process_many
 
-        return process(args.file, args.out) if len(args.file) == 1 else process_many(args.file, args.out)
+        return process(args.file[0], args.out) if len(args.file) == 1 else process_many(args.file, args.out)
     module, function, _ = COMMANDS[args.command]
     return getattr(importlib.import_module(f"{__name__}.{module}"), function)(rest)
