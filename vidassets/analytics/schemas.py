@@ -302,12 +302,12 @@ SCHEMAS: dict[str, pa.Schema] = {
     "words": WORDS,
     "speakers": SPEAKERS,
     "voices": VOICES,
-    "voice_registry": VOICE_REGISTRY,
     "summaries": SUMMARIES,
     "text_moderation": TEXT_MODERATION,
     "run_costs": RUN_COSTS,
     "shots": SHOTS,
     "faces": FACES,
+    "voice_registry": VOICE_REGISTRY,
 }
 TABLES: tuple[str, ...] = tuple(SCHEMAS)
 
