@@ -183,6 +183,7 @@ class RegistryBuilder:
         taken.update(voice_id for voice_id, _, _ in matched.values())
         for s in ordered:
             split = (video_id, s.speaker) in self.overrides.splits
+            sim: float | None
             if s.speaker in matched:
                 voice_id, sim, group_id = matched[s.speaker]
                 founder = False
