@@ -32,7 +32,9 @@ from vidassets.analytics.warehouse import PARQUET_OPTIONS, Warehouse, conform
 from vidassets.ml.speaker_registry import Assignment, Overrides, SpeakerVoice, build, threshold_for
 from vidassets.storage import Store
 from vidassets.storage.layout import (
+    ASSETS,
     CONTENT_TYPES,
+    MANIFEST_FILE,
     OPERATOR_SCOPE,
     REGISTRY,
     TRANSCRIPT_FORMATS,
@@ -351,8 +353,24 @@ def video_labels(store: Store, video_id: str, scope: str | None = None) -> Label
     return labels_of(rows, names(store, scope or scope_of(rows[0]["owner"])))
 
 
-def _fingerprint(labels: Labels) -> str:
-    return hashlib.sha256(json.dumps(sorted(labels.items())).encode()).hexdigest()[:16]
+def _fingerprint(labels: Labels, sources: str) -> str:
+    """What a video's labelled files were made from: its labels, and the versions of the manifests whose assets
+    write those files unlabelled (a re-processed video is labelled again even when its labels did not change)."""
+    return hashlib.sha256(json.dumps([sorted(labels.items()), sources]).encode()).hexdigest()[:16]
+
+
+LABELLED_SOURCES = ("diarized_transcript", "text_moderation")  # the assets that write transcript[.redacted].*
+
+
+def _source_tokens(store: Store) -> dict[str, str]:
+    """video id -> the version tokens of its LABELLED_SOURCES manifests (one listing per asset)."""
+    tokens: dict[str, list[str]] = {}
+    for asset in LABELLED_SOURCES:
+        for info in store.list_named(f"{ASSETS}/{asset}/", MANIFEST_FILE):
+            parts = info.key.split("/")
+            if len(parts) == 4:
+                tokens.setdefault(parts[2], []).append(f"{asset}:{info.token}")
+    return {video_id: "|".join(sorted(found)) for video_id, found in tokens.items()}
 
 
 def _relabel_parquet(store: Store, table: str, video_id: str, labels: Labels) -> None:
@@ -398,16 +416,19 @@ def apply_labels(store: Store, video_ids: Iterable[str] | None = None, *, force:
             by_video.setdefault(row["video_id"], []).append(row)
     scope_names = {scope: names(store, scope) for scope in {scope_of(r[0]["owner"]) for r in by_video.values()}}
     applied: dict[str, str] = (store.find_json(voice_labels_key()) or {}).get("videos", {})
+    sources = _source_tokens(store)
     todo: dict[str, Labels] = {}
+    prints: dict[str, str] = {}
     for video_id, video_rows in by_video.items():
         labels = labels_of(video_rows, scope_names[scope_of(video_rows[0]["owner"])])
-        if force or applied.get(video_id) != _fingerprint(labels):
+        prints[video_id] = _fingerprint(labels, sources.get(video_id, ""))
+        if force or applied.get(video_id) != prints[video_id]:
             todo[video_id] = labels
     with ThreadPoolExecutor(max_workers=IO_THREADS) as pool:
         list(pool.map(lambda item: _relabel_video(store, *item), sorted(todo.items())))
     if todo:
         latest = (store.find_json(voice_labels_key()) or {}).get("videos", {})
-        latest.update({video_id: _fingerprint(labels) for video_id, labels in todo.items()})
+        latest.update({video_id: prints[video_id] for video_id in todo})
         store.put_json(voice_labels_key(), {"videos": latest})
     return sorted(todo)
 

@@ -79,6 +79,21 @@ def test_a_name_shows_in_every_output_of_every_video_with_the_voice(corpus):
     assert labelled.column("speaker_name").to_pylist() == ["Ada Lovelace", None]
 
 
+def test_a_reprocessed_video_is_labelled_again(corpus):
+    """diarized_transcript re-run writes unlabelled transcript files with the same speakers: the registry keeps its
+    rows, and the labels step sees the new manifest version and labels the files again."""
+    registry.update_registry(corpus, no_owner)
+    assert len(registry.apply_labels(corpus)) == 4
+    ada = _voice_of(corpus, video_id(0), "SPEAKER_00")
+    registry.name_voice(corpus, ada, "Ada", OPERATOR_SCOPE)
+    assert registry.apply_labels(corpus) == []
+    write_video(corpus, video_id(0), ("ada", "bob"), PEOPLE, seed=0)  # as a reprocess writes them
+    assert "[Ada]" not in corpus.get_bytes(transcript_key(video_id(0), "txt")).decode()
+    assert registry.update_registry(corpus, no_owner).changed == []
+    assert registry.apply_labels(corpus) == [video_id(0)]
+    assert "[Ada]: " in corpus.get_bytes(transcript_key(video_id(0), "txt")).decode()
+
+
 def test_names_are_per_owner_scope(local_root):
     store = store_for(local_root)
     write_video(store, video_id(0), ("ada", "bob"), PEOPLE, seed=0)
