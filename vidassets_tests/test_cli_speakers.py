@@ -36,6 +36,10 @@ def test_list_name_merge_split(tmp_path):
     assert "[Ada Lovelace]: " in store.get_bytes(transcript_key(video_id(2), "srt")).decode()
     assert "Ada Lovelace" in _speakers(root, "list").stdout
 
+    exported = subprocess.run([sys.executable, "-m", "vidassets.cli", "export", video_id(0), "--format", "txt",
+                               "--root", str(root)], capture_output=True, text=True, timeout=300)
+    assert exported.returncode == 0 and "[Ada Lovelace]: " in exported.stdout, exported.stderr
+
     bad = _speakers(root, "name", ada, "Ada\x1b[31m")
     assert bad.returncode == 1 and "control" in bad.stderr
     assert _speakers(root, "name", "v-000000000000", "Nobody").returncode == 1
