@@ -13,6 +13,15 @@ best pairwise F1 on the other nine clips clusters all ten; the clip's pairs are 
 - B-cubed precision / recall, overall and per clip;
 - the false-merge rate: voice pairs put in one cluster that are two people, over all pairs put together.
 
+The registry (`vidassets.ml.speaker_registry.build`, what the `speaker_registry` asset runs: clips taken in
+order, each clip's speakers matched to known voices by one assignment, cosine similarity >= threshold) is scored
+the same way, over the set and per clip, with its threshold chosen leave-one-out (the threshold with the best
+pairwise F1 on the registry of the other nine clips; ties to the higher threshold, fewer merges), in three
+settings: `deployed` (too_short voices, under 10 s of clean speech, never attract: as in production), `all
+trusted` (every voice with an embedding may attract) and `oracle` (reference turns instead of the diarizer: one
+Resemblyzer `embed_utterance` over each participant's solo speech in the clip, all trusted): the oracle separates
+what the embeddings can do from what the diarizer's short, mixed voices allow.
+
     uv run --frozen python benchmarks/quality_voices.py [--data DIR] [--trusted-only] [--json]
 
 Every voice with an embedding is clustered, `too_short` ones included (under 10 s of clean speech: most speakers
@@ -40,6 +49,7 @@ from quality_diarization import CACHE, CLIPS, fetch_ami_train, load_clips  # noq
 from vidassets.ml.speech_types import SpeakerTurn  # noqa: E402
 
 THRESHOLDS = [round(x, 2) for x in np.arange(0.05, 0.61, 0.05)]
+SIMILARITIES = [round(x, 2) for x in np.arange(0.40, 0.96, 0.05)]  # registry match thresholds (cosine)
 
 
 def clip_voices(diarizer: Any, name: str, audio: np.ndarray) -> tuple[list[SpeakerTurn], list[dict[str, Any]]]:
@@ -104,6 +114,111 @@ def bcubed(labels: np.ndarray, truth: list[str], items: list[int] | None = None)
     return precision / len(items), recall / len(items)
 
 
+# ------------------------------------------------------------------------------------------ the registry
+
+def registry_labels(items: list[dict[str, Any]], threshold: float, subset: list[int] | None = None) -> np.ndarray:
+    """Corpus voice ids from the registry over `items` (or the `subset`), as integer labels (-1 outside)."""
+    from vidassets.ml.speaker_registry import SpeakerVoice, build
+
+    chosen = list(range(len(items))) if subset is None else subset
+    videos: dict[str, list[SpeakerVoice]] = {}
+    for i in chosen:
+        item = items[i]
+        videos.setdefault(item["clip"], []).append(SpeakerVoice(
+            item["clip"], item["speaker"], "resemblyzer", tuple(item["embedding"]), item["too_short"]))
+    ids = {(a.video_id, a.speaker): a.voice_id
+           for a in build(dict(sorted(videos.items())), thresholds={"resemblyzer": threshold}).assignments()}
+    names = {v: n for n, v in enumerate(sorted(set(ids.values())))}
+    labels = np.full(len(items), -1)
+    for i in chosen:
+        labels[i] = names[ids[(items[i]["clip"], items[i]["speaker"])]]
+    return labels
+
+
+def pooled(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Leave-one-out rows pooled: pairs counted once per held-out end."""
+    tp = sum(r["precision"] * r["merged_pairs"] for r in rows)
+    merged = sum(r["merged_pairs"] for r in rows)
+    true_pairs = sum(r["true_pairs"] for r in rows)
+    p = tp / merged if merged else 1.0
+    rc = tp / true_pairs if true_pairs else 1.0
+    return {"precision": p, "recall": rc, "f1": 2 * p * rc / (p + rc) if p + rc else 0.0,
+            "false_merge_rate": 1 - p if merged else 0.0,
+            "bcubed_precision": float(np.mean([r["bcubed_precision"] for r in rows])),
+            "bcubed_recall": float(np.mean([r["bcubed_recall"] for r in rows]))}
+
+
+def score_registry(items: list[dict[str, Any]], label: str) -> dict[str, Any]:
+    """Grid and leave-one-out scores of the registry over `items`; prints the tables."""
+    clips = np.array([CLIPS.index(i["clip"]) for i in items])
+    truth = [i["person"] for i in items]
+    grid = {}
+    for t in SIMILARITIES:
+        labels = registry_labels(items, t)
+        scores = pair_scores(labels, truth, clips)
+        scores["bcubed_precision"], scores["bcubed_recall"] = bcubed(labels, truth)
+        scores["voices"] = len(set(labels))
+        scores["same_clip_merges"] = sum(1 for i in range(len(items)) for j in range(i + 1, len(items))
+                                         if clips[i] == clips[j] and labels[i] == labels[j])
+        grid[t] = scores
+    print(f"\n### registry, {label}: {len(items)} voices, {sum(not i['too_short'] for i in items)} trusted, "
+          f"{len(set(truth))} people\n")
+    print("| threshold | pairwise P / R / F1 | false-merge rate | B-cubed P / R | voice ids | same-clip merges |")
+    print("|---|---|---|---|---|---|")
+    for t, sc in grid.items():
+        print(f"| {t:.2f} | {sc['precision']:.2f} / {sc['recall']:.2f} / {sc['f1']:.2f} | "
+              f"{sc['false_merge_rate']:.2f} | {sc['bcubed_precision']:.2f} / {sc['bcubed_recall']:.2f} | "
+              f"{sc['voices']} | {sc['same_clip_merges']} |")
+    rows = []
+    for held in sorted(set(clips)):
+        rest = [i for i in range(len(items)) if clips[i] != held]
+
+        def rest_f1(t: float, rest: list[int] = rest) -> tuple[float, float]:
+            labels = registry_labels(items, t, rest)
+            return (pair_scores(labels[rest], [truth[i] for i in rest], clips[rest])["f1"], t)
+
+        best = max(SIMILARITIES, key=rest_f1)
+        labels = registry_labels(items, best)
+        mine = [i for i in range(len(items)) if clips[i] == held]
+        pairs = pair_scores(labels, truth, clips, only=set(mine))
+        bp, br = bcubed(labels, truth, mine)
+        rows.append({"clip": CLIPS[held], "threshold": best, "voices": len(mine), **pairs,
+                     "bcubed_precision": bp, "bcubed_recall": br})
+    print("\n| held-out clip | LOO threshold | voices | pairs with others: P / R / F1 (true pairs) | "
+          "false-merge rate | B-cubed P / R |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['clip']} | {r['threshold']:.2f} | {r['voices']} | {r['precision']:.2f} / {r['recall']:.2f} / "
+              f"{r['f1']:.2f} ({r['true_pairs']}) | {r['false_merge_rate']:.2f} | "
+              f"{r['bcubed_precision']:.2f} / {r['bcubed_recall']:.2f} |")
+    loo = pooled(rows)
+    print(f"\nregistry {label}, leave-one-out: pairwise P {loo['precision']:.2f} R {loo['recall']:.2f} "
+          f"F1 {loo['f1']:.2f}, false merges {loo['false_merge_rate']:.2f}; B-cubed (mean per clip) "
+          f"P {loo['bcubed_precision']:.2f} R {loo['bcubed_recall']:.2f}")
+    return {"grid": grid, "loo": rows, "loo_overall": loo}
+
+
+def pooled_voices(name: str, audio: np.ndarray, turns: list[SpeakerTurn], who: Any, tag: str
+                  ) -> list[dict[str, Any]]:
+    """One voice per speaker of `turns`: Resemblyzer over all its solo speech (`ml.voices.pooled_vectors`);
+    `who(speaker)` names the participant."""
+    from vidassets.media.audio import SAMPLE_RATE
+    from vidassets.ml.speaker_embeddings import load_encoder
+    from vidassets.ml.voices import pooled_vectors, solo_speech_seconds
+
+    key = hashlib.sha256(audio.tobytes() + json.dumps([t.to_record() for t in turns]).encode()).hexdigest()[:16]
+    path = CACHE / "voices" / f"{tag}-{name}-{key}.json"
+    if path.is_file():
+        vectors = {k: np.array(v) for k, v in json.loads(path.read_text()).items()}
+    else:
+        vectors = {k: v for k, (v, _) in pooled_vectors(load_encoder(), audio, turns, SAMPLE_RATE).items()}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({k: [float(x) for x in v] for k, v in vectors.items()}))
+    solo = solo_speech_seconds(turns)
+    return [{"clip": name, "speaker": speaker, "person": who(speaker), "speech_s": solo[speaker],
+             "too_short": False, "embedding": list(vector / np.linalg.norm(vector))}
+            for speaker, vector in sorted(vectors.items()) if who(speaker) is not None]
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=os.environ.get("VIDASSETS_AMI_DIR") or None)
@@ -115,10 +230,14 @@ def main() -> None:
 
     diarizer = SegmentationDiarizer()
     items: list[dict[str, Any]] = []
+    oracle: list[dict[str, Any]] = []
+    pooled_items: list[dict[str, Any]] = []
     for name, audio, reference in load_clips(Path(data)):
         if name not in CLIPS:
             continue  # sample.wav: its two people appear nowhere else
+        oracle += pooled_voices(name, audio, reference, lambda speaker: speaker, "oracle")
         turns, voices = clip_voices(diarizer, name, audio)
+        pooled_items += pooled_voices(name, audio, turns, lambda s, t=turns, r=reference: identity(t, s, r), "pooled")
         for voice in voices:
             who = identity(turns, voice["speaker"], reference)
             if voice["embedding"] is None or who is None or (args.trusted_only and voice["too_short"]):
@@ -167,21 +286,20 @@ def main() -> None:
         print(f"| {r['clip']} | {r['threshold']:.2f} | {r['voices']} | {r['precision']:.2f} / {r['recall']:.2f} / "
               f"{r['f1']:.2f} ({r['true_pairs']}) | {r['false_merge_rate']:.2f} | "
               f"{r['bcubed_precision']:.2f} / {r['bcubed_recall']:.2f} |")
-    tp = sum(r["precision"] * r["merged_pairs"] for r in rows)
-    merged = sum(r["merged_pairs"] for r in rows)
-    true_pairs = sum(r["true_pairs"] for r in rows)
-    p = tp / merged if merged else 1.0
-    rc = tp / true_pairs if true_pairs else 1.0
-    loo = {"precision": p, "recall": rc, "f1": 2 * p * rc / (p + rc) if p + rc else 0.0,
-           "false_merge_rate": 1 - p if merged else 0.0,
-           "bcubed_precision": float(np.mean([r["bcubed_precision"] for r in rows])),
-           "bcubed_recall": float(np.mean([r["bcubed_recall"] for r in rows]))}
+    loo = pooled(rows)
     print(f"\nleave-one-out over the clips (pairs counted once per held-out end): pairwise P {loo['precision']:.2f} "
           f"R {loo['recall']:.2f} F1 {loo['f1']:.2f}, false merges {loo['false_merge_rate']:.2f}; B-cubed (mean per "
           f"clip) P {loo['bcubed_precision']:.2f} R {loo['bcubed_recall']:.2f}")
+    registry = {
+        "deployed": score_registry(items, "deployed (too_short voices never attract)"),
+        "all_trusted": score_registry([{**i, "too_short": False} for i in items],
+                                      "all trusted (every voice with an embedding may attract)"),
+        "pooled": score_registry(pooled_items, "pooled (diarizer turns, one embedding over a speaker's solo speech)"),
+        "oracle": score_registry(oracle, "oracle (reference turns, pooled solo speech per participant)"),
+    }
     if args.json:
         print(json.dumps({"items": [{k: v for k, v in i.items() if k != "embedding"} for i in items],
-                          "grid": grid, "loo": rows, "loo_overall": loo}))
+                          "grid": grid, "loo": rows, "loo_overall": loo, "registry": registry}))
 
 
 if __name__ == "__main__":

@@ -6,9 +6,9 @@ in one run); the `gpu` pool on model-heavy assets serialises GPU work between ru
 
 import dagster as dg
 
-from vidassets.assets import per_video_assets, video_tables, warehouse_compaction
+from vidassets.assets import corpus_voice_assets, per_video_assets, video_tables, warehouse_compaction
 from vidassets.deploy.gpu_tags import gpu_run_tags
-from vidassets.lifecycle import COMPACTION_JOB, PIPELINE_JOB, TABLES_JOB
+from vidassets.lifecycle import COMPACTION_JOB, PIPELINE_JOB, REGISTRY_JOB, TABLES_JOB
 from vidassets.workers.queues import CPU_QUEUE, GPU_QUEUE, QUEUE_TAG
 
 video_pipeline = dg.define_asset_job(
@@ -33,6 +33,14 @@ warehouse_compaction_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(warehouse_compaction),
     tags={QUEUE_TAG: CPU_QUEUE},
     description="Compact the Parquet warehouse (nightly by schedule; safe while readers and writers run).",
+)
+
+speaker_registry_job = dg.define_asset_job(
+    name=REGISTRY_JOB,
+    selection=dg.AssetSelection.assets(*corpus_voice_assets),
+    executor_def=dg.in_process_executor,
+    tags={QUEUE_TAG: CPU_QUEUE},
+    description="Assign new videos' speakers to corpus voices and re-label the outputs that changed.",
 )
 
 nightly_compaction = dg.ScheduleDefinition(

@@ -41,6 +41,7 @@ LOCATION_NAME = "vidassets"
 PIPELINE_JOB = "video_pipeline"
 TABLES_JOB = "video_tables_job"
 COMPACTION_JOB = "warehouse_compaction_job"
+REGISTRY_JOB = "speaker_registry_job"  # the corpus speaker registry and the outputs that carry its names
 # The per-video assets `video_pipeline` materializes (vidassets.assets.per_video_assets; a test checks they agree).
 PIPELINE_ASSETS = frozenset({
     "source_video", "frames", "shots", "faces", "moderation", "audio", "transcript", "diarized_transcript",
@@ -78,7 +79,7 @@ def is_pipeline_run(run: dg.DagsterRun) -> bool:
         return False
     if run.job_name == PIPELINE_JOB:
         return True
-    if run.job_name in (TABLES_JOB, COMPACTION_JOB):
+    if run.job_name in (TABLES_JOB, COMPACTION_JOB, REGISTRY_JOB):
         return False
     if run.asset_selection:
         return any(key.to_user_string() in PIPELINE_ASSETS for key in run.asset_selection)

@@ -77,3 +77,36 @@ def test_no_command_line_code_outside_the_cli_package():
             elif isinstance(node, ast.Compare) and isinstance(node.left, ast.Name) and node.left.id == "__name__":
                 found.append(f"{where} has a __main__ block")
     assert found == []
+
+
+def test_process_several_files_builds_the_speaker_registry(speaking_video, tmp_path):
+    """Two files (the same talk under two names: the same two voices) -> per-video outputs under DIR/<video_id>/,
+    and the registry over both: every speaker has a corpus voice id in `voice_registry`, `segments` and the
+    transcript JSON."""
+    import shutil
+
+    from vidassets.analytics.query import run_query
+
+    second = tmp_path / "again.mp4"
+    shutil.copy(speaking_video, second)
+    out = tmp_path / "corpus"
+    done = _process(str(speaking_video), str(second), "--out", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "[corpus] speaker_registry ... done" in done.stdout and "[corpus] speaker_labels ... done" in done.stdout
+    registry = run_query(str(out), "SELECT * FROM voice_registry").to_dict("records")
+    videos = sorted({r["video_id"] for r in registry})
+    assert len(videos) == 2
+    for video_id in videos:
+        segments = json.loads((out / video_id / "transcript.json").read_text())["segments"]
+        ids = {r["speaker"]: r["voice_id"] for r in registry if r["video_id"] == video_id}
+        assert segments and all(s["voice_id"] == ids[s["speaker"]] for s in segments if s.get("speaker"))
+        rows = run_query(str(out), f"SELECT speaker, voice_id FROM segments WHERE video_id = '{video_id}'"
+                         ).to_dict("records")
+        assert all(r["voice_id"] == ids[r["speaker"]] for r in rows if r["speaker"])
+    trusted = [r for r in registry if r["attracts"]]
+    by_speaker = {}
+    for r in trusted:
+        by_speaker.setdefault(r["speaker"], set()).add(r["voice_id"])
+    assert all(len(ids) == 1 for ids in by_speaker.values())  # a trusted voice heard twice is one voice
+    again = _process(str(speaking_video), "--out", str(out))  # re-running adds nothing and renames nothing
+    assert again.returncode == 0 and "changed=0" in again.stdout, again.stdout

@@ -19,7 +19,8 @@ VIDEO = "talk-0123456789ab"
 
 
 def test_names_agree_with_the_code_location_and_dagster():
-    assert {job.name for job in defs.jobs} == {lifecycle.PIPELINE_JOB, lifecycle.TABLES_JOB, lifecycle.COMPACTION_JOB}
+    assert {job.name for job in defs.jobs} == {lifecycle.PIPELINE_JOB, lifecycle.TABLES_JOB, lifecycle.COMPACTION_JOB,
+                                              lifecycle.REGISTRY_JOB}
     assert {a.key.to_user_string() for a in per_video_assets} == lifecycle.PIPELINE_ASSETS
     assert defs.resolve_assets_def(lifecycle.TABLES_ASSET).partitions_def is not None
     workspace = yaml.safe_load((REPO / "workspace.yaml").read_text())

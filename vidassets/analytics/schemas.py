@@ -23,7 +23,7 @@ EXPECTED_FINGERPRINTS: dict[int, str] = {
     3: "7964747b593a4169",  # + run_costs table
     4: "27125918cafe939c",  # + segments.text_redacted, words.pii_entity
     5: "d155aa64dc35890f",  # + voices, shots and faces tables
-    6: "293e1712e7401c7c",  # + text_embeddings (search); the lead resolves the number with screen_text
+    6: "0a67452098097b5c",  # + text_embeddings (search), voice_registry, segments/speakers.voice_id and speaker_name
 }
 
 STATUSES = ("approved", "rejected", "failed", "no_speech")
@@ -123,6 +123,10 @@ SEGMENTS = _table(
     _col("end_s", pa.float64(), "End time from the start of the video.", unit="s"),
     _col("speaker", pa.string(), "Diarization label, e.g. `SPEAKER_00` (per video: labels are not identities "
          "across videos); null when not diarized."),
+    _col("voice_id", pa.string(), "Corpus voice id of the speaker (`v-<12 hex>`, table `voice_registry`): the same "
+         "person across videos; null when not diarized or not registered yet."),
+    _col("speaker_name", pa.string(), "Name given to the voice (by the video's owner, `vidassets speakers name`); "
+         "null when unnamed."),
     _col("text", pa.string(), "Transcribed text of the segment.", nullable=False),
     _col("text_redacted", pa.string(), "The text with personal data (e-mail, phone, card, IBAN, ...) replaced by a "
          "tag such as `[PHONE]`, as in `transcript.redacted.*`; null when the video's speech was not moderated."),
@@ -148,6 +152,10 @@ SPEAKERS = _table(
     "speakers",
     "One row per speaker per video (diarization labels are per video).",
     _col("speaker", pa.string(), "Diarization label, e.g. `SPEAKER_00`.", nullable=False),
+    _col("voice_id", pa.string(), "Corpus voice id of the speaker (`v-<12 hex>`, table `voice_registry`): the same "
+         "person across videos; null when not diarized or not registered yet."),
+    _col("speaker_name", pa.string(), "Name given to the voice (by the video's owner, `vidassets speakers name`); "
+         "null when unnamed."),
     _col("talk_time_s", pa.float64(), "Total duration of the speaker's diarization turns.", unit="s"),
     _col("word_count", pa.int32(), "Transcript words attributed to the speaker.", unit="words"),
     _col("words_per_minute", pa.float64(), "word_count / (talk_time_s / 60); null when talk time is 0.",
@@ -172,6 +180,30 @@ VOICES = _table(
          nullable=False),
     _col("too_short", pa.bool_(), "Under 10 s of clean speech, or no embedding: too little to trust for matching.",
          nullable=False),
+)
+
+VOICE_REGISTRY = _table(
+    "voice_registry",
+    "One row per speaker per video: the corpus voice it was assigned to by `speaker_registry` (docs/DATA.md, "
+    "\"Speaker registry\"). Written by the registry, not by video_tables.",
+    _col("speaker", pa.string(), "Diarization label, e.g. `SPEAKER_00` (joins `speakers.speaker`).", nullable=False),
+    _col("voice_id", pa.string(), "Corpus voice id `v-<12 hex>`, derived from the (video, speaker) that founded the "
+         "voice.", nullable=False),
+    _col("model", pa.string(), "Embedding model the match was made with (as in `voices.model`).", nullable=False),
+    _col("similarity", pa.float64(), "Cosine similarity to the voice's centroid when matched; null for the founder "
+         "and for voices of their own.", unit="cosine"),
+    _col("threshold", pa.float64(), "The match threshold in force for `model` when the row was assigned.",
+         unit="cosine"),
+    _col("founder", pa.bool_(), "This speaker founded the voice (its id is derived from it).", nullable=False),
+    _col("attracts", pa.bool_(), "The voice may take in speakers of other videos (false: too short to trust, or "
+         "split out by hand).", nullable=False),
+    _col("seq", pa.int64(), "The video's position in the registry order (stable: rebuilds follow it).",
+         nullable=False),
+    _col("centroid", pa.string(), "Founder id of the centroid the speaker joined: `voice_id`, or in a merged voice "
+         "the id of the voice merged in (each keeps its centroid).", nullable=False),
+    _col("owner", pa.string(), "API user whose upload the video is (the names come from that user's list); null "
+         "for videos not uploaded through the API (operator names)."),
+    _col("name", pa.string(), "Name the owner gave the voice; null when unnamed."),
 )
 
 SUMMARIES = _table(
@@ -294,6 +326,7 @@ SCHEMAS: dict[str, pa.Schema] = {
     "shots": SHOTS,
     "faces": FACES,
     "text_embeddings": TEXT_EMBEDDINGS,
+    "voice_registry": VOICE_REGISTRY,
 }
 TABLES: tuple[str, ...] = tuple(SCHEMAS)
 

@@ -262,8 +262,9 @@ def to_whisperx_json(manifest: Mapping[str, Any]) -> str:
     word_segments = []
     for segment in manifest.get("segments") or []:
         entry = {"start": segment.get("start"), "end": segment.get("end"), "text": segment.get("text", "")}
-        if segment.get("speaker"):
-            entry["speaker"] = segment["speaker"]
+        for key in ("speaker", "voice_id", "speaker_name"):  # the corpus voice and its name, when registered
+            if segment.get(key):
+                entry[key] = segment[key]
         words = [dict(w) for w in segment.get("words") or []]
         entry["words"] = words
         word_segments.extend(words)

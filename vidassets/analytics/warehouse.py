@@ -81,6 +81,7 @@ SORT_KEYS: dict[str, list[str]] = {
     "words": ["segment_index", "word_index"],
     "speakers": ["speaker"],
     "voices": ["speaker"],
+    "voice_registry": ["speaker"],
     "summaries": [],
     "text_moderation": ["segment_index", "category"],
     "run_costs": ["started_at", "asset"],

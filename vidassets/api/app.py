@@ -242,9 +242,10 @@ def create_app(settings: ApiSettings | None = None, instance: dg.DagsterInstance
         video_id: str, who: ViewerDep, svc: ServicesDep,
         format: Annotated[str, Query(pattern="^(json|srt|vtt|txt)$")] = "json",  # noqa: A002 - the API's word
     ) -> Response:
-        """The diarized transcript as WhisperX JSON, SRT, WebVTT or plain text (speaker labels included)."""
+        """The diarized transcript as WhisperX JSON, SRT, WebVTT or plain text (speaker labels included; with
+        your voice ids and names for them once the speaker registry has the video)."""
         ref = owned(svc, video_id, who.user)
-        found = results.transcript(svc.store, ref.video_id, format)
+        found = results.transcript(svc.store, ref.video_id, format, labels=results.labels_for(svc, who.user, ref))
         if found is None:
             raise _not_ready(svc, ref, "transcript")
         body, media_type = found
@@ -311,8 +312,10 @@ def create_app(settings: ApiSettings | None = None, instance: dg.DagsterInstance
         """The delivery log, newest first: attempts, last HTTP status or error, delivered time."""
         return {"deliveries": webhooks.list_deliveries(svc.engine, user, limit)}
 
+    from vidassets.api.speakers import speakers_router
     from vidassets.api.view import add_view_route
 
+    app.include_router(speakers_router(services, current_user, owned))
     add_view_route(app, viewer, owned, VIEW_COOKIE)
     from vidassets.api.search import router as search_router
 

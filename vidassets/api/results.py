@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from vidassets.analytics.subtitles import FORMATS, render
+from vidassets.analytics.voice_registry import Labels, render_labelled
 from vidassets.api.status import manifest
 from vidassets.storage import Store
 
@@ -26,12 +27,21 @@ def transcript_manifest(store: Store, video_id: str) -> dict[str, Any] | None:
     return manifest(store, "diarized_transcript", video_id) or manifest(store, "transcript", video_id)
 
 
-def transcript(store: Store, video_id: str, fmt: str) -> tuple[str, str] | None:
-    """(body, media type) or None when the video has no transcript yet."""
+def transcript(store: Store, video_id: str, fmt: str, labels: Labels | None = None) -> tuple[str, str] | None:
+    """(body, media type) or None when the video has no transcript yet; `labels` (the viewer's voice ids and
+    names, `labels_for`) put on every segment."""
     found = transcript_manifest(store, video_id)
     if found is None:
         return None
-    return render(found, fmt), MEDIA_TYPES[fmt]
+    return (render_labelled(found, labels, fmt) if labels else render(found, fmt)), MEDIA_TYPES[fmt]
+
+
+def labels_for(svc: Any, user: str, ref: Any) -> Labels:
+    """The viewer's labels of an owned video: their voice ids and their own names, never the owner's or another
+    user's (`api/speakers.py`)."""
+    from vidassets.api.speakers import user_labels
+
+    return user_labels(svc.store, svc.view_secret, user, ref.video_id)
 
 
 def summary(store: Store, video_id: str) -> dict[str, Any] | None:
@@ -57,7 +67,7 @@ def speaker_segments(found: dict[str, Any]) -> list[dict[str, Any]]:
         text = " ".join(str(segment.get("text") or "").split())
         if not text:
             continue
-        speaker = segment.get("speaker") or ""
+        speaker = segment.get("speaker_name") or segment.get("speaker") or ""  # a name (tenant text) is escaped
         colour = speakers.setdefault(speaker, len(speakers))
         out.append({"start": float(segment.get("start") or 0.0), "end": float(segment.get("end") or 0.0),
                     "speaker": speaker, "colour": colour, "text": text})

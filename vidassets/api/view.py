@@ -20,6 +20,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from vidassets.analytics.voice_registry import labelled
 from vidassets.api import results
 from vidassets.api.auth import make_view_token
 from vidassets.api.headers import page_policy
@@ -55,7 +56,8 @@ def add_view_route(app: FastAPI, viewer: Callable[..., Any], owned: Callable[...
             clean = request.url.remove_query_params("token")
             location = clean.path + (f"?{clean.query}" if clean.query else "")
             return with_cookie(RedirectResponse(location, status_code=303, headers={"Cache-Control": "no-store"}))
-        transcript = results.transcript_manifest(svc.store, ref.video_id) or {}
+        transcript = labelled(results.transcript_manifest(svc.store, ref.video_id) or {},
+                              results.labels_for(svc, who.user, ref))
         segments = results.speaker_segments(transcript)
         video_url = svc.presigner.generate_presigned_url(
             "get_object", Params={"Bucket": ref.bucket, "Key": ref.key}, ExpiresIn=remaining

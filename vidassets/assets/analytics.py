@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from vidassets import lifecycle
+from vidassets.analytics import voice_registry
 from vidassets.analytics.costs import StepTiming, run_cost_rows
 from vidassets.analytics.rows import video_tables as rows_for_video
 from vidassets.analytics.schemas import SCHEMA_VERSION
@@ -64,6 +65,9 @@ def video_tables(
         device=(manifests["moderation"] or {}).get("device"),
         media_s=((manifests["source_video"] or {}).get("probe") or {}).get("duration_s"),
     )
+    labels = voice_registry.video_labels(storage.store, video_id)  # kept when the rows are rewritten
+    for name in ("segments", "speakers"):
+        tables[name] = voice_registry.label_table(tables[name], labels)
     tables[EMBEDDINGS_TABLE] = embedding_rows(video_id, tables, models.sentence_encoder)
     counts = Warehouse(storage.store).write_video(video_id, tables)
     status = tables["videos"].column("status")[0].as_py()

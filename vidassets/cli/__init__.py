@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "keys": ("api", "keys_main", "API keys: create --user NAME | revoke KEY_ID | list"),
     "upload": ("api", "upload_main", "upload videos (through the API when configured)"),
     "status": ("api", "status_main", "follow one video: status VIDEO_ID"),
+    "speakers": ("speakers", "speakers_main", "the corpus speaker registry: list | name | merge | split; --help"),
     "costs": ("warehouse", "costs_main", "compute seconds and $ per video-hour per video; --help"),
     "workers": ("workers", "workers_main", "run queues, warm workers and runs in flight; --help"),
     "worker": ("workers", "worker_main", "run one warm run worker (Celery) in the foreground; --help"),
@@ -32,8 +33,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vidassets", description=DESCRIPTION)
     commands = parser.add_subparsers(dest="command", required=True)
-    process_cmd = commands.add_parser("process", help="materialize every per-video asset for a local file")
-    process_cmd.add_argument("file", type=Path)
+    process_cmd = commands.add_parser("process", help="materialize every per-video asset for local files, then "
+                                      "the speaker registry over them")
+    process_cmd.add_argument("file", type=Path, nargs="+")
     process_cmd.add_argument("--out", type=Path, required=True, help="output folder (the storage root)")
     for name, (_, _, help_text) in COMMANDS.items():
         commands.add_parser(name, add_help=False, help=help_text)
@@ -41,8 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "process":
         if rest:
             parser.error(f"unrecognized arguments: {' '.join(rest)}")
-        from vidassets.cli.process import process
+        from vidassets.cli.process import process, process_many
 
-        return process(args.file, args.out)
+        return process(args.file[0], args.out) if len(args.file) == 1 else process_many(args.file, args.out)
     module, function, _ = COMMANDS[args.command]
     return getattr(importlib.import_module(f"{__name__}.{module}"), function)(rest)

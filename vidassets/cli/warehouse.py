@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from vidassets.analytics import voice_registry
 from vidassets.analytics.costs import DEFAULT_PRICES, PriceError, cost_per_video_hour_sql, parse_prices
 from vidassets.analytics.query import FORMATS as QUERY_FORMATS
 from vidassets.analytics.query import QueryError, render, run_query_arrow, store_for
@@ -79,6 +80,10 @@ def export_main(argv: Sequence[str] | None = None) -> int:
         print(f"warning: {args.video_id} has no diarized transcript; exporting without speaker labels",
               file=sys.stderr)
     layout = {"max_line_width": args.max_line_width, "max_line_count": args.max_line_count}
+    if diarized:  # the corpus voice ids and the owner's names, as in the stored transcript files
+        manifest = voice_registry.labelled(manifest, voice_registry.video_labels(store, args.video_id))
+        if args.format != "json":
+            manifest = voice_registry.displayed(manifest)
     text = (render_transcript(manifest, args.format, **layout) if args.format in ("srt", "vtt")
             else render_transcript(manifest, args.format))
     if args.out is None or str(args.out) == "-":

@@ -7,6 +7,7 @@ words is too noisy to match across videos.
 """
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -28,6 +29,36 @@ def solo_speech_seconds(turns: Sequence[Turn]) -> dict[str, float]:
         active[index[t.speaker], int(round(t.start / GRID_S)): int(round(t.end / GRID_S))] = True
     alone = active & (active.sum(axis=0) == 1)
     return {s: round(float(alone[i].sum()) * GRID_S, 3) for s, i in index.items()}
+
+
+def solo_samples(audio: np.ndarray, turns: Sequence[Turn], sample_rate: int) -> dict[str, np.ndarray]:
+    """Each speaker's samples while no other speaker's turn is active, concatenated in time order."""
+    speakers = sorted({t.speaker for t in turns})
+    if not speakers:
+        return {}
+    n = int(np.ceil(max(t.end for t in turns) / GRID_S)) + 1
+    active = np.zeros((len(speakers), n), dtype=bool)
+    for t in turns:
+        active[speakers.index(t.speaker), int(round(t.start / GRID_S)): int(round(t.end / GRID_S))] = True
+    alone = active & (active.sum(axis=0) == 1)
+    hop = int(round(GRID_S * sample_rate))
+    out = {}
+    for i, speaker in enumerate(speakers):
+        frames = np.flatnonzero(alone[i])
+        pieces = [audio[f * hop: (f + 1) * hop] for f in frames]
+        out[speaker] = np.concatenate(pieces).astype(np.float32) if pieces else np.zeros(0, np.float32)
+    return out
+
+
+def pooled_vectors(encoder: Any, audio: np.ndarray, turns: Sequence[Turn], sample_rate: int,
+                   min_s: float = 1.0) -> dict[str, tuple[np.ndarray, int | None]]:
+    """One Resemblyzer utterance embedding over all of each speaker's solo speech (`embed_utterance`: the mean
+    of its 1.6 s partials), for `voice_records`; speakers with under `min_s` alone get none."""
+    vectors: dict[str, tuple[np.ndarray, int | None]] = {}
+    for speaker, samples in solo_samples(audio, turns, sample_rate).items():
+        if len(samples) >= min_s * sample_rate:
+            vectors[speaker] = (np.asarray(encoder.embed_utterance(samples), dtype=np.float64), None)
+    return vectors
 
 
 def voice_records(

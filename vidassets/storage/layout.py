@@ -9,6 +9,9 @@
 <root>/warehouse/<table>/video_id=<id>/part-0.parquet        analytics, hive layout, one file per table per video
 <root>/warehouse/_compacted/<table>/CURRENT.json             the live compacted generation
 <root>/warehouse/_compacted/<table>/<generation>/part-NNNNN.parquet
+<root>/registry/overrides.json                               speaker registry hand edits (merges, splits)
+<root>/registry/voice_names/<scope>.json                     voice names of one user (`_operator`: the CLI's)
+<root>/registry/labels.json                                  which labels each video's files were written with
 ```
 
 Every key that names a video is built from a validated video id (`video_ids.check_video_id`), never raw input.
@@ -31,6 +34,10 @@ WAREHOUSE = "warehouse"
 COMPACTED = "_compacted"
 PART_FILE = "part-0.parquet"
 CURRENT_FILE = "CURRENT.json"
+
+REGISTRY = "registry"
+OPERATOR_SCOPE = "_operator"  # the names of videos not uploaded through the API (`vidassets speakers`)
+_SCOPE_RE = re.compile(r"^(_operator|[a-z0-9][a-z0-9_-]{0,39})$")  # API user names, or the operator's scope
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -89,3 +96,18 @@ def compacted_prefix(table: str) -> str:
 
 def current_key(table: str) -> str:
     return f"{compacted_prefix(table)}/{CURRENT_FILE}"
+
+
+def voice_overrides_key() -> str:
+    return f"{REGISTRY}/overrides.json"
+
+
+def voice_labels_key() -> str:
+    return f"{REGISTRY}/labels.json"
+
+
+def voice_names_key(scope: str) -> str:
+    """`registry/voice_names/<scope>.json`; `scope` is an API user name or `_operator`."""
+    if not isinstance(scope, str) or not _SCOPE_RE.fullmatch(scope):
+        raise ValueError(f"unsafe names scope {scope!r}")
+    return f"{REGISTRY}/voice_names/{scope}.json"

@@ -31,7 +31,8 @@ def test_approved_two_speaker_video(corpus_tables):
     tables = corpus_tables[m.APPROVED]
     assert _counts(tables) == {"videos": 1, "moderation_frames": 5, "segments": 5, "words": 43, "speakers": 2,
                                "voices": 2, "summaries": 1, "text_moderation": 5, "shots": 0, "faces": 0,
-                               "text_embeddings": 0}  # embedded by the video_tables asset
+                               "text_embeddings": 0,
+                               "voice_registry": 0}  # embedded by the video_tables asset
     (video,) = tables["videos"].to_pylist()
     assert video == {
         "video_id": m.APPROVED, "source_uri": "s3://vidassets/uploads/team talk.mp4", "bucket": "vidassets",
@@ -60,7 +61,8 @@ def test_approved_two_speaker_video(corpus_tables):
     segments = tables["segments"].to_pylist()
     assert [s["segment_index"] for s in segments] == list(range(5))
     assert segments[2] == {"video_id": m.APPROVED, "segment_index": 2, "start_s": 7.0, "end_s": 8.8,
-                           "speaker": "SPEAKER_01", "text": "Thanks, I have the numbers ready.",
+                           "speaker": "SPEAKER_01", "voice_id": None, "speaker_name": None,  # set by the registry
+                           "text": "Thanks, I have the numbers ready.",
                            "text_redacted": "Thanks, I have the numbers ready.", "word_count": 6,
                            "schema_version": SCHEMA_VERSION}
     words = tables["words"].to_pylist()
@@ -82,7 +84,8 @@ def test_rejected_video_has_moderation_rows_and_no_speech_rows(corpus_tables):
     tables = corpus_tables[m.REJECTED]
     assert _counts(tables) == {"videos": 1, "moderation_frames": 4, "segments": 0, "words": 0, "speakers": 0,
                                "voices": 0, "summaries": 0, "text_moderation": 0, "shots": 0, "faces": 0,
-                               "text_embeddings": 0}  # embedded by the video_tables asset
+                               "text_embeddings": 0,
+                               "voice_registry": 0}  # embedded by the video_tables asset
     (video,) = tables["videos"].to_pylist()
     assert video["status"] == "rejected"
     assert video["reason"] == ("2 of 3 sampled frames flagged (limit 1); "
@@ -109,7 +112,8 @@ def test_failed_video_is_one_row_with_the_error(corpus_tables):
     tables = corpus_tables[m.FAILED]
     assert _counts(tables) == {"videos": 1, "moderation_frames": 0, "segments": 0, "words": 0, "speakers": 0,
                                "voices": 0, "summaries": 0, "text_moderation": 0, "shots": 0, "faces": 0,
-                               "text_embeddings": 0}  # embedded by the video_tables asset
+                               "text_embeddings": 0,
+                               "voice_registry": 0}  # embedded by the video_tables asset
     (video,) = tables["videos"].to_pylist()
     assert video["status"] == "failed"
     assert video["reason"] == "s3://vidassets/uploads/broken upload.mp4: not a video: moov atom not found"

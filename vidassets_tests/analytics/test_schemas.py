@@ -41,7 +41,8 @@ def test_fingerprint_sees_column_changes_but_not_descriptions():
 
 def test_every_table_has_video_id_schema_version_and_described_columns():
     assert TABLES == ("videos", "moderation_frames", "segments", "words", "speakers", "voices", "summaries",
-                      "text_moderation", "run_costs", "shots", "faces", "text_embeddings")
+                      "text_moderation", "run_costs", "shots", "faces", "text_embeddings",
+                      "voice_registry")
     for table, schema in SCHEMAS.items():
         assert schema.field("video_id").type == pa.string() and not schema.field("video_id").nullable
         assert schema.field("schema_version").type == pa.int32()

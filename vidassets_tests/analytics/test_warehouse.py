@@ -57,9 +57,9 @@ def test_layout_is_hive_partitioned_per_video(loaded: Warehouse):
         f"warehouse/{table}/video_id={vid}/part-0.parquet"
         # run_costs rows come from the Dagster instance, not from manifests (test_costs.py); the corpus has no
         # shots/faces manifests (their rows: vidassets_tests/assets/test_shots.py); text_embeddings come from the
-        # video_tables asset (vidassets_tests/search/)
+        # video_tables asset (vidassets_tests/search/), voice_registry rows from the speaker registry
         for vid, tables in {m.APPROVED: [t for t in TABLES if t not in ("run_costs", "shots", "faces",
-                                                                        "text_embeddings")],
+                                                                        "text_embeddings", "voice_registry")],
                             m.REJECTED: ("videos", "moderation_frames"), m.FAILED: ("videos",)}.items()
         for table in tables
     )
@@ -179,7 +179,8 @@ def test_write_validation_writes_nothing_on_error(root, corpus_tables):
         wh.write_video(m.APPROVED, {**tables, "frames": tables["videos"]})
     with pytest.raises(WarehouseError, match="unknown columns"):
         wh.write_video(m.APPROVED, {"videos": tables["videos"].append_column("extra", pa.array([1]))})
-    bad = tables["segments"].set_column(5, "text", pa.array([None] * 5, pa.string()))
+    bad = tables["segments"].set_column(tables["segments"].schema.get_field_index("text"), "text",
+                                        pa.array([None] * 5, pa.string()))
     with pytest.raises(WarehouseError, match="must not be null"):
         wh.write_video(m.APPROVED, {"segments": bad})
     assert wh.store.list("warehouse") == []
@@ -273,7 +274,8 @@ def test_compaction_keeps_results_identical_and_uses_compacted_files(loaded: War
     results = loaded.compact_all(min_age_s=0)
     assert {t: r.videos for t, r in results.items()} == {
         "videos": 3, "moderation_frames": 2, "segments": 1, "words": 1, "speakers": 1, "voices": 1, "summaries": 1,
-        "text_moderation": 1, "run_costs": 0, "shots": 0, "faces": 0, "text_embeddings": 0}
+        "text_moderation": 1, "run_costs": 0, "shots": 0, "faces": 0, "text_embeddings": 0,
+        "voice_registry": 0}
     for table in TABLES:
         snap = loaded.snapshot(table)
         assert snap.covered == set(snap.live) and snap.live_files == []
