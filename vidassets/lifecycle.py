@@ -43,8 +43,8 @@ TABLES_JOB = "video_tables_job"
 COMPACTION_JOB = "warehouse_compaction_job"
 # The per-video assets `video_pipeline` materializes (vidassets.assets.per_video_assets; a test checks they agree).
 PIPELINE_ASSETS = frozenset({
-    "source_video", "frames", "shots", "faces", "moderation", "audio", "transcript", "diarized_transcript",
-    "text_moderation", "summary",
+    "source_video", "frames", "shots", "screen_text", "faces", "moderation", "audio", "transcript",
+    "diarized_transcript", "text_moderation", "summary",
 })
 TABLES_ASSET = "video_tables"
 

@@ -73,7 +73,7 @@ from vidassets.video_ids import is_video_id
 MANIFEST_FORMAT = 1
 # Detail tables first, `videos` last: a reader that sees a video's row also sees its details.
 WRITE_ORDER = ("moderation_frames", "segments", "words", "speakers", "voices", "summaries", "text_moderation",
-               "run_costs", "shots", "faces", "videos")
+               "run_costs", "shots", "faces", "screen_text", "videos")
 SORT_KEYS: dict[str, list[str]] = {
     "videos": [],
     "moderation_frames": ["frame_index", "label"],
@@ -86,6 +86,7 @@ SORT_KEYS: dict[str, list[str]] = {
     "run_costs": ["started_at", "asset"],
     "shots": ["shot_index"],
     "faces": ["shot_index", "face_index"],
+    "screen_text": ["block_index"],
 }
 PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd"}  # per-video files: small, written often
 # Compacted files are read by every query: snappy decodes ~0.2 CPU-s faster per 5 M segments than zstd (measured

@@ -5,6 +5,7 @@ from vidassets.assets.analytics import video_tables, warehouse_compaction
 from vidassets.assets.faces import faces
 from vidassets.assets.media import audio, frames, source_video
 from vidassets.assets.moderation import moderation
+from vidassets.assets.screen_text import screen_text
 from vidassets.assets.shots import shots
 from vidassets.assets.speech import diarized_transcript, transcript
 from vidassets.assets.summary import summary
@@ -12,7 +13,8 @@ from vidassets.assets.text_moderation import text_moderation
 
 # In dependency order: `vidassets process` materializes them one by one in this order.
 per_video_assets = [
-    source_video, frames, shots, faces, moderation, audio, transcript, diarized_transcript, text_moderation, summary,
+    source_video, frames, shots, screen_text, faces, moderation, audio, transcript, diarized_transcript,
+    text_moderation, summary,
 ]
 
 all_assets = [*per_video_assets, video_tables, warehouse_compaction]
