@@ -212,16 +212,18 @@ SHOTS = _table(
     _col("start_s", pa.float64(), "Time of the shot's first frame.", unit="s", nullable=False),
     _col("end_s", pa.float64(), "Time of the next shot's first frame (the video's end for the last shot).",
          unit="s", nullable=False),
-    _col("start_frame", pa.int64(), "Number of the shot's first decoded frame (0-based).", unit="frames"),
+    _col("start_frame", pa.int64(), "Number of the shot's first frame (0-based; presentation time x the stream's "
+         "average frame rate).", unit="frames"),
     _col("end_frame", pa.int64(), "Number of the first frame after the shot (exclusive).", unit="frames"),
     _col("transition", pa.string(), "How the shot begins: `start` (the first shot) or `cut` (a hard cut); "
          "`gradual` where the method detects dissolves and fades.", nullable=False),
     _col("keyframe_s", pa.float64(), "Time of the keyframe.", unit="s"),
     _col("keyframe_key", pa.string(), "Storage key of the keyframe JPEG under the storage root "
          "(`assets/shots/<video_id>/keyframe_NNNNN.jpg`)."),
-    _col("keyframe_sharpness", pa.float64(), "Variance of the Laplacian of the gray keyframe (higher is sharper; "
-         "comparable within a video)."),
-    _col("width", pa.int32(), "Keyframe width (at most 640 px on the long side).", unit="px"),
+    _col("keyframe_sharpness", pa.float64(), "Variance of the Laplacian of the keyframe's luma at 320 px wide "
+         "(higher is sharper; comparable within a video)."),
+    _col("width", pa.int32(), "Keyframe width (the source's display size, at most 1280 px on the long side).",
+         unit="px"),
     _col("height", pa.int32(), "Keyframe height.", unit="px"),
     _col("method", pa.string(), "Shot detection method, e.g. `pyscenedetect-content`.", nullable=False),
     _col("model", pa.string(), "Detector and version, e.g. `scenedetect 0.7.2 ContentDetector`."),
@@ -268,8 +270,8 @@ FACES = _table(
     _col("hint", pa.string(), "What the shot shows (as `shots.hint`): `slides`, `talking_head` or `other`.",
          nullable=False),
     _col("face_index", pa.int32(), "Rank of the face on the keyframe by score (0 = best); null for no face."),
-    _col("box", pa.list_(pa.int32()), "Face box `[x, y, width, height]` in the keyframe's pixels (at most 640 px on "
-         "the long side).", unit="px"),
+    _col("box", pa.list_(pa.int32()), "Face box `[x, y, width, height]` in the keyframe's pixels (see "
+         "`shots.width`/`height`).", unit="px"),
     _col("score", pa.float64(), "CenterFace confidence (0-1)."),
     _col("method", pa.string(), "Face detection method, e.g. `centerface-opencv-dnn`.", nullable=False),
     _col("model", pa.string(), "Model and its content hash, e.g. `centerface-sha256:<12 hex>`."),

@@ -18,6 +18,7 @@ from vidassets.media.shots import (
     KEYFRAME_MAX_SIDE,
     METHOD,
     MIN_SHOT_S,
+    SKIP_NONREF,
     ShotStats,
     iter_shots,
 )
@@ -38,6 +39,7 @@ class ShotsConfig(dg.Config):
     threshold: float = CONTENT_THRESHOLD
     min_shot_s: float = MIN_SHOT_S
     detect_every: int = DETECT_EVERY  # compare every n-th frame (cuts within n - 1 frames)
+    skip_nonref: bool = SKIP_NONREF  # leave non-reference frames (most B-frames) undecoded
 
 
 @dg.asset(
@@ -64,7 +66,7 @@ def shots(
     try:
         for shot in iter_shots(path, name=source_video["source_uri"], stats=stats, max_side=config.max_side,
                                threshold=config.threshold, min_shot_s=config.min_shot_s,
-                               detect_every=config.detect_every):
+                               detect_every=config.detect_every, skip_nonref=config.skip_nonref):
             key = shot_keyframe_key(video_id, shot.index)
             uploads.append((key, encode_jpeg(shot.image, config.jpeg_quality), CONTENT_TYPES["jpg"]))
             height, width = shot.image.shape[:2]

