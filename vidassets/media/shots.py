@@ -182,6 +182,21 @@ def iter_shots(
         n = 0  # the number of the frame being read; after the loop, one past the last
         previous = last_detected = -(10**9)
         decoded = 0
+        # compared frame -> the compared frame before it (recent ones): a cut the detector reports at frame c
+        # happened somewhere after that one, up to c
+        compared_after: dict[int, int] = {}
+
+        def gap_middle(cut: int) -> int:
+            """The detector names the first compared frame after a cut; with frames skipped (non-reference frames
+            not decoded, every `detect_every`-th compared) the cut lies in the gap before it: report its middle, so
+            the error is at most half the gap (1 frame for gaps up to 3) instead of the whole gap."""
+            before = compared_after.get(cut)
+            if len(compared_after) > 4096:  # bounded for long videos; the detector reports within a few frames
+                for key in list(compared_after)[:2048]:
+                    del compared_after[key]
+            if before is None or cut - before <= 2:
+                return cut
+            return cut - (cut - before - 1) // 2
 
         def time_of(frame: int) -> float:
             for number, t in reversed(times):
@@ -207,20 +222,21 @@ def iter_shots(
             times.append((n, t))
             if current.wants(n):
                 current.add(_Candidate(n, t, frame_sharpness(frame), frame))
-            cuts: list[FrameTimecode] = []
+            cuts: list[int] = []
             if n - last_detected >= detect_every:
-                last_detected = n
+                compared_after[n] = last_detected
                 height = max(2, 2 * round(DETECT_WIDTH * frame.height / frame.width / 2))
                 small = frame.reformat(width=DETECT_WIDTH, height=height, format="bgr24",
                                        interpolation="FAST_BILINEAR").to_ndarray()
-                cuts = detector.process_frame(FrameTimecode(n, fps), small)
+                last_detected = n
+                cuts = [gap_middle(c.frame_num) for c in detector.process_frame(FrameTimecode(n, fps), small)]
             for cut in cuts:
-                if cut.frame_num <= current.start:
+                if cut <= current.start:
                     continue
-                following = current.split(cut.frame_num)
+                following = current.split(cut)
                 if not following.candidates:  # its first frames went by before the cut was known: this one is its
                     following.add(_Candidate(n, t, frame_sharpness(frame), frame))
-                if (done := close(current, cut.frame_num, transition, None)) is not None:
+                if (done := close(current, cut, transition, None)) is not None:
                     count += 1
                     yield done
                 current, transition = following, "cut"
@@ -229,10 +245,10 @@ def iter_shots(
             stats.frames_decoded = decoded
         n = previous + 1
         if last is not None:
-            for cut in detector.post_process(FrameTimecode(n, fps)):
-                if current.start < cut.frame_num < n:
-                    following = current.split(cut.frame_num)
-                    if (done := close(current, cut.frame_num, transition, None)) is not None:
+            for cut in (gap_middle(c.frame_num) for c in detector.post_process(FrameTimecode(n, fps))):
+                if current.start < cut < n:
+                    following = current.split(cut)
+                    if (done := close(current, cut, transition, None)) is not None:
                         count += 1
                         yield done
                     current, transition = following, "cut"
