@@ -152,7 +152,8 @@ def screen_text(
         "blocks": len(blocks_out),
         "time_share_with_text": share,
         "pii_redactions": dg.MetadataValue.json(redaction.entity_counts()),
-        "text": dg.MetadataValue.md(preview or "(no on-screen text)"),
+        # plain text, not markdown: what a frame shows is the uploader's, and must not render as links or images
+        "text": dg.MetadataValue.text(preview or "(no on-screen text)"),
         "model": RAPIDOCR,
         "ocr_s": dg.MetadataValue.json({k: round(v, 2) for k, v in reader.stats.timings.items()}),
         "seconds": round(time.monotonic() - started, 2),

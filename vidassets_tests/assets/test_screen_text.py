@@ -1,5 +1,7 @@
 """The screen_text asset through a sensor-shaped run: OCR blocks, time spans, PII, hints and warehouse rows."""
 
+import dagster as dg
+
 from vidassets import samples
 from vidassets.analytics.rows import video_tables
 from vidassets.analytics.warehouse import Warehouse
@@ -58,6 +60,7 @@ def test_screen_text_blocks_spans_redaction_and_hints(s3_server, bucket, instanc
                 if e.asset_key.to_user_string() == "screen_text"]
     assert event.metadata["time_share_with_text"].value == manifest["time_share_with_text"]
     assert "[PHONE]" in event.metadata["text"].value and "415-867" not in event.metadata["text"].value
+    assert isinstance(event.metadata["text"], dg.TextMetadataValue)  # the uploader's text never renders as markdown
 
 
 def test_duplicate_keyframes_are_read_once(s3_server, bucket, instance, resources, tmp_path):
