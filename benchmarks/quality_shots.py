@@ -11,7 +11,7 @@ them, alternating sources and shots, with FFmpeg:
 Each detected boundary matches at most one true one; unmatched detections are false positives. Every montage is
 also built letterboxed into 1280x720 (black bars dilute the picture change) and as 360x640 portrait (cropped).
 
-    uv run python benchmarks/quality_shots.py [--detect-every 2]
+    uv run python benchmarks/quality_shots.py [--detect-every 2] [--decode-all]
 """
 
 import argparse
@@ -50,6 +50,7 @@ def score(truth: list[tuple[float, float]], found: list[float]) -> tuple[int, in
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--detect-every", type=int, default=DETECT_EVERY)
+    parser.add_argument("--decode-all", action="store_true", help="decode non-reference frames too")
     args = parser.parse_args()
     print(f"{'transition':<14}{'layout':<22}{'true':>5}{'found':>6}{'P':>7}{'R':>7}{'F1':>7}{'frames/s':>10}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -59,7 +60,8 @@ def main() -> None:
                 boundaries = samples.montage_video(video, PARTS, fps=FPS, dissolve_s=dissolve_s, **size)
                 truth = [(b - dissolve_s / 2, b + dissolve_s / 2) for b in boundaries]
                 started = time.perf_counter()
-                detection = detect_shots(video, name=video.name, detect_every=args.detect_every)
+                detection = detect_shots(video, name=video.name, detect_every=args.detect_every,
+                                         skip_nonref=not args.decode_all)
                 rate = detection.stats.frames_decoded / (time.perf_counter() - started)
                 tp, fp, fn = score(truth, [s.start_s for s in detection.shots[1:]])
                 precision = tp / (tp + fp) if tp + fp else 1.0

@@ -44,8 +44,8 @@ COMPACTION_JOB = "warehouse_compaction_job"
 REGISTRY_JOB = "speaker_registry_job"  # the corpus speaker registry and the outputs that carry its names
 # The per-video assets `video_pipeline` materializes (vidassets.assets.per_video_assets; a test checks they agree).
 PIPELINE_ASSETS = frozenset({
-    "source_video", "frames", "shots", "faces", "moderation", "audio", "transcript", "diarized_transcript",
-    "text_moderation", "summary",
+    "source_video", "frames", "shots", "screen_text", "faces", "moderation", "audio", "transcript",
+    "diarized_transcript", "text_moderation", "summary",
 })
 TABLES_ASSET = "video_tables"
 

@@ -54,9 +54,10 @@ class ShotEntry(TypedDict):
     transition: str  # how the shot begins: "start" (the first shot) or "cut"
     keyframe_s: float
     keyframe_key: str
-    keyframe_sharpness: float  # variance of the Laplacian (gray keyframe)
+    keyframe_sharpness: float  # variance of the Laplacian (luma at 320 px)
     width: int
     height: int
+    keyframe_dhash: NotRequired[str]  # 64-bit difference hash (16 hex) of the keyframe: repeated pictures
 
 
 class ShotsManifest(TypedDict):
@@ -78,7 +79,8 @@ class ShotFaces(TypedDict):
     width: int
     height: int
     faces: list[dict[str, Any]]  # {box: [x, y, w, h], score}, best first
-    hint: str  # talking_head | other (slides needs on-screen text, not measured yet)
+    hint: str  # talking_head | slides | other (from the faces and the screen_text area)
+    text_area: float  # share of the keyframe covered by on-screen text (screen_text)
 
 
 class FacesManifest(TypedDict):
@@ -90,6 +92,43 @@ class FacesManifest(TypedDict):
     keyframes_with_faces: int
     shots: list[ShotFaces]
     time_share_with_faces: float  # share of the video's time in shots whose keyframe has a face
+    code_version: str
+
+
+class ScreenTextBlock(TypedDict):
+    block_index: int
+    start: float  # the first shot's start (s)
+    end: float  # the last consecutive shot's end with the same text (s)
+    text: str
+    text_redacted: str  # personal data replaced by tags (`[PHONE]`, ...), as in the speech transcript
+    confidence: float
+    box: list[float]  # x0, y0, x1, y1 as fractions of the frame (on the first shot)
+    shot_index: int  # the first shot showing it
+    shots: int  # consecutive shots it stays on
+
+
+class ShotText(TypedDict):
+    shot_index: int
+    keyframe_key: str
+    read: str  # "ocr" | "duplicate" (same picture as an earlier keyframe) | "no_text" (presence check)
+    blocks: int
+    text_area: float  # share of the keyframe covered by text boxes
+    title_block: int | None  # block_index of the shot's slide title (its top block in the largest type), if any
+
+
+class ScreenTextManifest(TypedDict):
+    video_id: str
+    method: str
+    model: str  # e.g. "rapidocr-ppocrv4 det sha256:<12> rec sha256:<12>"
+    params: dict[str, float]
+    keyframes: int
+    keyframes_read: int  # the full recognizer ran
+    keyframes_duplicate: int
+    keyframes_without_text: int
+    blocks: list[ScreenTextBlock]
+    shots: list[ShotText]
+    pii_redactions: dict[str, int]
+    time_share_with_text: float  # share of the video's time in shots whose keyframe shows text
     code_version: str
 
 
@@ -225,6 +264,7 @@ class VideoManifests(TypedDict, total=False):
     source_video: SourceVideoManifest | None
     moderation: ModerationManifest | None
     shots: ShotsManifest | None
+    screen_text: ScreenTextManifest | None
     faces: FacesManifest | None
     transcript: TranscriptManifest | None
     diarized_transcript: DiarizedTranscriptManifest | None

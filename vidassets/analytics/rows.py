@@ -27,6 +27,7 @@ from vidassets.manifests import (
     FacesManifest,
     FailureRecord,
     ModerationManifest,
+    ScreenTextManifest,
     Segment,
     ShotsManifest,
     SummaryManifest,
@@ -311,7 +312,13 @@ def summary_rows(video_id: str, summary: SummaryManifest) -> list[dict[str, Any]
 
 # --------------------------------------------------------------------------------------------- entry point
 
-def shot_rows(video_id: str, shots: ShotsManifest) -> list[dict[str, Any]]:
+def shot_rows(
+    video_id: str, shots: ShotsManifest, faces: FacesManifest | None = None,
+    screen_text: ScreenTextManifest | None = None,
+) -> list[dict[str, Any]]:
+    """Rows of `shots`; `hint` from the faces manifest and `text_area` from screen_text where they exist."""
+    hints = {s["shot_index"]: s["hint"] for s in (faces or {}).get("shots") or []}
+    areas = {s["shot_index"]: s["text_area"] for s in (screen_text or {}).get("shots") or []}
     return [
         {
             "video_id": video_id, "shot_index": shot["index"], "start_s": shot["start_s"], "end_s": shot["end_s"],
@@ -319,9 +326,23 @@ def shot_rows(video_id: str, shots: ShotsManifest) -> list[dict[str, Any]]:
             "transition": shot["transition"], "keyframe_s": shot.get("keyframe_s"),
             "keyframe_key": shot.get("keyframe_key"), "keyframe_sharpness": shot.get("keyframe_sharpness"),
             "width": shot.get("width"), "height": shot.get("height"), "method": shots["method"],
-            "model": _str(shots.get("model")), "schema_version": SCHEMA_VERSION,
+            "model": _str(shots.get("model")), "hint": hints.get(shot["index"]),
+            "text_area": areas.get(shot["index"]), "schema_version": SCHEMA_VERSION,
         }
         for shot in shots.get("shots") or []
+    ]
+
+
+def screen_text_rows(video_id: str, screen_text: ScreenTextManifest) -> list[dict[str, Any]]:
+    return [
+        {
+            "video_id": video_id, "block_index": block["block_index"], "start": block["start"], "end": block["end"],
+            "text": block["text"], "text_redacted": block["text_redacted"], "confidence": block["confidence"],
+            "x0": block["box"][0], "y0": block["box"][1], "x1": block["box"][2], "y1": block["box"][3],
+            "shot_index": block["shot_index"], "model": screen_text["model"], "method": screen_text["method"],
+            "schema_version": SCHEMA_VERSION,
+        }
+        for block in screen_text.get("blocks") or []
     ]
 
 
@@ -393,11 +414,13 @@ def video_tables(
     if moderation is not None:
         rows["moderation_frames"] = moderation_frame_rows(vid, moderation)
     if given["shots"] is not None:
-        rows["shots"] = shot_rows(vid, given["shots"])
+        rows["shots"] = shot_rows(vid, given["shots"], given["faces"], given["screen_text"])
     if given["faces"] is not None:
         rows["faces"] = face_rows(vid, given["faces"])
     rejected = moderation is not None and moderation.get("verdict") == "rejected"
-    if not rejected:
+    if not rejected:  # a rejected video's words, spoken or shown, are not put up for search
+        if given["screen_text"] is not None:
+            rows["screen_text"] = screen_text_rows(vid, given["screen_text"])
         segments = _speech_segments(transcript, diarized_transcript)
         pii = (text_moderation or {}).get("pii")
         rows["segments"] = segment_rows(vid, segments, pii)

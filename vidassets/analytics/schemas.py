@@ -23,7 +23,7 @@ EXPECTED_FINGERPRINTS: dict[int, str] = {
     3: "7964747b593a4169",  # + run_costs table
     4: "27125918cafe939c",  # + segments.text_redacted, words.pii_entity
     5: "d155aa64dc35890f",  # + voices, shots and faces tables
-    6: "0a67452098097b5c",  # + text_embeddings (search), voice_registry, segments/speakers.voice_id and speaker_name
+    6: "1c6d43de6848cf15",  # + text_embeddings, voice_registry, screen_text; segments/speakers voice_id and speaker_name, shots hint and text_area
 }
 
 STATUSES = ("approved", "rejected", "failed", "no_speech")
@@ -244,19 +244,52 @@ SHOTS = _table(
     _col("start_s", pa.float64(), "Time of the shot's first frame.", unit="s", nullable=False),
     _col("end_s", pa.float64(), "Time of the next shot's first frame (the video's end for the last shot).",
          unit="s", nullable=False),
-    _col("start_frame", pa.int64(), "Number of the shot's first decoded frame (0-based).", unit="frames"),
+    _col("start_frame", pa.int64(), "Number of the shot's first frame (0-based; presentation time x the stream's "
+         "average frame rate).", unit="frames"),
     _col("end_frame", pa.int64(), "Number of the first frame after the shot (exclusive).", unit="frames"),
     _col("transition", pa.string(), "How the shot begins: `start` (the first shot) or `cut` (a hard cut); "
          "`gradual` where the method detects dissolves and fades.", nullable=False),
     _col("keyframe_s", pa.float64(), "Time of the keyframe.", unit="s"),
     _col("keyframe_key", pa.string(), "Storage key of the keyframe JPEG under the storage root "
          "(`assets/shots/<video_id>/keyframe_NNNNN.jpg`)."),
-    _col("keyframe_sharpness", pa.float64(), "Variance of the Laplacian of the gray keyframe (higher is sharper; "
-         "comparable within a video)."),
-    _col("width", pa.int32(), "Keyframe width (at most 640 px on the long side).", unit="px"),
+    _col("keyframe_sharpness", pa.float64(), "Variance of the Laplacian of the keyframe's luma at 320 px wide "
+         "(higher is sharper; comparable within a video)."),
+    _col("width", pa.int32(), "Keyframe width (the source's display size, at most 1280 px on the long side).",
+         unit="px"),
     _col("height", pa.int32(), "Keyframe height.", unit="px"),
     _col("method", pa.string(), "Shot detection method, e.g. `pyscenedetect-content`.", nullable=False),
     _col("model", pa.string(), "Detector and version, e.g. `scenedetect 0.7.2 ContentDetector`."),
+    _col("hint", pa.string(), "What the shot shows, from its keyframe's faces and on-screen text: `slides` (text "
+         "boxes cover at least 5% of the keyframe and more than the largest face), `talking_head` (1-3 faces, the "
+         "largest at least 2% of the picture), `other`; null when the faces asset did not run."),
+    _col("text_area", pa.float32(), "Share of the keyframe covered by on-screen text boxes (screen_text); null when "
+         "screen_text did not run.", unit="share"),
+)
+
+SCREEN_TEXT = _table(
+    "screen_text",
+    "One row per block of on-screen text (lines merged in reading order) read by OCR on shot keyframes, with the "
+    "time span it stays on screen: consecutive shots showing the same text are one row.",
+    _col("block_index", pa.int32(), "Index of the block within the video (0-based, in order of first appearance, "
+         "reading order within a shot).", nullable=False),
+    _col("start", pa.float64(), "Start of the first shot showing the text.", unit="s", nullable=False),
+    _col("end", pa.float64(), "End of the last consecutive shot showing the text.", unit="s", nullable=False),
+    _col("text", pa.string(), "The text as read, lines joined by spaces.", nullable=False),
+    _col("text_redacted", pa.string(), "The text with personal data (e-mail, phone, card, IBAN, SSN) replaced by a "
+         "tag such as `[PHONE]`, by the redaction the speech transcript uses; equal to `text` when none was found.",
+         nullable=False),
+    _col("confidence", pa.float32(), "Recognizer confidence of the block's lines (mean weighted by length, 0-1).",
+         unit="probability"),
+    _col("x0", pa.float32(), "Left edge of the block's box, as a fraction of the frame width.", unit="share"),
+    _col("y0", pa.float32(), "Top edge, as a fraction of the frame height.", unit="share"),
+    _col("x1", pa.float32(), "Right edge, as a fraction of the frame width.", unit="share"),
+    _col("y1", pa.float32(), "Bottom edge, as a fraction of the frame height.", unit="share"),
+    _col("shot_index", pa.int32(), "The first shot showing the text (join `shots` on video_id, shot_index).",
+         nullable=False),
+    _col("model", pa.string(), "OCR models and their content hashes, e.g. `rapidocr-ppocrv4 det sha256:<12 hex> "
+         "rec sha256:<12 hex>`.", nullable=False),
+    _col("method", pa.string(), "How keyframes were read (detector + recognizer, duplicate and presence checks).",
+         nullable=False),
 )
 
 FACES = _table(
@@ -266,11 +299,11 @@ FACES = _table(
     _col("shot_index", pa.int32(), "The shot (join `shots` on video_id, shot_index).", nullable=False),
     _col("keyframe_s", pa.float64(), "Time of the shot's keyframe.", unit="s"),
     _col("face_count", pa.int32(), "Faces found on the keyframe.", unit="faces", nullable=False),
-    _col("hint", pa.string(), "What the shot shows, from its faces: `talking_head` (1-3 faces, the largest at least "
-         "2% of the picture) or `other`; `slides` needs on-screen text, not measured yet.", nullable=False),
+    _col("hint", pa.string(), "What the shot shows (as `shots.hint`): `slides`, `talking_head` or `other`.",
+         nullable=False),
     _col("face_index", pa.int32(), "Rank of the face on the keyframe by score (0 = best); null for no face."),
-    _col("box", pa.list_(pa.int32()), "Face box `[x, y, width, height]` in the keyframe's pixels (at most 640 px on "
-         "the long side).", unit="px"),
+    _col("box", pa.list_(pa.int32()), "Face box `[x, y, width, height]` in the keyframe's pixels (see "
+         "`shots.width`/`height`).", unit="px"),
     _col("score", pa.float64(), "CenterFace confidence (0-1)."),
     _col("method", pa.string(), "Face detection method, e.g. `centerface-opencv-dnn`.", nullable=False),
     _col("model", pa.string(), "Model and its content hash, e.g. `centerface-sha256:<12 hex>`."),
@@ -325,6 +358,7 @@ SCHEMAS: dict[str, pa.Schema] = {
     "run_costs": RUN_COSTS,
     "shots": SHOTS,
     "faces": FACES,
+    "screen_text": SCREEN_TEXT,
     "text_embeddings": TEXT_EMBEDDINGS,
     "voice_registry": VOICE_REGISTRY,
 }

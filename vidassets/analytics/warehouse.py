@@ -73,7 +73,8 @@ from vidassets.video_ids import is_video_id
 MANIFEST_FORMAT = 1
 # Detail tables first, `videos` last: a reader that sees a video's row also sees its details.
 WRITE_ORDER = ("moderation_frames", "segments", "words", "speakers", "voices", "summaries", "text_moderation",
-               "run_costs", "shots", "faces", "text_embeddings", "videos")
+               "run_costs", "shots", "faces", "screen_text", "text_embeddings",
+               "videos")
 SORT_KEYS: dict[str, list[str]] = {
     "videos": [],
     "moderation_frames": ["frame_index", "label"],
@@ -87,6 +88,7 @@ SORT_KEYS: dict[str, list[str]] = {
     "run_costs": ["started_at", "asset"],
     "shots": ["shot_index"],
     "faces": ["shot_index", "face_index"],
+    "screen_text": ["block_index"],
     "text_embeddings": ["kind", "item_index"],
 }
 PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd"}  # per-video files: small, written often

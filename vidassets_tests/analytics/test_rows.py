@@ -31,6 +31,7 @@ def test_approved_two_speaker_video(corpus_tables):
     tables = corpus_tables[m.APPROVED]
     assert _counts(tables) == {"videos": 1, "moderation_frames": 5, "segments": 5, "words": 43, "speakers": 2,
                                "voices": 2, "summaries": 1, "text_moderation": 5, "shots": 0, "faces": 0,
+                               "screen_text": 0,
                                "text_embeddings": 0,
                                "voice_registry": 0}  # embedded by the video_tables asset
     (video,) = tables["videos"].to_pylist()
@@ -84,6 +85,7 @@ def test_rejected_video_has_moderation_rows_and_no_speech_rows(corpus_tables):
     tables = corpus_tables[m.REJECTED]
     assert _counts(tables) == {"videos": 1, "moderation_frames": 4, "segments": 0, "words": 0, "speakers": 0,
                                "voices": 0, "summaries": 0, "text_moderation": 0, "shots": 0, "faces": 0,
+                               "screen_text": 0,
                                "text_embeddings": 0,
                                "voice_registry": 0}  # embedded by the video_tables asset
     (video,) = tables["videos"].to_pylist()
@@ -112,6 +114,7 @@ def test_failed_video_is_one_row_with_the_error(corpus_tables):
     tables = corpus_tables[m.FAILED]
     assert _counts(tables) == {"videos": 1, "moderation_frames": 0, "segments": 0, "words": 0, "speakers": 0,
                                "voices": 0, "summaries": 0, "text_moderation": 0, "shots": 0, "faces": 0,
+                               "screen_text": 0,
                                "text_embeddings": 0,
                                "voice_registry": 0}  # embedded by the video_tables asset
     (video,) = tables["videos"].to_pylist()
@@ -274,3 +277,24 @@ def test_a_diarized_transcript_from_before_voices_has_no_voice_rows():
     del parts["diarized_transcript"]["voices"]
     tables = video_tables(**parts)
     assert tables["voices"].num_rows == 0 and tables["speakers"].num_rows == 2
+
+
+def _screen_text(video_id: str) -> dict:
+    block = {"block_index": 0, "start": 1.0, "end": 9.5, "text": "Call 415-867-5309", "text_redacted": "Call [PHONE]",
+             "confidence": 0.98, "box": [0.1, 0.05, 0.6, 0.12], "shot_index": 2, "shots": 3}
+    return {"video_id": video_id, "method": "rapidocr", "model": "rapidocr-ppocrv4 det sha256:x rec sha256:y",
+            "params": {}, "keyframes": 4, "keyframes_read": 1, "keyframes_duplicate": 2, "keyframes_without_text": 1,
+            "blocks": [block], "shots": [], "pii_redactions": {"PHONE_NUMBER": 1}, "time_share_with_text": 0.8,
+            "code_version": "test"}
+
+
+def test_screen_text_rows_for_approved_videos_only():
+    """Screen text is searchable content like speech: a rejected video's words, spoken or shown, get no rows."""
+    parts = m.approved_manifests()
+    tables = video_tables(**parts, screen_text=_screen_text(m.APPROVED), processed_at=PROCESSED_AT)
+    (row,) = tables["screen_text"].to_pylist()
+    assert (row["start"], row["end"], row["shot_index"], row["text_redacted"]) == (1.0, 9.5, 2, "Call [PHONE]")
+    assert [round(row[k], 3) for k in ("x0", "y0", "x1", "y1")] == [0.1, 0.05, 0.6, 0.12]
+    assert row["model"].startswith("rapidocr-ppocrv4") and row["schema_version"] == SCHEMA_VERSION
+    rejected = {**parts, "moderation": {**parts["moderation"], "verdict": "rejected", "reasons": ["nudity"]}}
+    assert video_tables(**rejected, screen_text=_screen_text(m.APPROVED))["screen_text"].num_rows == 0

@@ -41,7 +41,7 @@ def test_fingerprint_sees_column_changes_but_not_descriptions():
 
 def test_every_table_has_video_id_schema_version_and_described_columns():
     assert TABLES == ("videos", "moderation_frames", "segments", "words", "speakers", "voices", "summaries",
-                      "text_moderation", "run_costs", "shots", "faces", "text_embeddings",
+                      "text_moderation", "run_costs", "shots", "faces", "screen_text", "text_embeddings",
                       "voice_registry")
     for table, schema in SCHEMAS.items():
         assert schema.field("video_id").type == pa.string() and not schema.field("video_id").nullable
@@ -70,6 +70,19 @@ def test_required_columns_of_the_brief():
     for table, columns in required.items():
         assert set(columns) <= set(SCHEMAS[table].names), table
     assert schema_for("videos").field("speakers").type == pa.int32()
+
+
+def test_screen_text_columns_are_the_agreed_ones():
+    """The search engine reads these columns by name and type: changing one breaks it."""
+    expected = {
+        "video_id": pa.string(), "block_index": pa.int32(), "start": pa.float64(), "end": pa.float64(),
+        "text": pa.string(), "text_redacted": pa.string(), "confidence": pa.float32(), "x0": pa.float32(),
+        "y0": pa.float32(), "x1": pa.float32(), "y1": pa.float32(), "shot_index": pa.int32(), "model": pa.string(),
+        "method": pa.string(), "schema_version": pa.int32(),
+    }
+    schema = schema_for("screen_text")
+    assert {f.name: f.type for f in schema} == expected
+    assert schema_for("shots").field("hint").type == pa.string()
 
 
 def test_unknown_table_is_a_clear_error():

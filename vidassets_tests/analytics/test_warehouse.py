@@ -56,9 +56,10 @@ def test_layout_is_hive_partitioned_per_video(loaded: Warehouse):
     expected = sorted(
         f"warehouse/{table}/video_id={vid}/part-0.parquet"
         # run_costs rows come from the Dagster instance, not from manifests (test_costs.py); the corpus has no
-        # shots/faces manifests (their rows: vidassets_tests/assets/test_shots.py); text_embeddings come from the
-        # video_tables asset (vidassets_tests/search/), voice_registry rows from the speaker registry
-        for vid, tables in {m.APPROVED: [t for t in TABLES if t not in ("run_costs", "shots", "faces",
+        # shots/faces/screen_text manifests (their rows: vidassets_tests/assets/test_shots.py, test_screen_text.py);
+        # text_embeddings come from the video_tables asset (vidassets_tests/search/), voice_registry rows from the
+        # speaker registry
+        for vid, tables in {m.APPROVED: [t for t in TABLES if t not in ("run_costs", "shots", "faces", "screen_text",
                                                                         "text_embeddings", "voice_registry")],
                             m.REJECTED: ("videos", "moderation_frames"), m.FAILED: ("videos",)}.items()
         for table in tables
@@ -152,7 +153,7 @@ def test_rewrite_as_rejected_removes_speech_tables(loaded: Warehouse):
     parts["moderation"] = {**parts["moderation"], "verdict": "rejected", "reasons": ["policy changed"]}
     written = loaded.write_video(m.APPROVED, video_tables(**parts))
     assert written == {"moderation_frames": 5, "segments": 0, "words": 0, "speakers": 0, "voices": 0, "summaries": 0,
-                       "text_moderation": 0, "run_costs": 0, "shots": 0, "faces": 0, "text_embeddings": 0,
+                       "text_moderation": 0, "run_costs": 0, "shots": 0, "faces": 0, "screen_text": 0, "text_embeddings": 0,
                        "videos": 1}
     for table in ("segments", "words", "speakers", "voices", "summaries", "text_moderation"):
         assert loaded.store.list(f"warehouse/{table}/video_id={m.APPROVED}") == []
@@ -274,7 +275,7 @@ def test_compaction_keeps_results_identical_and_uses_compacted_files(loaded: War
     results = loaded.compact_all(min_age_s=0)
     assert {t: r.videos for t, r in results.items()} == {
         "videos": 3, "moderation_frames": 2, "segments": 1, "words": 1, "speakers": 1, "voices": 1, "summaries": 1,
-        "text_moderation": 1, "run_costs": 0, "shots": 0, "faces": 0, "text_embeddings": 0,
+        "text_moderation": 1, "run_costs": 0, "shots": 0, "faces": 0, "screen_text": 0, "text_embeddings": 0,
         "voice_registry": 0}
     for table in TABLES:
         snap = loaded.snapshot(table)

@@ -80,3 +80,12 @@ def test_changing_the_nudenet_file_or_the_vad_changes_the_assets_code_version(nu
     assert silero["moderation"] == default["moderation"]
     assert _asset_code_versions(VIDASSETS_VAD="pyannote")["transcript"] not in (default["transcript"],
                                                                              silero["transcript"])
+
+
+def test_screen_text_code_version_names_the_ocr_weights_by_content():
+    from vidassets.assets.screen_text import screen_text
+    from vidassets.ml.model_files import rapidocr_model_path
+
+    version = screen_text.code_versions_by_key[screen_text.key]
+    for kind in ("det", "rec"):
+        assert f"{kind} sha256:{sha256_file(rapidocr_model_path(kind))[:12]}" in version, version

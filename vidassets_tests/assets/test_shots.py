@@ -44,7 +44,7 @@ def test_faces_on_a_photo_slideshow(s3_server, bucket, instance, resources, tmp_
     """One shot per photo; the astronaut's keyframe has her face, the coffee cup none; rows in table faces."""
     video = samples.photo_video(tmp_path / "photos.mp4", ("astronaut", "coffee"), seconds_each=2.0)
     (request,) = upload_and_tick(s3_server, bucket, instance, resources, {"uploads/photos.mp4": video.read_bytes()})
-    result = run_request(request, instance, resources, selection=["source_video", "shots", "faces"])
+    result = run_request(request, instance, resources, selection=["source_video", "shots", "screen_text", "faces"])
     assert result.success, failure_message(result)
     store, vid = resources["storage"].store, request.partition_key
     faces = store.get_json(f"assets/faces/{vid}/manifest.json")

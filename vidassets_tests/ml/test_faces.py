@@ -31,3 +31,12 @@ def test_hint_needs_a_big_enough_face_and_few_faces():
     big = Face((0, 0, 100, 100), 0.9)
     assert shot_hint([small], 640, 360) == "other" and shot_hint([big], 640, 360) == "talking_head"
     assert shot_hint([big] * 4, 640, 360) == "other"
+
+
+def test_slides_when_text_covers_more_than_the_largest_face():
+    presenter = Face((10, 10, 40, 40), 0.9)  # a picture-in-picture speaker: 1600 px of 640x360 = 0.7%
+    assert shot_hint([presenter], 640, 360, text_area=0.12) == "slides"
+    assert shot_hint([], 640, 360, text_area=0.06) == "slides"
+    assert shot_hint([], 640, 360, text_area=0.02) == "other"  # a lower third alone is not a slide
+    anchor = Face((200, 40, 240, 300), 0.95)  # a big face (31%) with a caption under it
+    assert shot_hint([anchor], 640, 360, text_area=0.08) == "talking_head"

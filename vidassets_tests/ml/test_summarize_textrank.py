@@ -54,3 +54,15 @@ def test_summary_skips_repeats_and_filler_and_titles_by_content(source, summariz
     assert len(content_words(result.title)) >= 2, result.title
     assert set(content_words(result.title)) & set(result.topics), (result.title, result.topics)
     assert "hello" not in result.topics and {"jersey", "chicago"} <= set(result.topics), result.topics
+
+
+def test_a_slide_title_is_the_title_and_its_words_lead_the_topics(summarizer):
+    """Slide titles (screen_text) are the best topic signal a talk has: the one longest on screen is the title."""
+    segments = reference_segments()
+    titles = ["Hello", "Quarterly Revenue Review: Northeast Region", "Revenue by region"]
+    result = summarizer.summarize(segments, screen_titles=titles)
+    assert result.title == "Quarterly Revenue Review: Northeast Region"  # "Hello" has no content word
+    assert result.details["title_from"] == "slide" and result.details["screen_titles"] == 3
+    assert result.topics[0] == "revenue" and "region" in result.topics, result.topics
+    plain = summarizer.summarize(segments)
+    assert plain.details["title_from"] == "transcript" and plain.title != result.title
