@@ -23,7 +23,8 @@ EXPECTED_FINGERPRINTS: dict[int, str] = {
     3: "7964747b593a4169",  # + run_costs table
     4: "27125918cafe939c",  # + segments.text_redacted, words.pii_entity
     5: "d155aa64dc35890f",  # + voices, shots and faces tables
-    6: "1c6d43de6848cf15",  # + text_embeddings, voice_registry, screen_text; segments/speakers voice_id and speaker_name, shots hint and text_area
+    # + text_embeddings, voice_registry, screen_text; segments/speakers voice_id and speaker_name; shots hint, text_area
+    6: "1c6d43de6848cf15",
 }
 
 STATUSES = ("approved", "rejected", "failed", "no_speech")

@@ -153,8 +153,8 @@ def test_rewrite_as_rejected_removes_speech_tables(loaded: Warehouse):
     parts["moderation"] = {**parts["moderation"], "verdict": "rejected", "reasons": ["policy changed"]}
     written = loaded.write_video(m.APPROVED, video_tables(**parts))
     assert written == {"moderation_frames": 5, "segments": 0, "words": 0, "speakers": 0, "voices": 0, "summaries": 0,
-                       "text_moderation": 0, "run_costs": 0, "shots": 0, "faces": 0, "screen_text": 0, "text_embeddings": 0,
-                       "videos": 1}
+                       "text_moderation": 0, "run_costs": 0, "shots": 0, "faces": 0, "screen_text": 0,
+                       "text_embeddings": 0, "videos": 1}
     for table in ("segments", "words", "speakers", "voices", "summaries", "text_moderation"):
         assert loaded.store.list(f"warehouse/{table}/video_id={m.APPROVED}") == []
         assert loaded.connect([table]).execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
