@@ -14,11 +14,9 @@ from typing import Protocol
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 
 from vidassets.analytics.schemas import EMBEDDING_DIMENSIONS, TABLES
 from vidassets.analytics.warehouse import Warehouse
-from vidassets.storage.layout import PART_FILE, table_prefix
 
 SPEECH = "speech"
 SCREEN = "screen"
@@ -96,23 +94,7 @@ def read_rows(warehouse: Warehouse, table: str, video_ids: Collection[str] | Non
     if video_ids is not None and not video_ids:
         return None
     wanted = pc.field("video_id").isin(sorted(video_ids)) if video_ids is not None else None
-    if table in TABLES:
-        return warehouse.read_table(table, filter=wanted)
-    return _read_unregistered(warehouse, table, video_ids, wanted)
-
-
-def _read_unregistered(warehouse: Warehouse, table: str, video_ids: Collection[str] | None,
-                       wanted: pc.Expression | None) -> pa.Table | None:
-    """A table these schemas do not know yet, from its per-video files (`video_id` is a column in every file)."""
-    files = []
-    for info in warehouse.store.list_named(table_prefix(table), PART_FILE):
-        folder = info.key.split("/")[-2]
-        if folder.startswith("video_id=") and (video_ids is None or folder[len("video_id="):] in video_ids):
-            files.append(warehouse.store.arrow_path(info.key))
-    if not files:
-        return None
-    dataset = ds.dataset(files, filesystem=warehouse.store.arrow_filesystem(), format="parquet")
-    return dataset.to_table(filter=wanted)
+    return warehouse.read_table(table, filter=wanted) if table in TABLES else None
 
 
 def documents(warehouse: Warehouse, video_ids: Collection[str] | None) -> pa.Table:
