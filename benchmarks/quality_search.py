@@ -142,12 +142,10 @@ def speak(sentences: list[str], scratch: Path) -> tuple[np.ndarray, list[tuple[f
 
 def screen_rows(video: str, slides: list[tuple]) -> pa.Table:
     n = len(slides)
-    start, end = ("start_s", "end_s") if "start_s" in SCHEMAS.get("screen_text", pa.schema([])).names else (
-        "start", "end")
     f32 = pa.float32()
     return pa.table({
         "video_id": [video] * n, "block_index": pa.array(range(n), pa.int32()),
-        start: [s[0] for s in slides], end: [s[1] for s in slides], "text": [s[2] for s in slides],
+        "start_s": [s[0] for s in slides], "end_s": [s[1] for s in slides], "text": [s[2] for s in slides],
         "text_redacted": pa.nulls(n, pa.string()), "confidence": pa.array([1.0] * n, f32),
         "x0": pa.array([0.1] * n, f32), "y0": pa.array([0.1] * n, f32), "x1": pa.array([0.9] * n, f32),
         "y1": pa.array([0.3] * n, f32), "shot_index": pa.array(range(n), pa.int32()),

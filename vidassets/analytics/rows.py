@@ -336,7 +336,7 @@ def shot_rows(
 def screen_text_rows(video_id: str, screen_text: ScreenTextManifest) -> list[dict[str, Any]]:
     return [
         {
-            "video_id": video_id, "block_index": block["block_index"], "start": block["start"], "end": block["end"],
+            "video_id": video_id, "block_index": block["block_index"], "start_s": block["start"], "end_s": block["end"],
             "text": block["text"], "text_redacted": block["text_redacted"], "confidence": block["confidence"],
             "x0": block["box"][0], "y0": block["box"][1], "x1": block["box"][2], "y1": block["box"][3],
             "shot_index": block["shot_index"], "model": screen_text["model"], "method": screen_text["method"],

@@ -24,7 +24,7 @@ EXPECTED_FINGERPRINTS: dict[int, str] = {
     4: "27125918cafe939c",  # + segments.text_redacted, words.pii_entity
     5: "d155aa64dc35890f",  # + voices, shots and faces tables
     # + text_embeddings, voice_registry, screen_text; segments/speakers voice_id and speaker_name; shots hint, text_area
-    6: "1c6d43de6848cf15",
+    6: "c2800a9f722f31a0",
 }
 
 STATUSES = ("approved", "rejected", "failed", "no_speech")
@@ -273,8 +273,8 @@ SCREEN_TEXT = _table(
     "time span it stays on screen: consecutive shots showing the same text are one row.",
     _col("block_index", pa.int32(), "Index of the block within the video (0-based, in order of first appearance, "
          "reading order within a shot).", nullable=False),
-    _col("start", pa.float64(), "Start of the first shot showing the text.", unit="s", nullable=False),
-    _col("end", pa.float64(), "End of the last consecutive shot showing the text.", unit="s", nullable=False),
+    _col("start_s", pa.float64(), "Start of the first shot showing the text.", unit="s", nullable=False),
+    _col("end_s", pa.float64(), "End of the last consecutive shot showing the text.", unit="s", nullable=False),
     _col("text", pa.string(), "The text as read, lines joined by spaces.", nullable=False),
     _col("text_redacted", pa.string(), "The text with personal data (e-mail, phone, card, IBAN, SSN) replaced by a "
          "tag such as `[PHONE]`, by the redaction the speech transcript uses; equal to `text` when none was found.",

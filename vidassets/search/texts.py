@@ -58,11 +58,6 @@ class Encoder(Protocol):
     def encode(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
-def _time_columns(names: Sequence[str]) -> tuple[str, str]:
-    """The start/end columns of a table: `start_s`/`end_s` as in every warehouse table, or `start`/`end`."""
-    return ("start_s", "end_s") if "start_s" in names else ("start", "end")
-
-
 def documents_of(source: TextSource, rows: pa.Table) -> pa.Table:
     """`rows` of `source.table` as `DOCUMENTS`: redacted text where there is one, rows without text dropped."""
     names = rows.column_names
@@ -71,15 +66,14 @@ def documents_of(source: TextSource, rows: pa.Table) -> pa.Table:
     text = rows.column("text").cast(pa.string())
     if "text_redacted" in names:
         text = pc.coalesce(rows.column("text_redacted").cast(pa.string()), text)
-    start, end = _time_columns(names)
     speaker = (rows.column(source.speaker) if source.speaker and source.speaker in names
                else pa.nulls(rows.num_rows, pa.string()))
     table = pa.table({
         "video_id": rows.column("video_id"),
         "kind": pa.array([source.kind] * rows.num_rows, pa.string()),
         "item_index": rows.column(source.index),
-        "start_s": rows.column(start),
-        "end_s": rows.column(end),
+        "start_s": rows.column("start_s"),
+        "end_s": rows.column("end_s"),
         "speaker": speaker,
         "text": text,
     }).cast(DOCUMENTS)

@@ -293,7 +293,7 @@ def test_screen_text_rows_for_approved_videos_only():
     parts = m.approved_manifests()
     tables = video_tables(**parts, screen_text=_screen_text(m.APPROVED), processed_at=PROCESSED_AT)
     (row,) = tables["screen_text"].to_pylist()
-    assert (row["start"], row["end"], row["shot_index"], row["text_redacted"]) == (1.0, 9.5, 2, "Call [PHONE]")
+    assert (row["start_s"], row["end_s"], row["shot_index"], row["text_redacted"]) == (1.0, 9.5, 2, "Call [PHONE]")
     assert [round(row[k], 3) for k in ("x0", "y0", "x1", "y1")] == [0.1, 0.05, 0.6, 0.12]
     assert row["model"].startswith("rapidocr-ppocrv4") and row["schema_version"] == SCHEMA_VERSION
     rejected = {**parts, "moderation": {**parts["moderation"], "verdict": "rejected", "reasons": ["nudity"]}}

@@ -73,9 +73,9 @@ def test_required_columns_of_the_brief():
 
 
 def test_screen_text_columns_are_the_agreed_ones():
-    """The search engine reads these columns by name and type: changing one breaks it."""
+    """The search engine reads these columns by name and type (times `start_s`/`end_s`, as in every table)."""
     expected = {
-        "video_id": pa.string(), "block_index": pa.int32(), "start": pa.float64(), "end": pa.float64(),
+        "video_id": pa.string(), "block_index": pa.int32(), "start_s": pa.float64(), "end_s": pa.float64(),
         "text": pa.string(), "text_redacted": pa.string(), "confidence": pa.float32(), "x0": pa.float32(),
         "y0": pa.float32(), "x1": pa.float32(), "y1": pa.float32(), "shot_index": pa.int32(), "model": pa.string(),
         "method": pa.string(), "schema_version": pa.int32(),

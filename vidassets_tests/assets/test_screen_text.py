@@ -52,7 +52,7 @@ def test_screen_text_blocks_spans_redaction_and_hints(s3_server, bucket, instanc
     assert tables["shots"].column("hint").to_pylist()[:2] == ["slides", "slides"]
     Warehouse(store).write_video(vid, tables)
     found = Warehouse(store).connect().execute(
-        "SELECT t.start, s.hint FROM screen_text t JOIN shots s USING (video_id, shot_index) "
+        "SELECT t.start_s, s.hint FROM screen_text t JOIN shots s USING (video_id, shot_index) "
         "WHERE t.text_redacted ILIKE '%revenue%'").fetchall()
     assert len(found) == 1 and found[0][1] == "slides"
 
