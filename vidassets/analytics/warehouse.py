@@ -374,7 +374,7 @@ class Warehouse:
         pins = [by_path[fragment.path] for fragment in wanted]  # pruned by video_id, no file opened
         with ThreadPoolExecutor(max_workers=self.store.read_concurrency) as pool:
             bodies = list(pool.map(lambda pin: self.store.read_pinned(pin[1]), pins))
-        live = [self._format.make_fragment(pa.BufferReader(body), partition_expression=_partition(vid))
+        live = [self._format.make_fragment(pa.BufferReader(_arrow_owned(body)), partition_expression=_partition(vid))
                 for (vid, _), body in zip(pins, bodies, strict=True)]
         if packed:
             return ds.dataset([ds.FileSystemDataset(packed, schema, self._format, fs),
@@ -602,3 +602,12 @@ def _write_row_groups(writer: _GenerationWriter, rows: pa.Table, row_group_rows:
     for end, vid in zip(runs.run_ends.to_pylist(), runs.values.to_pylist(), strict=True):
         writer.add_video(rows.slice(start, end - start), vid, row_group_rows)
         start = end
+
+
+def _arrow_owned(body: bytes) -> pa.Buffer:
+    """`body` copied into Arrow's memory. A buffer backed by the Python bytes would be released on one of pyarrow's
+    scan threads, possibly after the interpreter began to exit, which aborts the process (`terminate called without
+    an active exception`)."""
+    out = pa.BufferOutputStream()
+    out.write(body)
+    return out.getvalue()

@@ -416,3 +416,34 @@ def test_compaction_splits_files_and_sorts_by_video(local_root):
 def test_processed_at_round_trips(loaded: Warehouse):
     got = loaded.read_table("videos", filter=pc.field("video_id") == m.APPROVED).column("processed_at")
     assert got.to_pylist()[0].isoformat() == PROCESSED_AT
+
+
+READ_THEN_FAIL = """
+import sys
+from vidassets.analytics.rows import video_tables
+from vidassets.analytics.warehouse import Warehouse
+from vidassets.storage import Store
+from vidassets_tests.analytics import manifests as m
+from vidassets_tests.analytics.conftest import PROCESSED_AT
+
+warehouse = Warehouse(Store.for_root(sys.argv[1]))
+if sys.argv[2] == "write":
+    warehouse.write_video(m.APPROVED, video_tables(**m.approved_manifests(), processed_at=PROCESSED_AT))
+else:
+    assert warehouse.read_table("segments").num_rows > 0
+    raise SystemExit(3)  # a command that fails right after a read (`vidassets speakers name` with a bad name)
+"""
+
+
+def test_a_process_exiting_right_after_a_read_exits_cleanly(tmp_path):
+    """Per-video files are read into memory, then scanned on pyarrow's threads; buffers owned by Python objects
+    were released on those threads after the interpreter had begun to exit: `terminate called without an active
+    exception`, SIGABRT, most of the time."""
+    import subprocess
+    import sys
+
+    root = str(tmp_path / "root")
+    subprocess.run([sys.executable, "-c", READ_THEN_FAIL, root, "write"], check=True, timeout=120)  # noqa: S603
+    codes = [subprocess.run([sys.executable, "-c", READ_THEN_FAIL, root, "read"],  # noqa: S603
+                            capture_output=True, timeout=120).returncode for _ in range(8)]
+    assert codes == [3] * 8
