@@ -170,7 +170,7 @@ def test_sweep_finds_what_events_missed_and_never_reruns(s3_server, bucket, reso
 
 # The issue's figure is 1,000 (`VIDASSETS_TEST_KILLED_UPLOADS=1000`, ~3 min on 2 cores); the suite's default keeps the
 # test near a minute: the daemon creates a few runs a second here, and the test waits for every one.
-KILLED_UPLOADS = int(os.environ.get("VIDASSETS_TEST_KILLED_UPLOADS", "200"))
+KILLED_UPLOADS = int(os.environ.get("VIDASSETS_TEST_KILLED_UPLOADS", "120"))
 DAEMON_INSTANCE = """
 run_coordinator:
   module: dagster._core.run_coordinator
