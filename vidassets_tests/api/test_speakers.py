@@ -19,12 +19,14 @@ PEOPLE = person_vectors(["ada", "bob", "cyd"], seed=11)
 
 @pytest.fixture(scope="module")
 def tenants(platform):
-    """alice's video has ada and bob, bert's has ada and cyd; the registry has both videos."""
+    """alice's video has ada and bob, bert's has ada and cyd; the registry has both videos. The platform is shared
+    with the other API tests (whose users have videos with voices of their own): these two users are this module's."""
     store = store_for(platform.settings.storage_root)
     engine = engine_for(platform.settings.db_url)
     users = {}
     for user, cast in (("alice", ("ada", "bob")), ("bert", ("ada", "cyd"))):
-        headers = {"Authorization": f"Bearer {platform.key_for(user)}"}
+        name = f"speakers-{user}"
+        headers = {"Authorization": f"Bearer {platform.key_for(name)}"}
         ticket = httpx.post(f"{platform.url}/v1/uploads", headers=headers,
                             json={"filename": "meeting.mp4", "size": 1000, "content_type": "video/mp4"})
         assert ticket.status_code == 201, ticket.text
