@@ -31,6 +31,7 @@ from vidassets.workers.queues import CPU_QUEUE
 from vidassets.workers.redis_server import RedisServer
 from vidassets.workers.webhook_tasks import producer, submitter
 from vidassets_tests.security.webhook_stack import DripServer, Listener
+from vidassets_tests.workers.stack import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 DEADLINE_S = 4.0
@@ -64,15 +65,8 @@ class Engine:
 
 
 def _wait(what: str, check, timeout: float, engine: Engine | None = None):  # noqa: ANN001, ANN202
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            logs = engine.logs() if engine else ""
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n{logs}")
-        time.sleep(0.05)
+    """`wait_for` with the webhook workers' logs in the failure message."""
+    return wait_for(what, check, timeout, detail=engine.logs if engine else None)
 
 
 @pytest.fixture(scope="module")
