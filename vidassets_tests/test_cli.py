@@ -1,8 +1,14 @@
 """`vidassets process FILE --out DIR`: the same asset code as sensor runs, no S3, no daemon."""
 
 import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
+
+from vidassets.video_ids import video_id_for
 
 
 def _process(*args: str) -> subprocess.CompletedProcess:
@@ -11,9 +17,31 @@ def _process(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_process_local_file_writes_every_asset(speaking_video, tmp_path):
-    out = tmp_path / "out dir"
-    done = _process(str(speaking_video), "--out", str(out))
+@pytest.fixture(scope="module")
+def corpus(speaking_video, tmp_path_factory) -> dict:
+    """One file processed alone into DIR, then a second name for the same talk together with a file that is not a
+    video into the same DIR: two `vidassets process` runs (the model loads and a 30 s talk each) shared by the
+    tests below instead of four."""
+    root = tmp_path_factory.mktemp("cli")
+    out = root / "out dir"
+    first = _process(str(speaking_video), "--out", str(out))
+    ids_after_first = _voice_ids(out) if first.returncode == 0 else {}
+    second_file, bad = root / "again.mp4", root / "notes.mp4"
+    shutil.copy(speaking_video, second_file)
+    bad.write_text("not a video\n" * 10)
+    second = _process(str(second_file), str(bad), "--out", str(out))
+    return {"out": out, "first": first, "second": second, "bad": bad, "ids_after_first": ids_after_first}
+
+
+def _voice_ids(out: Path) -> dict[tuple[str, str], str]:
+    from vidassets.analytics.query import run_query
+
+    rows = run_query(str(out), "SELECT video_id, speaker, voice_id FROM voice_registry").to_dict("records")
+    return {(r["video_id"], r["speaker"]): r["voice_id"] for r in rows}
+
+
+def test_process_local_file_writes_every_asset(corpus, speaking_video):
+    out, done = corpus["out"], corpus["first"]
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     steps = [line.split("]", 1)[1].split(" ...")[0].strip()
@@ -21,22 +49,24 @@ def test_process_local_file_writes_every_asset(speaking_video, tmp_path):
     for asset in ("source_video", "frames", "shots", "faces", "moderation", "audio", "transcript", "summary"):
         assert asset in steps, done.stdout
     assert steps.index("source_video") < steps.index("frames") < steps.index("moderation") < steps.index("audio")
-    (video_dir,) = (out / "assets" / "source_video").iterdir()
+    video_id = video_id_for("local", str(speaking_video.resolve()))
+    video_dir = out / "assets" / "source_video" / video_id
     manifest = json.loads((video_dir / "manifest.json").read_text())
     assert manifest["source_uri"] == speaking_video.resolve().as_uri()
-    assert (out / "assets" / "audio" / video_dir.name / "audio.flac").stat().st_size > 10_000
-    assert len(list((out / "assets" / "frames" / video_dir.name).glob("frame_*.jpg"))) >= 10
+    assert (out / "assets" / "audio" / video_id / "audio.flac").stat().st_size > 10_000
+    assert len(list((out / "assets" / "frames" / video_id).glob("frame_*.jpg"))) >= 10
     assert any("text_moderation" in line and "done in" in line for line in lines), done.stdout
     assert (out / "transcript.srt").is_file() and (out / "transcript.redacted.srt").is_file()
 
 
-def test_process_bad_file_names_it_and_the_cause(tmp_path):
-    bad = tmp_path / "notes.mp4"
-    bad.write_text("not a video\n" * 10)
-    done = _process(str(bad), "--out", str(tmp_path / "out"))
+def test_process_bad_file_names_it_and_the_cause_and_processes_the_others(corpus):
+    """A file that is not a video fails with its name and the cause; the file before it in the same run is
+    processed whole, and the registry is still built over every video in DIR."""
+    done, bad = corpus["second"], corpus["bad"]
     assert done.returncode == 1
     assert "source_video" in done.stdout and "FAILED" in done.stdout
     assert str(bad) in done.stdout
+    assert "[corpus] speaker_registry ... done" in done.stdout, done.stdout
 
 
 def test_process_missing_file(tmp_path):
@@ -79,34 +109,31 @@ def test_no_command_line_code_outside_the_cli_package():
     assert found == []
 
 
-def test_process_several_files_builds_the_speaker_registry(speaking_video, tmp_path):
-    """Two files (the same talk under two names: the same two voices) -> per-video outputs under DIR/<video_id>/,
-    and the registry over both: every speaker has a corpus voice id in `voice_registry`, `segments` and the
-    transcript JSON."""
-    import shutil
-
+def test_process_several_files_builds_the_speaker_registry(corpus, speaking_video):
+    """The second run (two files: a second name for the talk, and one that fails) -> its outputs under
+    DIR/<video_id>/, and the registry over both videos in DIR: every speaker has a corpus voice id in
+    `voice_registry`, `segments` and the transcript JSON; the first video's ids are unchanged."""
     from vidassets.analytics.query import run_query
 
-    second = tmp_path / "again.mp4"
-    shutil.copy(speaking_video, second)
-    out = tmp_path / "corpus"
-    done = _process(str(speaking_video), str(second), "--out", str(out))
-    assert done.returncode == 0, done.stdout + done.stderr
+    out, done = corpus["out"], corpus["second"]
     assert "[corpus] speaker_registry ... done" in done.stdout and "[corpus] speaker_labels ... done" in done.stdout
     registry = run_query(str(out), "SELECT * FROM voice_registry").to_dict("records")
     videos = sorted({r["video_id"] for r in registry})
     assert len(videos) == 2
+    second_id = video_id_for("local", str((out.parent / "again.mp4").resolve()))
+    assert second_id in videos
+    segments = json.loads((out / second_id / "transcript.json").read_text())["segments"]
+    ids = {r["speaker"]: r["voice_id"] for r in registry if r["video_id"] == second_id}
+    assert segments and all(s["voice_id"] == ids[s["speaker"]] for s in segments if s.get("speaker"))
     for video_id in videos:
-        segments = json.loads((out / video_id / "transcript.json").read_text())["segments"]
         ids = {r["speaker"]: r["voice_id"] for r in registry if r["video_id"] == video_id}
-        assert segments and all(s["voice_id"] == ids[s["speaker"]] for s in segments if s.get("speaker"))
         rows = run_query(str(out), f"SELECT speaker, voice_id FROM segments WHERE video_id = '{video_id}'"
                          ).to_dict("records")
-        assert all(r["voice_id"] == ids[r["speaker"]] for r in rows if r["speaker"])
+        assert rows and all(r["voice_id"] == ids[r["speaker"]] for r in rows if r["speaker"])
     trusted = [r for r in registry if r["attracts"]]
     by_speaker = {}
     for r in trusted:
         by_speaker.setdefault(r["speaker"], set()).add(r["voice_id"])
     assert all(len(ids) == 1 for ids in by_speaker.values())  # a trusted voice heard twice is one voice
-    again = _process(str(speaking_video), "--out", str(out))  # re-running adds nothing and renames nothing
-    assert again.returncode == 0 and "changed=0" in again.stdout, again.stdout
+    first_ids = corpus["ids_after_first"]
+    assert first_ids and all(_voice_ids(out)[key] == voice for key, voice in first_ids.items())  # renames nothing
