@@ -132,23 +132,27 @@ def test_a_batch_is_bounded_and_a_tick_does_not_list_the_bucket(s3_server, bucke
     assert redis_server.client().xlen(STREAM) == 0
 
 
-def test_sweep_finds_what_events_missed_and_never_reruns(s3_server, bucket, resources, redis_server, monkeypatch):
+def test_sweep_finds_what_events_missed_and_never_reruns(s3_server, bucket, resources, redis_server, monkeypatch,
+                                                        tmp_path):
     """Objects uploaded before events were on (no relay here) are found by the sweep, a page per tick with the
     continuation token in the cursor; the next pass finds them all handled and starts no run."""
     client = s3_server.client()
-    monkeypatch.setattr(sweep_module, "PAGE_SIZE", 40)  # pages of 40: several pages, a few runs to create
-    keys = [f"uploads/old/{i:04d}.mp4" for i in range(150)] + ["uploads/old/readme.txt"]
+    monkeypatch.setattr(sweep_module, "PAGE_SIZE", 16)  # pages of 16: several pages, few runs to create
+    keys = [f"uploads/old/{i:04d}.mp4" for i in range(60)] + ["uploads/old/readme.txt"]
 
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(lambda key: client.put_object(Bucket=bucket, Key=key, Body=b"o"), keys))
     monkeypatch.setenv("VIDASSETS_UPLOAD_EVENTS_URL", redis_server.url)
 
-    with dg.instance_for_test() as instance, in_process_code_location(instance) as context:
+    one_event_log = {"event_log_storage": {"module": "dagster._core.storage.event_log",  # see DAEMON_INSTANCE
+                                           "class": "ConsolidatedSqliteEventLogStorage",
+                                           "config": {"base_dir": str(tmp_path / "history")}}}
+    with dg.instance_for_test(overrides=one_event_log) as instance, in_process_code_location(instance) as context:
         location = context.create_request_context().get_code_location("vidassets")
         sensor = next(iter(location.get_repositories().values())).get_sensor("s3_video_sensor")
         now = get_current_datetime()
         ticks, tokens = 0, []
-        while len(instance.get_runs(dg.RunsFilter(job_name="video_pipeline"))) < 150 and ticks < 12:
+        while len(instance.get_runs(dg.RunsFilter(job_name="video_pipeline"))) < 60 and ticks < 12:
             with freeze_time(now + timedelta(seconds=40 * ticks)):
                 tick_sensors(context)
             state = instance.get_instigator_state(sensor.get_remote_origin_id(), sensor.selector_id)
@@ -165,7 +169,7 @@ def test_sweep_finds_what_events_missed_and_never_reruns(s3_server, bucket, reso
                 tick_sensors(context)
         state = instance.get_instigator_state(sensor.get_remote_origin_id(), sensor.selector_id)
         assert EventCursor.parse(state.instigator_data.cursor).sweep.passes >= 2
-        assert len(instance.get_runs(dg.RunsFilter(job_name="video_pipeline"))) == 150
+        assert len(instance.get_runs(dg.RunsFilter(job_name="video_pipeline"))) == 60
 
 
 # The issue's figure is 1,000 (`VIDASSETS_TEST_KILLED_UPLOADS=1000`, ~3 min on 2 cores); the suite's default keeps the
