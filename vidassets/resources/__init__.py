@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dagster as dg
-from dagster_aws.s3 import S3Resource
 
 from vidassets import settings as variables
 from vidassets.model_config import ModelConfig, current_model_config
 from vidassets.resources.io_manager import ManifestIOManager
 from vidassets.resources.models import ModelLoader
+from vidassets.resources.s3 import SharedS3Resource
 from vidassets.resources.storage import VideoStorage
 from vidassets.resources.uploads import UploadsBucket
 from vidassets.settings import Settings, load_settings
@@ -40,7 +40,7 @@ def build_resources(
         s3_max_attempts=store.s3.max_attempts,
     )
     return {
-        "s3": S3Resource(
+        "s3": SharedS3Resource(
             region_name=_from(settings, store.s3.region, variables.AWS_REGION, variables.AWS_DEFAULT_REGION),
         ),
         "storage": storage,
