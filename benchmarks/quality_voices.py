@@ -559,7 +559,8 @@ def main() -> None:
           f"{calibrated:.2f}" + ("" if abs(calibrated - shipped) < 1e-9 else ": UPDATE THRESHOLDS"))
     if args.json:
         print(json.dumps({"items": [{k: v for k, v in i.items() if k != "embedding"} for i in items],
-                          "grid": grid, "loo": rows, "loo_overall": loo, "registry": registry}))
+                          "grid": grid, "loo": rows, "loo_overall": loo, "registry": registry},
+                         default=lambda o: o.item() if isinstance(o, np.generic) else str(o)))  # numpy scalars
 
 
 if __name__ == "__main__":
