@@ -167,7 +167,8 @@ SPEAKERS = _table(
 VOICES = _table(
     "voices",
     "One row per speaker per video: the speaker's voice embedding from the diarizer in use, for matching the same "
-    "voice across videos (compare embeddings of one `model` only; skip `too_short` rows).",
+    "voice across videos (compare embeddings of one `model` only; the registry trusts a voice from its model's "
+    "calibrated minimum of `speech_s`, docs/DATA.md).",
     _col("speaker", pa.string(), "Diarization label, e.g. `SPEAKER_00` (joins `speakers.speaker`).", nullable=False),
     _col("embedding", pa.list_(pa.float32()), "L2-normalised voice embedding (Resemblyzer offline: mean of the "
          "speaker's clean-speech d-vectors, 256 values; pyannote: the pipeline's speaker centroid); null when the "
@@ -179,7 +180,8 @@ VOICES = _table(
          unit="windows"),
     _col("model", pa.string(), "Embedding model, e.g. `resemblyzer` or `pyannote:<pipeline> embedding`.",
          nullable=False),
-    _col("too_short", pa.bool_(), "Under 10 s of clean speech, or no embedding: too little to trust for matching.",
+    _col("too_short", pa.bool_(), "Under 10 s of clean speech, or no embedding: the diarizer's conservative flag "
+         "(the registry applies its model's calibrated minimum to `speech_s` instead: Resemblyzer 1 s).",
          nullable=False),
 )
 

@@ -86,12 +86,12 @@ def scope_of(owner: str | None) -> str:
 
 def load_voices(warehouse: Warehouse) -> dict[str, list[SpeakerVoice]]:
     """video id -> its speakers' voices from the `voices` table."""
-    columns = ["video_id", "speaker", "model", "embedding", "too_short"]
+    columns = ["video_id", "speaker", "model", "embedding", "too_short", "speech_s"]
     videos: dict[str, list[SpeakerVoice]] = {}
     for row in warehouse.read_table("voices", columns=columns).to_pylist():
         embedding = tuple(row["embedding"]) if row["embedding"] is not None else None
-        videos.setdefault(row["video_id"], []).append(
-            SpeakerVoice(row["video_id"], row["speaker"], row["model"], embedding, bool(row["too_short"])))
+        videos.setdefault(row["video_id"], []).append(SpeakerVoice(
+            row["video_id"], row["speaker"], row["model"], embedding, bool(row["too_short"]), row["speech_s"]))
     return videos
 
 

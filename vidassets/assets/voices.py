@@ -12,6 +12,7 @@ import dagster as dg
 
 from vidassets.analytics import voice_registry
 from vidassets.assets.analytics import video_tables
+from vidassets.ml import speaker_registry as speaker_rules
 from vidassets.resources.storage import VideoStorage
 from vidassets.resources.uploads import UploadsBucket
 from vidassets.version import CODE_VERSION
@@ -37,6 +38,7 @@ def owner_lookup(storage: VideoStorage, uploads: UploadsBucket) -> Callable[[str
     group_name="speakers",
     deps=[video_tables],
     kinds={"parquet"},
+    code_version=f"speaker_registry-v2:{speaker_rules.rules_tag()}",
     description="Every (video, local speaker) assigned to a corpus voice id: warehouse table `voice_registry`. "
     "New videos' speakers are matched to known voices (one assignment per video, never two speakers of a video "
     "in one voice; cosine threshold per model); unmatched ones found new voices.",
@@ -51,7 +53,10 @@ def speaker_registry(config: RegistryConfig, storage: VideoStorage, uploads: Upl
         "changed": len(update.changed),
         "removed": len(update.removed),
         "thresholds": dg.MetadataValue.json(update.thresholds),
-        "threshold_source": "benchmarks/quality_voices.py (AMI tuning clips, leave-one-out)",
+        "min_trusted_speech_s": dg.MetadataValue.json(
+            {m: speaker_rules.min_trusted_speech_s(m) for m in update.thresholds}),
+        "threshold_source": f"{speaker_rules.CALIBRATION} on the AMI tuning clips (benchmarks/quality_voices.py, "
+        "leave-one-out in docs/QUALITY.md)",
         "merge_conflicts": dg.MetadataValue.json(update.conflicts),
         "rebuild": config.rebuild,
         "code_version": CODE_VERSION,

@@ -3,12 +3,14 @@
 Rules (docs/DATA.md, "Speaker registry"):
 - Videos are taken in a stable order (the order they were first registered; new videos sorted by video id), so a
   rebuild over the whole corpus gives the same ids as the incremental runs did.
-- A video's trusted speakers (not `too_short`, with an embedding) are matched to the known trusted voices of the
-  same embedding model by one constrained assignment (Hungarian, on cosine similarity to each voice's centroid):
-  two speakers of one video never land in one voice. A pair is accepted at `similarity >= threshold`.
+- A video's trusted speakers (an embedding, and at least the model's calibrated minimum of clean speech,
+  `MIN_TRUSTED_SPEECH_S`, read from `speech_s`) are matched to the known trusted voices of the same embedding
+  model by one constrained assignment (Hungarian, on cosine similarity to each voice's centroid): two speakers
+  of one video never land in one voice. A pair is accepted at `similarity >= threshold`; the threshold is
+  calibrated on impostor trials (`impostor_threshold`), together with the minimum, by benchmarks/quality_voices.py.
 - A speaker that matches nothing founds a voice whose id is derived from that founder: `voice_id_for(video,
   speaker)`. Ids never depend on counters or on what else is in the corpus.
-- `too_short` speakers, and speakers split out by hand, get a voice of their own that never attracts others.
+- Untrusted speakers, and speakers split out by hand, get a voice of their own that never attracts others.
 - Merges (`B -> A`) are applied while building: a voice whose founder id is merged into an existing voice joins it
   (unless that would put two speakers of one video together), so incremental runs and rebuilds agree.
 """
@@ -21,13 +23,31 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-# Cosine similarity at which a speaker joins a known voice, per embedding model. Resemblyzer: calibrated on the
-# AMI tuning clips (benchmarks/quality_voices.py): the threshold leave-one-out tuning picks for 8 of 10 held-out
-# clips as deployed and for all of them with reference turns, the only one with no false merge there
-# (docs/QUALITY.md). A model without an entry (e.g. a pyannote pipeline's embedding: calibrate it with the same
-# benchmark before trusting matches) uses DEFAULT_THRESHOLD, which accepts only near-identical voices.
-THRESHOLDS: dict[str, float] = {"resemblyzer": 0.90}
+# Cosine similarity at which a speaker joins a known voice, and the seconds of clean speech (`speech_s`) from which
+# a voice is trusted to match and attract, per embedding model. Resemblyzer: calibrated on the ten AMI tuning
+# clips by benchmarks/quality_voices.py: `impostor_threshold` over the voices trusted at 1 s (0.86), the minimum
+# that leave-one-out picks in 8 of 10 folds (no false merge left out at 0.5-2 s; 3-10 s let some through:
+# docs/QUALITY.md). A model without an entry (e.g. a pyannote pipeline's embedding: calibrate it with the same
+# benchmark before trusting matches) uses the defaults, which accept only near-identical, long voices.
+THRESHOLDS: dict[str, float] = {"resemblyzer": 0.86}
+MIN_TRUSTED_SPEECH_S: dict[str, float] = {"resemblyzer": 1.0}
 DEFAULT_THRESHOLD = 0.95
+CALIBRATION = "impostor-max+jackknife-margin"  # how THRESHOLDS were set (`impostor_threshold`)
+
+
+def min_trusted_speech_s(model: str) -> float:
+    """Seconds of clean speech from which a voice of `model` is trusted (uncalibrated models: MIN_VOICE_SPEECH_S)."""
+    from vidassets.ml.voices import MIN_VOICE_SPEECH_S
+
+    return float(MIN_TRUSTED_SPEECH_S.get(model, MIN_VOICE_SPEECH_S))
+
+
+def rules_tag() -> str:
+    """The matching rules in force, for the `speaker_registry` asset's code version and metadata: changing a
+    threshold, a trust minimum or the calibration marks the registry stale (a `rebuild` re-assigns)."""
+    models = sorted(set(THRESHOLDS) | set(MIN_TRUSTED_SPEECH_S))
+    per_model = ",".join(f"{m}:{threshold_for(m)}@{min_trusted_speech_s(m)}s" for m in models)
+    return f"{CALIBRATION}({per_model};default:{DEFAULT_THRESHOLD}@{min_trusted_speech_s('')}s)"
 
 
 def threshold_for(model: str, overrides: Mapping[str, float] | None = None) -> float:
@@ -38,6 +58,33 @@ def threshold_for(model: str, overrides: Mapping[str, float] | None = None) -> f
     return DEFAULT_THRESHOLD
 
 
+def impostor_threshold(
+    embeddings: Sequence[Sequence[float]], videos: Sequence[str], people: Sequence[str], step: float = 0.01,
+) -> float:
+    """The match threshold calibrated on impostor trials (pairs of voices of two different people in two different
+    videos: what the registry compares), with no same-person pair needed: the highest impostor similarity, plus
+    how far one video alone raised that maximum (the highest impostor similarity minus the highest one without
+    that video, the most over any video: the margin a new video may need), rounded up to the next multiple of
+    `step` above. Pass trusted voices only (unit vectors).
+
+    Why not the F1-best threshold: on the AMI tuning clips the trusted voices hold one recurring person, so with
+    that pair's clip held out there is nothing to tune on and leave-one-out F1 is 0.00 (docs/QUALITY.md)."""
+    vectors = np.asarray(embeddings, dtype=np.float64).reshape(len(embeddings), -1)
+    trials: list[tuple[float, str, str]] = []
+    for a in range(len(vectors)):
+        for b in range(a + 1, len(vectors)):
+            if videos[a] != videos[b] and people[a] != people[b]:
+                trials.append((float(vectors[a] @ vectors[b]), videos[a], videos[b]))
+    if not trials:
+        return 1.0
+    top = max(sim for sim, _, _ in trials)
+    margin = 0.0
+    for video in sorted(set(videos)):
+        others = [sim for sim, va, vb in trials if video not in (va, vb)]
+        margin = max(margin, top - max(others, default=top))
+    return round(min(1.0, (np.floor((top + margin) / step + 1e-9) + 1) * step), 6)
+
+
 def voice_id_for(video_id: str, speaker: str, *, split: bool = False) -> str:
     """`v-<12 hex>` from the (video, speaker) that founded the voice (split ones from a distinct seed)."""
     seed = f"{'split:' if split else ''}{video_id}/{speaker}"
@@ -46,17 +93,23 @@ def voice_id_for(video_id: str, speaker: str, *, split: bool = False) -> str:
 
 @dataclass(frozen=True)
 class SpeakerVoice:
-    """One local speaker of one video, as the `voices` table has it."""
+    """One local speaker of one video, as the `voices` table has it. With `speech_s` (seconds of clean speech)
+    trust follows the model's calibrated minimum; without it, the diarizer's `too_short` flag."""
 
     video_id: str
     speaker: str
     model: str
     embedding: tuple[float, ...] | None
     too_short: bool
+    speech_s: float | None = None
 
     @property
     def trusted(self) -> bool:
-        return self.embedding is not None and not self.too_short
+        if self.embedding is None:
+            return False
+        if self.speech_s is not None:
+            return self.speech_s >= min_trusted_speech_s(self.model)
+        return not self.too_short
 
 
 @dataclass(frozen=True)

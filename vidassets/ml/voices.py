@@ -3,7 +3,8 @@
 A voice is the L2-normalised mean of a speaker's clean-speech embeddings (offline diarizer: its Resemblyzer
 (chunk, local speaker) d-vectors; pyannote: the pipeline's speaker centroids), with the seconds of speech it rests
 on. Under `MIN_VOICE_SPEECH_S` of speech with nobody else talking the record says `too_short`: a d-vector of a few
-words is too noisy to match across videos.
+words is too noisy to match across videos. That flag is the conservative default; the speaker registry trusts a
+voice from its model's calibrated minimum of `speech_s` (`speaker_registry.MIN_TRUSTED_SPEECH_S`).
 """
 
 from collections.abc import Mapping, Sequence

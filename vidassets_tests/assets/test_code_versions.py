@@ -90,3 +90,20 @@ def test_screen_text_code_version_names_the_ocr_weights_by_content():
     version = screen_text.code_versions_by_key[screen_text.key]
     for kind in ("det", "rec"):
         assert f"{kind} sha256:{sha256_file(rapidocr_model_path(kind))[:12]}" in version, version
+
+
+def test_speaker_registry_code_version_follows_its_matching_rules(monkeypatch):
+    """The registry's thresholds, trust minimums and calibration are in its code version: a recalibration marks
+    it stale (a `rebuild` re-assigns), like a model change does for per-video assets."""
+    from vidassets.assets.voices import speaker_registry
+    from vidassets.ml import speaker_registry as rules
+
+    version = speaker_registry.code_versions_by_key[speaker_registry.key]
+    assert version == f"speaker_registry-v2:{rules.rules_tag()}"
+    assert f"resemblyzer:{rules.THRESHOLDS['resemblyzer']}@{rules.MIN_TRUSTED_SPEECH_S['resemblyzer']}s" in version
+    before = rules.rules_tag()
+    monkeypatch.setitem(rules.THRESHOLDS, "resemblyzer", rules.THRESHOLDS["resemblyzer"] + 0.01)
+    assert rules.rules_tag() != before
+    monkeypatch.setitem(rules.MIN_TRUSTED_SPEECH_S, "resemblyzer", 2 * rules.MIN_TRUSTED_SPEECH_S["resemblyzer"])
+    monkeypatch.setitem(rules.THRESHOLDS, "resemblyzer", rules.THRESHOLDS["resemblyzer"] - 0.01)
+    assert rules.rules_tag() != before

@@ -1,8 +1,18 @@
 """The registry's rules on synthetic voices: constrained matching, founder ids, order-stable rebuilds, hand edits."""
 
 import numpy as np
+import pytest
 
-from vidassets.ml.speaker_registry import Overrides, SpeakerVoice, build, voice_id_for
+from vidassets.ml.speaker_registry import (
+    MIN_TRUSTED_SPEECH_S,
+    Overrides,
+    SpeakerVoice,
+    build,
+    impostor_threshold,
+    min_trusted_speech_s,
+    voice_id_for,
+)
+from vidassets.ml.voices import MIN_VOICE_SPEECH_S
 
 RNG = np.random.default_rng(7)
 PEOPLE = {p: RNG.normal(size=64) for p in "ABCDE"}
@@ -101,3 +111,39 @@ def test_merge_and_split_are_kept_by_rebuilds():
     assert got[("zed-000000000003", "SPEAKER_00")] == voice_id_for("zed-000000000003", "SPEAKER_00", split=True)
     assert got[("two-000000000002", "SPEAKER_00")] == d
     assert not [a for a in split.assignments() if a.video_id == "zed-000000000003"][0].attracts
+
+
+def test_trust_follows_the_calibrated_minimum_of_clean_speech_not_the_diarizers_flag():
+    """A voice with `speech_s` is trusted from the model's calibrated minimum (Resemblyzer 1 s) even when the
+    diarizer flagged it `too_short` (its fixed 10 s); one under the minimum never matches nor attracts."""
+    assert min_trusted_speech_s("resemblyzer") == MIN_TRUSTED_SPEECH_S["resemblyzer"] < MIN_VOICE_SPEECH_S
+    assert min_trusted_speech_s("pyannote:uncalibrated") == MIN_VOICE_SPEECH_S
+
+    def timed(video: str, person: str, speech_s: float) -> SpeakerVoice:
+        v = voice(video, "SPEAKER_00", person, too_short=True)
+        return SpeakerVoice(v.video_id, v.speaker, v.model, v.embedding, True, speech_s)
+
+    enough = MIN_TRUSTED_SPEECH_S["resemblyzer"] + 1.0
+    videos = {"one-000000000001": [timed("one-000000000001", "A", enough)],
+              "two-000000000002": [timed("two-000000000002", "A", enough)],
+              "three-00000000003": [timed("three-00000000003", "B", enough)],
+              "four-000000000004": [timed("four-000000000004", "B", MIN_TRUSTED_SPEECH_S["resemblyzer"] / 2)]}
+    got = ids(build(videos))
+    assert got[("two-000000000002", "SPEAKER_00")] == voice_id_for("one-000000000001", "SPEAKER_00")
+    assert got[("four-000000000004", "SPEAKER_00")] == voice_id_for("four-000000000004", "SPEAKER_00")
+    # without speech_s the diarizer's flag decides, as before
+    flagged = {v: [SpeakerVoice(s.video_id, s.speaker, s.model, s.embedding, True)] for v, [s] in videos.items()}
+    assert len(set(ids(build(flagged)).values())) == 4
+
+
+def test_impostor_threshold_clears_every_impostor_by_the_jackknife_margin():
+    """Impostor trials are pairs of two people in two videos; the threshold sits above the highest one (a-b 0.80) by
+    how far one video alone raised it (without v1 the highest is b-c 0.70: margin 0.10), on the 0.01 grid."""
+    gram = np.array([[1.0, 0.80, 0.75], [0.80, 1.0, 0.70], [0.75, 0.70, 1.0]])
+    a, b, c = np.linalg.cholesky(gram)  # rows with exactly these dot products
+    assert impostor_threshold([a, b, c], ["v1", "v2", "v3"], ["x", "y", "z"]) == pytest.approx(0.91)
+    # a same-person pair (b again in v4: similarity 1.0) and a same-video pair (a's twin in v1) are no trials
+    assert impostor_threshold([a, b, c, b, a], ["v1", "v2", "v3", "v4", "v1"],
+                              ["x", "y", "z", "y", "w"]) == pytest.approx(0.91)
+    assert impostor_threshold([a, b, c, b], ["v1", "v2", "v3", "v4"], ["x", "y", "z", "q"]) == 1.0  # 1.0 impostor
+    assert impostor_threshold([a], ["v1"], ["x"]) == 1.0  # no trial: accept nothing
