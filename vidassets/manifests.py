@@ -51,7 +51,7 @@ class ShotEntry(TypedDict):
     end_s: float
     start_frame: int
     end_frame: int  # exclusive
-    transition: str  # how the shot begins: "start" (the first shot) or "cut"
+    transition: str  # how the shot begins: "start" (the first shot), "cut" or "gradual"
     keyframe_s: float
     keyframe_key: str
     keyframe_sharpness: float  # variance of the Laplacian (luma at 320 px)
@@ -62,7 +62,7 @@ class ShotEntry(TypedDict):
 
 class ShotsManifest(TypedDict):
     video_id: str
-    method: str  # e.g. "pyscenedetect-content"
+    method: str  # "pyscenedetect-content" or "transnetv2"
     model: str  # the detector and its version, e.g. "scenedetect 0.7.2 ContentDetector"
     params: dict[str, float]
     fps: float

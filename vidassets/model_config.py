@@ -16,6 +16,7 @@ from vidassets.ml.offline_diarizers import unknown_method_message
 
 DEVICES = ("auto", "cpu", "cuda")
 VAD_METHODS = ("auto", "pyannote", "silero")
+SHOT_DETECTORS = ("auto", "pyscenedetect", "transnetv2")
 
 
 def cuda_available() -> bool:
@@ -58,6 +59,7 @@ class ModelConfig:
     text_moderation_model: str | None = None  # local HF text-classification dir (Detoxify-like); None: profanity-check
     text_moderation_languages: str = "en"  # comma-separated ISO 639-1 codes the configured model was trained on
     text_moderation_labels: str | None = None  # `label=category,...` for labels the built-in aliases do not know
+    shot_detector: str = "auto"  # transnetv2 on cuda, pyscenedetect (ContentDetector + dissolve test) on cpu
 
     def __post_init__(self) -> None:
         if self.device not in DEVICES:
@@ -66,6 +68,8 @@ class ModelConfig:
             raise ValueError(f"vad_method must be one of {', '.join(VAD_METHODS)}, not {self.vad_method!r}")
         if self.offline_diarizer not in OFFLINE_DIARIZERS:
             raise ValueError(unknown_method_message(self.offline_diarizer))
+        if self.shot_detector not in SHOT_DETECTORS:
+            raise ValueError(f"shot_detector must be one of {', '.join(SHOT_DETECTORS)}, not {self.shot_detector!r}")
 
     # --- resolved at run time (GPU when present) ---------------------------------------------------------
 
@@ -88,7 +92,28 @@ class ModelConfig:
             return self.vad_method
         return "pyannote" if self.resolved_device() == "cuda" else "silero"
 
+    def resolved_shot_detector(self) -> str:
+        if self.shot_detector != "auto":
+            return self.shot_detector
+        return "transnetv2" if self.resolved_device() == "cuda" else "pyscenedetect"
+
     # --- provenance: what manifests record and what code versions name ------------------------------------
+
+    def shot_detector_tag(self) -> str:
+        """The shot detector for code versions: `auto` names both candidates (the device is not part of a code
+        version, as for the VAD); TransNetV2 by its package version and weights' content."""
+        methods = [self.shot_detector] if self.shot_detector != "auto" else ["pyscenedetect", "transnetv2"]
+        labels = []
+        for method in methods:
+            if method == "transnetv2":
+                from vidassets.ml.transnetv2 import transnetv2_label
+
+                labels.append(transnetv2_label())
+            else:
+                from importlib.metadata import version
+
+                labels.append(f"pyscenedetect-content (scenedetect {version('scenedetect-headless')})")
+        return f"shots-{self.shot_detector}({' / '.join(labels)})"
 
     def whisper_label(self) -> str:
         return f"whisper {self.whisper_model} ({self.resolved_compute_type()}, {self.resolved_device()})"
@@ -120,6 +145,7 @@ class ModelConfig:
             else f"resemblyzer+{self.offline_diarizer}",
             "summary": _short(self.llm_model or "textrank-minilm"),
             "text_moderation": _short(self.text_moderation_model or "profanity-check"),
+            "shots": self.shot_detector_tag(),
         }
         return tags[role]
 

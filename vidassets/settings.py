@@ -123,6 +123,7 @@ LLM_MODEL = _model("VIDASSETS_LLM_MODEL", "llm_model")
 TEXT_MODERATION_MODEL = _model("VIDASSETS_TEXT_MODERATION_MODEL", "text_moderation_model")
 TEXT_MODERATION_LANGUAGES = _model("VIDASSETS_TEXT_MODERATION_LANGUAGES", "text_moderation_languages")
 TEXT_MODERATION_LABELS = _model("VIDASSETS_TEXT_MODERATION_LABELS", "text_moderation_labels")
+SHOT_DETECTOR = _model("VIDASSETS_SHOT_DETECTOR", "shot_detector")
 MODEL_CACHE = Variable("VIDASSETS_MODEL_CACHE", "~/.cache/vidassets/models")
 HF_TOKEN = Variable("HF_TOKEN")
 HF_HUB_OFFLINE = Variable("HF_HUB_OFFLINE")
@@ -326,6 +327,7 @@ class Settings:
                 "llm_model": LLM_MODEL.read(v), "text_moderation_model": TEXT_MODERATION_MODEL.read(v),
                 "text_moderation_languages": TEXT_MODERATION_LANGUAGES.read(v),
                 "text_moderation_labels": TEXT_MODERATION_LABELS.read(v),
+                "shot_detector": SHOT_DETECTOR.read(v),
             }
             config = ModelConfig(**fields)
             return ModelSettings(config=config, cache_dir=Path(MODEL_CACHE.read(v) or "").expanduser(),

