@@ -35,8 +35,11 @@ system-deps:  ## Debian packages the tests use (apt-get, as root or through sudo
 	    $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null; \
 	  fi
 
+# pytest-xdist workers for `make test` (vidassets_tests/conftest.py groups the tests); TEST_WORKERS=0: one process
+TEST_WORKERS ?= 2
+
 test: install system-deps lint  ## the whole test suite (real S3 server, real Dagster instance, real models)
-	$(UV) run --frozen pytest
+	$(UV) run --frozen pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # Packages the type checker holds for (pyproject.toml [tool.mypy]); extend the list as more of the code is typed.
 MYPY_PATHS := vidassets/ml vidassets/media vidassets/analytics vidassets/search vidassets/storage vidassets/manifests.py \

@@ -15,6 +15,30 @@ pytest_plugins = ["vidassets_tests.platform_fixtures"]
 
 TEST_BUCKET = "vidassets-test"
 
+# `make test` runs the suite on two pytest-xdist workers (`-n 2 --dist loadgroup`): most of its time is waiting on
+# servers and subprocesses, not CPU. A module's tests stay on one worker (its module fixtures are built once); the
+# packages below keep all their tests on one worker (package fixtures: one API platform, one processed talk).
+ONE_WORKER_PACKAGES = ("vidassets_tests/api/",)
+# The longest groups start first, so neither worker finishes its share long before the other.
+LONGEST_FIRST = ("vidassets_tests/api/", "vidassets_tests/workers/test_worker_path.py",
+                 "vidassets_tests/test_end_to_end.py", "vidassets_tests/test_upload_events.py",
+                 "vidassets_tests/test_cli.py")
+
+
+def _group(item: pytest.Item) -> str:
+    path = item.nodeid.split("::", 1)[0]
+    return next((package for package in ONE_WORKER_PACKAGES if path.startswith(package)), path)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        group = _group(item)
+        return next((i for i, first in enumerate(LONGEST_FIRST) if group.startswith(first)), len(LONGEST_FIRST))
+
+    items.sort(key=rank)  # stable: collection order within a rank
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(_group(item)))
+
 
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
