@@ -1,6 +1,7 @@
 """Shared fixtures. `s3_server` is one real SeaweedFS S3 endpoint per test session, on free loopback ports."""
 
 import os
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -12,6 +13,19 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 pytest_plugins = ["vidassets_tests.platform_fixtures"]
+
+
+def interrupts_as_in_a_terminal() -> None:
+    """A suite started from a background job (`make test &`, nohup, some CI runners) inherits SIGINT ignored.
+    Dagster's in-process runs copy SIGINT's handler onto SIGTERM, so every server a test started after the first
+    run inherited SIGTERM ignored and took its whole stop timeout (15 s) to be killed."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_IGN:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+interrupts_as_in_a_terminal()  # at import: the main process and each xdist worker
 
 TEST_BUCKET = "vidassets-test"
 

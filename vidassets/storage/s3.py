@@ -8,19 +8,13 @@ before giving up; an endpoint that is away for some seconds, such as a restarted
 delays a step instead of failing it). Credentials are left to the AWS SDKs' own chains (environment, profile,
 instance or task role; never Dagster config) unless given explicitly. boto3 writes, lists, deletes and reads objects;
 pyarrow's `S3FileSystem` reads compacted Parquet files (ranged reads of immutable objects).
-
-boto3 clients are shared per process (`shared_client`): building one parses botocore's endpoint and service JSON,
-about 0.2 CPU-seconds, which was most of a sensor tick's CPU. The cache keys on the configuration and on the `AWS_*`
-variables the SDK itself reads, so a changed endpoint or credential gets a new client.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -44,32 +38,10 @@ _MISSING = ("404", "NoSuchKey", "NotFound")
 
 
 CONNECT_TIMEOUT_S = 10  # botocore's 60 s, times 12 attempts, would hide an unreachable endpoint for 12 minutes
-SHARED_CLIENTS = 16  # distinct configurations kept (tests start many servers; a deployment has one or two)
-_clients: OrderedDict[Hashable, Any] = OrderedDict()
-_clients_lock = threading.Lock()
-
-
-def shared_client(config: Hashable, build: Callable[[], Any]) -> Any:
-    """The process's boto3 client for `config` and the current `AWS_*` environment, built by `build` the first
-    time (boto3 clients are thread-safe; their credentials refresh themselves). The process id is in the key: a
-    forked child (a prefork worker) must not share its parent's open connections."""
-    key = (os.getpid(), config, tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_"))))
-    with _clients_lock:
-        client = _clients.get(key)
-        if client is None:
-            client = _clients[key] = build()
-            while len(_clients) > SHARED_CLIENTS:
-                _clients.popitem(last=False)
-        _clients.move_to_end(key)
-        return client
 
 
 def s3_client(options: S3Options) -> Any:
-    """The shared boto3 S3 client for `options`; path-style addressing for custom endpoints."""
-    return shared_client(options, lambda: _new_s3_client(options))
-
-
-def _new_s3_client(options: S3Options) -> Any:
+    """A boto3 S3 client; path-style addressing for custom endpoints."""
     import boto3
     from botocore.config import Config
 

@@ -11,3 +11,11 @@ def test_the_dagster_resource_shares_its_client_and_follows_the_endpoint_variabl
     assert SharedS3Resource(region_name="eu-west-1").get_client() is not client
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:12")
     assert SharedS3Resource(region_name="us-east-1").get_client().meta.endpoint_url == "http://127.0.0.1:12"
+
+
+def test_a_rotated_credential_in_the_environment_gets_a_new_client(monkeypatch):
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "first")
+    client = SharedS3Resource(region_name="us-east-1").get_client()
+    assert SharedS3Resource(region_name="us-east-1").get_client() is client
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "rotated")
+    assert SharedS3Resource(region_name="us-east-1").get_client() is not client
