@@ -20,8 +20,9 @@ from vidassets.partitions import videos_partitions
 from vidassets_tests.deploy.harness import REPO
 from vidassets_tests.deploy.servers import PgBouncerServer, PostgresServer
 
-pytestmark = pytest.mark.skipif(not PgBouncerServer.available(),
-                                reason="pgbouncer is not installed (Debian: apt-get install pgbouncer; make system-deps)")
+pytestmark = pytest.mark.skipif(
+    not PgBouncerServer.available(), reason="pgbouncer is not installed (Debian: apt-get install pgbouncer)"
+)
 
 
 @pytest.fixture(scope="module")
