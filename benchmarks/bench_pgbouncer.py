@@ -44,6 +44,24 @@ def _backends(server: PostgresServer) -> int:
         conn.close()
 
 
+def _cpu_of(pid: int | None) -> float:
+    """CPU seconds of a process and of its children, live and exited (PostgreSQL's backends are the postmaster's
+    children: their CPU lands in its cutime/cstime when they exit)."""
+    if pid is None:
+        return 0.0
+    tick_s = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    total += sum(int(v) for v in stat[11:15]) / tick_s  # utime, stime, cutime, cstime
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        try:
+            fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += sum(int(v) for v in fields[11:15]) / tick_s
+    return total
+
+
 def tick(env: dict[str, str], videos: int) -> tuple[float, float]:
     """(seconds, CPU seconds of this process) for one tick's worth of partitions, runs and enqueue events."""
     storage = {"postgres": {"postgres_db": {
@@ -75,9 +93,12 @@ def main() -> int:
               f"127.0.0.1:{pooler.port} (session pooling); {os.cpu_count()} cores")
         for attempt, (label, env_of) in enumerate([("direct", server.env), ("pgbouncer", pooler.env)] * args.rounds):
             database = server.create_database(f"bench_{label}_{attempt}")
+            before = _cpu_of(server.pid), _cpu_of(pooler.pid)
             seconds, cpu = tick(env_of(database), args.videos)
-            print(f"  {label:10s} {seconds:6.1f} s  ({seconds / args.videos * 1000:5.1f} ms a run, client CPU "
-                  f"{cpu:5.1f} s, load {os.getloadavg()[0]:.1f}); backends now {_backends(server)}", flush=True)
+            postgres_cpu, pooler_cpu = _cpu_of(server.pid) - before[0], _cpu_of(pooler.pid) - before[1]
+            print(f"  {label:10s} {seconds:6.1f} s  ({seconds / args.videos * 1000:5.1f} ms a run; CPU s: daemon side "
+                  f"{cpu:5.1f}, PostgreSQL {postgres_cpu:5.1f}, PgBouncer {pooler_cpu:4.1f}; load "
+                  f"{os.getloadavg()[0]:.1f}); backends connected after: {_backends(server)}", flush=True)
     return 0
 
 

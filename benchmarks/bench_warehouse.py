@@ -22,12 +22,17 @@ machine is printed beside every figure (the machine is shared). Per-video-file q
 off by default beyond 10,000 videos (minutes each).
 
     nice -n 10 python benchmarks/bench_warehouse.py --videos 100000 [--segments 500] [--root DIR] [--keep]
-    nice -n 10 python benchmarks/bench_warehouse.py --videos 1000000 --segments 50 --keep
+    nice -n 10 python benchmarks/bench_warehouse.py --videos 1000000 --metadata-only
+
+`--metadata-only` measures what every query pays before DuckDB reads a row, whatever the query: `snapshot()` of
+one table (list the per-video files, load CURRENT.json, compare each video's token) with N empty per-video files
+and a CURRENT.json that covers them all (writing N real files is the slow part of a build: ~1 ms each).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
 import resource
@@ -44,9 +49,9 @@ import pyarrow as pa
 from vidassets.analytics.examples import EXAMPLES
 from vidassets.analytics.query import run_query
 from vidassets.analytics.schemas import SCHEMA_VERSION, SCHEMAS
-from vidassets.analytics.warehouse import PARQUET_OPTIONS, Warehouse
+from vidassets.analytics.warehouse import MANIFEST_FORMAT, PARQUET_OPTIONS, Warehouse, _video_token
 from vidassets.storage import Store
-from vidassets.storage.layout import video_file_key
+from vidassets.storage.layout import PART_FILE, compacted_prefix, current_key, table_prefix, video_file_key
 
 TARGET_S = 1.0
 WORDS_PER_SEGMENT = 12
@@ -276,6 +281,40 @@ def print_compaction(label: str, wall: float, peak_mb: float, results: dict) -> 
         print(f"  {table:18s} {videos:9,d} videos {rows:12,d} rows -> {files:3d} file(s) in {seconds:7.1f} s")
 
 
+def metadata_only(root: str, videos: int, repeat: int) -> None:
+    """Time `Warehouse.snapshot("videos")` with `videos` empty per-video files, all covered by one CURRENT.json."""
+    base = Path(root) / table_prefix("videos")
+    started = time.perf_counter()
+    for i in range(videos):
+        folder = base / f"video_id={video_id(i)}"
+        if not folder.exists():
+            folder.mkdir(parents=True)
+            (folder / PART_FILE).touch()
+    print(f"{videos:,} empty per-video files in {time.perf_counter() - started:.0f} s")
+    wh = Warehouse(root)
+    live = wh._list_live("videos")
+    per_group = 2000
+    ids = sorted(live)
+    current = {"format": MANIFEST_FORMAT, "table": "videos", "schema_version": SCHEMA_VERSION, "generation": "g0",
+               "previous": None, "created_at": "", "rows": len(ids),
+               "videos": {vid: _video_token(live[vid]) for vid in ids},
+               "files": [{"key": f"{compacted_prefix('videos')}/g0/part-00000.parquet", "rows": len(ids),
+                          "row_groups": [ids[i:i + per_group] for i in range(0, len(ids), per_group)]}]}
+    wh.store.put_bytes(current_key("videos"), json.dumps(current).encode())
+    size = len(json.dumps(current))
+    for step, work in (("list per-video files", lambda: wh._list_live("videos")),
+                       ("load CURRENT.json", lambda: wh._load_current("videos")),
+                       ("snapshot (all of it)", lambda: wh.snapshot("videos"))):
+        walls = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            work()
+            walls.append(time.perf_counter() - started)
+        print(f"  {step:24s} {statistics.median(walls):6.2f} s (first {walls[0]:.2f} s)  load {os.getloadavg()[0]:.1f}")
+    snap = wh.snapshot("videos")
+    print(f"  covered {len(snap.covered):,} of {len(snap.live):,} videos; CURRENT.json {size / 1e6:.0f} MB")
+
+
 def du(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
@@ -293,6 +332,8 @@ def main() -> int:
     parser.add_argument("--uncompacted", action=argparse.BooleanOptionalAction, default=None,
                         help="also time the queries before compaction (default: only up to 10,000 videos)")
     parser.add_argument("--keep", action="store_true", help="keep the warehouse (and reuse it if it exists)")
+    parser.add_argument("--metadata-only", action="store_true",
+                        help="only the per-query snapshot cost, on N empty per-video files (see above)")
     args = parser.parse_args()
 
     pa.set_cpu_count(args.threads)
@@ -304,6 +345,9 @@ def main() -> int:
           f"{args.words_share:.0%}; {os.cpu_count()} cores, arrow threads {args.threads}, duckdb threads "
           f"{duck_threads}); duckdb {duckdb.__version__}, pyarrow {pa.__version__}")
     wh = Warehouse(root)
+    if args.metadata_only:
+        metadata_only(root, args.videos, args.repeat)
+        return 0
     if local and Path(root).exists() and not args.keep:
         shutil.rmtree(root)
     have = len(wh.video_ids("videos"))

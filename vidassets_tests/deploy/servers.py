@@ -324,6 +324,10 @@ class PgBouncerServer:
         self._process: ManagedProcess | None = None
         self._owner = _unprivileged_user()  # PgBouncer refuses to run as root, like PostgreSQL
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
     @staticmethod
     def available() -> bool:
         return shutil.which("pgbouncer") is not None
