@@ -11,7 +11,7 @@ UV := $(shell if command -v uv >/dev/null 2>&1; then echo uv; \
 .PHONY: run test install system-deps lint bench bench-corpus
 # Debian packages the tests use: espeak-ng (speech synthesized for the spoken-moderation tests) and chromium (the
 # transcript page's browser test). Everything else comes from PyPI into .venv.
-SYSTEM_PACKAGES := espeak-ng chromium
+SYSTEM_PACKAGES := espeak-ng chromium pgbouncer
 
 install:  ## uv (from PyPI) and the locked environment; no system packages needed
 	@$(UV) --version >/dev/null 2>&1 || { $(PYTHON) -m venv $(UV_BOOTSTRAP) && \

@@ -42,7 +42,7 @@ def test_dockerfiles_copy_files_that_exist():
 def test_compose_builds_existing_dockerfiles_and_wires_services():
     compose = yaml.safe_load((DOCKER / "compose.yaml").read_text())
     services = compose["services"]
-    assert {"postgres", "s3", "code-location", "webserver", "daemon"} <= set(services)
+    assert {"postgres", "pgbouncer", "s3", "code-location", "webserver", "daemon"} <= set(services)
     for service in services.values():
         if "build" in service:
             assert (DOCKER / service["build"]["context"] / service["build"]["dockerfile"]).is_file()
@@ -70,8 +70,9 @@ def test_compose_api_hands_out_urls_for_s3_as_the_host_reaches_it():
     published = {port.rsplit(":", 1)[-1] for port in services["s3"]["ports"]}
     assert str(urlparse(api["VIDASSETS_S3_PUBLIC_URL"]).port) in published
     assert urlparse(api["VIDASSETS_DAGSTER_URL"]).hostname in services
-    for name in ("api", "code-location", "daemon"):  # the webhook sensors share the API's tables
-        assert urlparse(services[name]["environment"]["VIDASSETS_API_DB_URL"]).hostname == "postgres", name
+    for name in ("api", "code-location", "daemon"):  # the webhook sensors share the API's tables, via the pooler
+        url = urlparse(services[name]["environment"]["VIDASSETS_API_DB_URL"])
+        assert (url.hostname, url.port) == ("pgbouncer", 6432), name
 
 
 def test_dagster_image_pins_match_the_lock_file():

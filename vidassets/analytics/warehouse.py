@@ -154,6 +154,13 @@ def _live_files(snap: TableSnapshot) -> list[tuple[str, ObjectInfo]]:
     return [(vid, info) for vid in sorted(snap.live) if vid not in snap.covered for info in snap.live[vid]]
 
 
+def _batch_snapshot(snap: TableSnapshot, video_ids: list[str]) -> TableSnapshot:
+    """The part of `snap` one compaction batch reads: the per-video files of `video_ids` (consecutive eligible
+    videos, so every covered video in their id range is among them) and the compacted generation's files."""
+    return TableSnapshot(table=snap.table, live={vid: snap.live[vid] for vid in video_ids}, current=snap.current,
+                         covered=snap.covered.intersection(video_ids), compacted_fragments=snap.compacted_fragments)
+
+
 class SnapshotDataset(ds.FileSystemDataset):
     """A `pyarrow.dataset.FileSystemDataset` whose every scan (`scanner`, hence `to_table`, `to_batches`,
     `count_rows`, `head` and DuckDB's scans) reads the snapshot's per-video files afresh, each whole and pinned to the
@@ -461,7 +468,6 @@ class Warehouse:
             if vid not in snap.covered and any(info.mtime > started - min_age_s for info in infos)
         }
         eligible = sorted(set(snap.live) - recent)
-        source = self.dataset(table, snap)
         generation = _new_generation()
         prefix = f"{compacted_prefix(table)}/{generation}"
         writer = _GenerationWriter(self.store, prefix, SCHEMAS[table], file_rows)
@@ -470,9 +476,9 @@ class Warehouse:
         for start in range(0, len(eligible), videos_per_batch):
             batch = eligible[start:start + videos_per_batch]
             expr = (pc.field("video_id") >= batch[0]) & (pc.field("video_id") <= batch[-1])
-            skip = sorted(v for v in recent if batch[0] <= v <= batch[-1])
-            if skip:
-                expr = expr & ~pc.field("video_id").isin(skip)
+            # Only this batch's per-video files (a dataset of every file per batch made compaction quadratic in
+            # the video count); the compacted files are pruned to the batch's range by row-group statistics.
+            source = self.dataset(table, _batch_snapshot(snap, batch))
             try:
                 rows = source.to_table(filter=expr).sort_by(sort_keys)
             except (OSError, pa.ArrowException) as err:

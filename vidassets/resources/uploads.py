@@ -12,7 +12,10 @@ class UploadsBucket(dg.ConfigurableResource):
 
     bucket: str
     prefix: str
-    max_runs_per_tick: int = 2000
+    # Run requests per tick. The daemon creates each run with its own queries: ~20-25 ms a run on PostgreSQL without
+    # pooling (a tick of 2,000 cost it 40-50 s), against Dagster's 60 s sensor timeout; 500 keeps a tick near
+    # 10 s unpooled and a few seconds through PgBouncer (docs/DEPLOY.md, benchmarks/bench_pgbouncer.py).
+    max_runs_per_tick: int = 500
     # `VIDASSETS_UPLOAD_EVENTS_URL`: the event queue the sensor drains (empty: it lists the prefix every tick)
     events_url: str = ""
     sweep_budget_s: float = 0.3  # listing time per tick for the reconciliation sweep (event mode)

@@ -334,6 +334,32 @@ def test_stale_video_skips_only_its_row_groups(local_root):
     assert _rows_per_video(wh, "segments") == {ids[0]: 10, ids[1]: 2, ids[2]: 1, ids[3]: 10}
 
 
+class _CountingFormat(ds.ParquetFileFormat):
+    """pyarrow's Parquet format, counting the file fragments made from it (one per file a dataset holds)."""
+
+    made = 0
+
+    def make_fragment(self, *args, **kwargs):
+        type(self).made += 1
+        return super().make_fragment(*args, **kwargs)
+
+
+def test_compaction_work_is_linear_in_the_videos(local_root):
+    """Each batch reads a dataset of its own videos' files: a dataset of every per-video file per batch made
+    compaction quadratic (50,000 videos: 100 batches x 50,000 fragments per table)."""
+    wh = Warehouse(store(local_root))
+    ids = [f"talk-{i:02d}-0123456789ab" for i in range(40)]
+    for vid in ids:
+        wh.write_video(vid, {"segments": _version(vid, 3).set_column(0, "video_id", pa.array([vid] * 3))})
+    wh._format = _CountingFormat()
+    _CountingFormat.made = 0
+    result = wh.compact("segments", videos_per_batch=4, min_age_s=0)
+    assert result.videos == 40 and result.rows == 120
+    # Three per file (the listed dataset, the scan's candidates, the pinned read); the old code made 480 here.
+    assert _CountingFormat.made <= 3 * len(ids), f"{_CountingFormat.made} fragments for {len(ids)} files"
+    assert _rows_per_video(wh, "segments") == dict.fromkeys(ids, 3)
+
+
 def test_recently_written_files_wait_for_the_next_compaction(local_root, corpus_tables):
     wh = load(local_root, corpus_tables)
     result = wh.compact("videos")  # default min_age_s=1 s on local disk: everything was written just now

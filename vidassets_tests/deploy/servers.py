@@ -306,3 +306,102 @@ class MotoServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+PGBOUNCER_DIR = Path(__file__).resolve().parents[2] / "docker" / "pgbouncer"
+
+
+class PgBouncerServer:
+    """The shipped PgBouncer (docker/pgbouncer: its pgbouncer.ini, run by its entrypoint.sh, Debian's `pgbouncer`)
+    on 127.0.0.1:<free port> in front of `upstream`, authenticating with the upstream's user and password."""
+
+    def __init__(self, upstream: PostgresServer, startup_timeout: float = 30.0) -> None:
+        self.upstream = upstream
+        self.host = LOOPBACK
+        self.port = 0
+        self.startup_timeout = startup_timeout
+        self.root: Path | None = None
+        self._process: ManagedProcess | None = None
+        self._owner = _unprivileged_user()  # PgBouncer refuses to run as root, like PostgreSQL
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    @staticmethod
+    def available() -> bool:
+        return shutil.which("pgbouncer") is not None
+
+    def start(self) -> PgBouncerServer:
+        self.root = Path(tempfile.mkdtemp(prefix="vidassets-pgbouncer-", dir="/tmp" if self._owner else None))
+        self.port = free_ports(1)[0]
+        config = self.root / "pgbouncer.ini"  # as shipped, listening on loopback and a free port
+        shipped = (PGBOUNCER_DIR / "pgbouncer.ini").read_text()
+        listen = shipped.replace("\nlisten_addr = *\n", f"\nlisten_addr = {self.host}\n")
+        listen = listen.replace("\nlisten_port = 6432\n", f"\nlisten_port = {self.port}\n")
+        if listen.count(str(self.port)) != 1 or self.host not in listen:
+            raise ServerStartError("docker/pgbouncer/pgbouncer.ini no longer has the listen lines this helper rewrites")
+        config.write_text(listen)
+        entrypoint = self.root / "entrypoint.sh"
+        shutil.copy(PGBOUNCER_DIR / "entrypoint.sh", entrypoint)
+        for path in (self.root, config, entrypoint):
+            path.chmod(0o755 if path != config else 0o644)
+            if self._owner is not None:
+                os.chown(path, *self._owner)
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/bin"),
+            "PGBOUNCER_UPSTREAM_HOST": self.upstream.host, "PGBOUNCER_UPSTREAM_PORT": str(self.upstream.port),
+            "DAGSTER_PG_USER": self.upstream.user, "DAGSTER_PG_PASSWORD": self.upstream.password,
+            "PGBOUNCER_RUN_DIR": str(self.root / "run"), "PGBOUNCER_CONFIG": str(config),
+        }
+        run_as = {} if self._owner is None else {"user": self._owner[0], "group": self._owner[1], "extra_groups": []}
+        self._process = ManagedProcess(
+            "pgbouncer", ["/bin/sh", str(entrypoint)], self.root / "pgbouncer.log", env=env, stop_timeout=5.0,
+            **run_as,
+        ).start()
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout
+        while True:
+            if self._process is not None and self._process.exit_code() is not None:
+                raise ServerStartError(f"pgbouncer exited with {self._process.exit_code()}:\n{self.log_tail()}")
+            try:
+                psycopg2.connect(self.dsn("postgres"), connect_timeout=2).close()
+                return
+            except psycopg2.OperationalError as err:
+                if time.monotonic() > deadline:
+                    raise ServerStartError(f"pgbouncer not ready:\n{self.log_tail()}") from err
+                time.sleep(0.1)
+
+    def dsn(self, db_name: str, password: str | None = None) -> str:
+        password = self.upstream.password if password is None else password
+        return f"host={self.host} port={self.port} user={self.upstream.user} password={password} dbname={db_name}"
+
+    def env(self, db_name: str) -> dict[str, str]:
+        """The DAGSTER_PG_* variables, pointing at the pooler."""
+        return {**self.upstream.env(db_name), "DAGSTER_PG_HOST": self.host, "DAGSTER_PG_PORT": str(self.port)}
+
+    def log_tail(self, lines: int = 30) -> str:
+        return self._process.log_tail(lines) if self._process else ""
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.stop()
+            self._process = None
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+            self.root = None
+
+    def __enter__(self) -> PgBouncerServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,8 +1,9 @@
 """Every shipped stack authenticates its servers. Against the real SeaweedFS the tests and `vidassets up` run (the
 embedded default): unsigned GET, PUT and LIST are refused, with a key pair generated for the data folder. For
 docker/compose.yaml and deploy/k8s (no Docker or cluster here): the files give S3 that same identity mechanism
-(`weed mini` with the key pair in its environment), publish none of SeaweedFS's internal ports, and put the Dagster
-webserver behind a basic-auth proxy that the API also goes through."""
+(`weed mini` with the key pair in its environment), publish none of SeaweedFS's internal ports, put the Dagster
+webserver behind a basic-auth proxy that the API also goes through, and reach PostgreSQL only through PgBouncer,
+which authenticates with the database's own password (test_pgbouncer.py runs that config for real)."""
 
 from __future__ import annotations
 
@@ -115,7 +116,8 @@ def test_compose_servers_authenticate_and_internal_ports_stay_private():
     dagster_url = urlparse(services["api"]["environment"]["VIDASSETS_DAGSTER_URL"])
     assert dagster_url.hostname == "dagster-proxy" and dagster_url.username and dagster_url.password
     example = (COMPOSE.parent / "env.example").read_text()
-    for variable in ("VIDASSETS_S3_ACCESS_KEY", "VIDASSETS_S3_SECRET_KEY", "DAGSTER_UI_USER", "DAGSTER_UI_PASSWORD"):
+    for variable in ("VIDASSETS_S3_ACCESS_KEY", "VIDASSETS_S3_SECRET_KEY", "DAGSTER_UI_USER", "DAGSTER_UI_PASSWORD",
+                     "VIDASSETS_PG_PASSWORD"):
         assert f"\n{variable}=" in example
 
 
@@ -148,3 +150,81 @@ def test_vidassets_up_writes_the_generated_pair_to_a_private_env_file(s3_server,
     _write_env_file(path, s3_server, "redis://127.0.0.1:6379/0")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert f"export AWS_ACCESS_KEY_ID={s3_server.env()['AWS_ACCESS_KEY_ID']}\n" in path.read_text()
+
+
+PG_PASSWORD = "${VIDASSETS_PG_PASSWORD:?"
+PGBOUNCER_INI = REPO / "docker" / "pgbouncer" / "pgbouncer.ini"
+
+
+def _ini(path: Path) -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines()
+             if "=" in line and not line.lstrip().startswith(";"))
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def test_pgbouncer_authenticates_and_pools_by_session():
+    settings = _ini(PGBOUNCER_INI)
+    assert settings["auth_type"] == "scram-sha-256", "no trust, any, plain or md5"
+    assert settings["auth_file"] == "userlist.txt" and "auth_query" not in settings
+    assert settings["pool_mode"] == "session", "the webserver's session SET and LISTEN need session pooling"
+    assert settings["server_reset_query"] == "DISCARD ALL"
+    assert "admin_users" not in settings and "stats_users" not in settings, "no console users"
+    assert settings["log_connections"] == "0"
+
+
+def test_compose_reaches_postgres_only_through_pgbouncer():
+    compose = yaml.safe_load(COMPOSE.read_text())
+    services, networks = compose["services"], compose["networks"]
+    postgres, pooler = services["postgres"], services["pgbouncer"]
+    [database] = _networks(postgres)
+    assert database != "default" and networks[database]["internal"] is True
+    assert {name for name, service in services.items() if database in _networks(service)} == {"postgres", "pgbouncer"}
+    assert not {"ports", "expose"} & set(postgres) and "ports" not in pooler
+    assert postgres["environment"]["POSTGRES_PASSWORD"].startswith(PG_PASSWORD), "no default password"
+    assert pooler["environment"]["DAGSTER_PG_PASSWORD"].startswith(PG_PASSWORD), "the same secret as PostgreSQL"
+    assert pooler["environment"]["PGBOUNCER_UPSTREAM_HOST"] == "postgres"
+    assert pooler["build"]["dockerfile"] == "docker/Dockerfile.pgbouncer"
+    for name, service in services.items():
+        env = service.get("environment") or {}
+        if "DAGSTER_PG_HOST" in env:  # docker/dagster.yaml reads these: the instance points at the pooler
+            assert (env["DAGSTER_PG_HOST"], env["DAGSTER_PG_PORT"]) == ("pgbouncer", "6432"), name
+            assert env["DAGSTER_PG_PASSWORD"].startswith(PG_PASSWORD), name
+        if "VIDASSETS_API_DB_URL" in env:
+            url = urlparse(env["VIDASSETS_API_DB_URL"])
+            assert (url.hostname, url.port, url.password) == ("pgbouncer", 6432, "${VIDASSETS_PG_PASSWORD}"), name
+    assert "dagster:dagster@" not in COMPOSE.read_text()
+    instance = (COMPOSE.parent / "dagster.yaml").read_text()
+    assert "hostname: {env: DAGSTER_PG_HOST}" in instance and "port: {env: DAGSTER_PG_PORT}" in instance
+
+
+def test_images_are_pinned_by_version():
+    compose = yaml.safe_load(COMPOSE.read_text())["services"]
+    manifests = [doc for path in sorted((REPO / "deploy" / "k8s").glob("*.yaml"))
+                 for doc in yaml.safe_load_all(path.read_text()) if doc]
+    k8s = [c["image"] for doc in manifests if doc["kind"] == "Deployment"
+           for c in doc["spec"]["template"]["spec"]["containers"]]
+    ours = {"vidassets-worker", "vidassets-dagster"}  # built from this repository, tagged per release
+    for image in [service["image"] for service in compose.values()] + k8s:
+        name, _, tag = image.partition(":")
+        if name in ours:
+            continue
+        assert tag and tag != "latest", f"{image}: pin a version"
+    assert compose["pgbouncer"]["image"] == "vidassets-pgbouncer:1.18.0"
+    dockerfile = (REPO / "docker" / "Dockerfile.pgbouncer").read_text()
+    assert "pgbouncer=1.18.0-" in dockerfile and re.search(r"^FROM debian:\d+\.\d+-slim$", dockerfile, re.M)
+
+
+def test_k8s_pgbouncer_uses_the_database_secret():
+    docs = {doc["kind"]: doc for doc in yaml.safe_load_all((REPO / "deploy/k8s/pgbouncer.yaml").read_text())}
+    pod = docs["Deployment"]["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    assert container["image"] == "vidassets-pgbouncer:1.18.0"
+    env = {e["name"]: e for e in container["env"]}
+    assert env["DAGSTER_PG_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == "postgresql-password"
+    assert "value" not in env["DAGSTER_PG_PASSWORD"]
+    assert pod["securityContext"]["runAsNonRoot"] is True and container["securityContext"]["readOnlyRootFilesystem"]
+    [port] = container["ports"]
+    [service_port] = docs["Service"]["spec"]["ports"]
+    assert service_port["targetPort"] == port["name"] and service_port["port"] == port["containerPort"] == 6432
+    instance = (REPO / "deploy" / "dagster-k8s.yaml").read_text()
+    assert "vidassets-pgbouncer" in instance and "hostname: {env: DAGSTER_PG_HOST}" in instance
