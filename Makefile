@@ -14,9 +14,12 @@ UV := $(shell if command -v uv >/dev/null 2>&1; then echo uv; \
 SYSTEM_PACKAGES := espeak-ng chromium pgbouncer
 
 install:  ## uv (from PyPI) and the locked environment; no system packages needed
+# --compile-bytecode: every server, worker and test subprocess imports dagster, torch and transformers; without .pyc
+# files (PYTHONDONTWRITEBYTECODE, or a read-only venv) each one compiles them again (measured: importing
+# vidassets.definitions 9.6 s -> 4.3 s on 2 shared cores).
 	@$(UV) --version >/dev/null 2>&1 || { $(PYTHON) -m venv $(UV_BOOTSTRAP) && \
 	  $(UV_BOOTSTRAP)/bin/pip install --quiet --disable-pip-version-check uv; }
-	$(UV) sync --frozen --python 3.11
+	$(UV) sync --frozen --python 3.11 --compile-bytecode
 
 run: install  ## the platform on the embedded default: local S3, run queue + warm workers, Dagster UI + daemon, a sample video
 	$(UV) run --frozen vidassets up

@@ -36,6 +36,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import boto3  # noqa: E402
 import dagster as dg  # noqa: E402
+import psutil  # noqa: E402
 
 from vidassets import lifecycle, samples  # noqa: E402
 from vidassets.video_ids import video_id_for  # noqa: E402
@@ -51,6 +52,39 @@ TERMINAL = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.Dagster
 
 def load() -> str:
     return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+ROLES = (("--queues gpu", "gpu workers"), ("--queues cpu", "cpu worker"), ("dagster-daemon", "daemon"),
+         ("dagster-webserver", "webserver"), ("dagster api grpc", "code servers"), ("vidassets api", "api"),
+         ("weed", "seaweedfs"), ("redis", "redis"))
+
+
+def stack_cpu(root_pid: int) -> dict[int, tuple[str, float]]:
+    """pid -> (role, CPU seconds so far) of every process of the stack (`vidassets up` and its descendants)."""
+    out: dict[int, tuple[str, float]] = {}
+    try:
+        top = psutil.Process(root_pid)
+        procs = [top, *top.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return out
+    for proc in procs:
+        try:
+            cmd = " ".join(proc.cmdline())
+            times = proc.cpu_times()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        role = next((name for marker, name in ROLES if marker in cmd), "vidassets up")
+        out[proc.pid] = (role, times.user + times.system + times.children_user + times.children_system)
+    return out
+
+
+def cpu_by_role(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]) -> dict[str, float]:
+    """CPU seconds each role spent between two `stack_cpu` readings (processes alive at the second one)."""
+    spent: dict[str, float] = {}
+    for pid, (role, total) in after.items():
+        start = before.get(pid, (role, 0.0))[1]
+        spent[role] = round(spent.get(role, 0.0) + total - start, 1)
+    return dict(sorted(spent.items(), key=lambda item: -item[1]))
 
 
 def build_videos(shapes: list[tuple[int, int, int, int]]) -> tuple[list[tuple[Path, float]], Path, Path]:
@@ -158,9 +192,11 @@ def stack_path(videos: list[tuple[Path, float]], clip: Path, keep: bool) -> dict
         print(f"30 s clip: upload -> summary {report['latency_30s_clip_s']:.1f}s ({report['load_idle']})", flush=True)
         stack.wait("the stack to be idle again", stack.idle, 300)
         report["load_before_corpus"] = load()
+        cpu_before = stack_cpu(stack.proc.pid)
         started = time.time()
         ids = [stack.upload(path, f"{int(started)}-{path.name}") for path, _ in videos]
         stack.wait("every corpus run", lambda: all(stack.pipeline_end(v) for v in ids), 3600)
+        report["stack_cpu_s"] = cpu_by_role(cpu_before, stack_cpu(stack.proc.pid))
         ends = sorted(stack.pipeline_end(v) for v in ids)
         wall = ends[-1] - started
         report["load_after_corpus"] = load()
@@ -200,8 +236,10 @@ def warm_process(videos: list[tuple[Path, float]], warmup: Path) -> dict:
     warm_s = one(warmup)
     print(f"warm-up video (loads the models): {warm_s:.1f}s", flush=True)
     load_before = load()
+    cpu_started = time.process_time()
     wall = sum(one(path) for path, _ in videos)
-    return {"warmup_s": warm_s, "warm_wall_s": wall, "load_before_warm": load_before, "load_after_warm": load()}
+    return {"warmup_s": warm_s, "warm_wall_s": wall, "warm_cpu_s": round(time.process_time() - cpu_started, 1),
+            "load_before_warm": load_before, "load_after_warm": load()}
 
 
 def main() -> None:
@@ -226,6 +264,9 @@ def main() -> None:
           f"{stack_rate:.2f} media-s/s  [{report['load_before_corpus']} -> {report['load_after_corpus']}]")
     print(f"one warm process, same asset code:       {report['warm_wall_s']:.1f}s wall, "
           f"{warm_rate:.2f} media-s/s  [{report['load_before_warm']} -> {report['load_after_warm']}]")
+    roles = ", ".join(f"{role} {seconds:.0f}" for role, seconds in report["stack_cpu_s"].items())
+    print(f"CPU seconds: stack {sum(report['stack_cpu_s'].values()):.0f} ({roles}); "
+          f"warm process {report['warm_cpu_s']:.0f}")
     print(f"ratio sensor path / warm process: {report['ratio']:.2f}x  (target >= 0.9)")
     print(f"the last run alone at the end: {report['tail_alone_s']:.1f}s")
     print(f"30 s clip, upload -> summary on an idle stack: {report['latency_30s_clip_s']:.1f}s  (target <= 15 s)")

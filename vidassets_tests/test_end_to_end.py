@@ -25,8 +25,8 @@ def test_vidassets_up_once_processes_the_sample_through_the_sensor(tmp_path):
         assert f"materialized {asset}" in out, out
     assert "verdict=approved" in out and "language=en" in out and "speakers=2" in out
     assert "warehouse rows written: status=approved" in out, out
-    stopped = ("stopped the API, dagster-daemon, dagster-webserver, 3 run workers, the upload event relay, Redis, "
-               "SeaweedFS")
+    stopped = ("stopped the API, dagster-daemon, dagster-webserver, dagster-code-server, 3 run workers, "
+               "the upload event relay, Redis, SeaweedFS")
     assert stopped in out
     env = (tmp_path / ".vidassets" / "env").read_text()
     assert "AWS_ENDPOINT_URL" in env and "VIDASSETS_STORAGE_ROOT" in env

@@ -12,6 +12,7 @@ import contextlib
 import os
 import shlex
 import signal
+import tempfile
 import threading
 import time
 import urllib.error
@@ -52,7 +53,10 @@ SENSOR_INTERVAL_S = 1
 WEB_READY_TIMEOUT_S = 300.0
 NO_RUN_HINT_AFTER_S = 90.0
 # The daemon first so no run starts while others go away; workers (named gpuN, cpuN) before their broker.
-STOP_ORDER = ("api", "daemon", "webserver", "workers", "upload-events", "redis", "weed")
+STOP_ORDER = ("api", "daemon", "webserver", "code-server", "workers", "upload-events", "redis", "weed")
+CODE_SERVER_READY_TIMEOUT_S = 300.0
+# AF_UNIX paths are limited to 108 bytes on Linux; a deeper checkout puts the socket in a private temp folder.
+MAX_SOCKET_PATH = 100
 WORKER_STOP_TIMEOUT_S = 10.0
 
 
@@ -286,6 +290,7 @@ def _up(args: UpOptions, layout: Layout, stack: Stack) -> int:
     # 3. The run queue (Redis) and the warm run workers, which keep their models loaded across runs.
     redis = _start_redis(layout, stack)
     env = _dagster_env(s3, layout, redis)
+    workspace = _start_code_server(layout, stack, env)  # loads the code location while the workers start
     for spec in worker_specs(plan, workers.max_runs_per_child, workers.max_rss_mb):
         _start_worker(stack, spec, env)
     say(f"[3/7] run queue (Redis, password in .vidassets/env) at {redis.address}; {plan.describe()} "
@@ -297,13 +302,13 @@ def _up(args: UpOptions, layout: Layout, stack: Stack) -> int:
     _write_env_file(layout.state / "env", s3, redis.url)
     web_port = _pick_port(WEB_PORT, "the Dagster webserver")
     ui = f"http://{LOOPBACK}:{web_port}"
-    workspace = str(layout.root / "workspace.yaml")
+    _wait_for_code_server(workspace, stack)
     webserver = stack.start_service(
         "webserver",
-        [find_executable("dagster-webserver"), "-h", LOOPBACK, "-p", str(web_port), "-w", workspace],
+        [find_executable("dagster-webserver"), "-h", LOOPBACK, "-p", str(web_port), "-w", str(workspace)],
         env,
     )
-    stack.start_service("daemon", [find_executable("dagster-daemon"), "run", "-w", workspace], env)
+    stack.start_service("daemon", [find_executable("dagster-daemon"), "run", "-w", str(workspace)], env)
     say(f"[4/7] starting Dagster webserver and daemon (logs: {layout.rel(layout.logs)}/webserver.log, daemon.log)")
     _start_api(layout, stack, env, ui)
 
@@ -334,6 +339,71 @@ def _up(args: UpOptions, layout: Layout, stack: Stack) -> int:
 # ----------------------------------------------------------------------------------------- the HTTP API (issue 11)
 
 API_READY_TIMEOUT_S = 90.0
+
+
+def _start_code_server(layout: Layout, stack: Stack, env: dict[str, str]) -> Path:
+    """One code server for the webserver and the daemon; returns the workspace file that points them at it.
+
+    With the repository's `python_module` workspace each of them starts its own code server, and the daemon
+    replaces its server every 60 s (`RELOAD_WORKSPACE_INTERVAL`): a fresh process that imports the whole code
+    location again, ~4 CPU-s each time, taken from the warm workers on a small machine. `dagster code-server start`
+    keeps one process (the UI's "Reload" still reloads it). It serves on a Unix socket in a folder only this user
+    can enter. Workspace entries other than `python_module` are kept as they are.
+    """
+    source = yaml.safe_load((layout.root / "workspace.yaml").read_text()) or {}
+    entries = source.get("load_from") or []
+    modules = [entry for entry in entries if isinstance(entry, dict) and "python_module" in entry]
+    if len(entries) != 1 or len(modules) != 1:
+        return layout.root / "workspace.yaml"  # another kind of location, or several: left to Dagster
+    target = modules[0]["python_module"]
+    spec = target if isinstance(target, dict) else {"module_name": target}
+    folder = layout.state / "code-server"
+    folder.mkdir(exist_ok=True)
+    if len(str(folder / "grpc.sock")) > MAX_SOCKET_PATH:
+        folder = Path(tempfile.mkdtemp(prefix="vidassets-code-"))
+    folder.chmod(0o700)
+    socket = folder / "grpc.sock"
+    socket.unlink(missing_ok=True)
+    location = spec.get("location_name") or spec["module_name"]
+    argv = [find_executable("dagster"), "code-server", "start", "--socket", str(socket), "-m", spec["module_name"],
+            "--location-name", location]
+    if spec.get("attribute"):
+        argv += ["-a", spec["attribute"]]
+    if spec.get("working_directory"):
+        argv += ["--working-directory", spec["working_directory"]]
+    stack.start_service("code-server", argv, env)
+    served = {"grpc_server": {"socket": str(socket), "location_name": location}}
+    workspace = layout.state / "workspace.yaml"
+    workspace.write_text(yaml.safe_dump(
+        {**source, "load_from": [served]}, sort_keys=False))
+    return workspace
+
+
+def _wait_for_code_server(workspace: Path, stack: Stack) -> None:
+    """Until the code server started by `_start_code_server` answers (the webserver does not retry a location it
+    cannot reach at start)."""
+    from dagster._grpc.client import DagsterGrpcClient  # Dagster's own client for its code servers
+
+    service = stack.services.get("code-server")
+    if service is None:
+        return
+    served = (yaml.safe_load(workspace.read_text()) or {}).get("load_from") or []
+    socket = next(entry["grpc_server"]["socket"] for entry in served if "grpc_server" in entry)
+    client = DagsterGrpcClient(socket=socket)
+    started = time.monotonic()
+    while True:
+        stack.check_alive()
+        try:
+            client.list_repositories()  # answers once the code location is loaded (or failed to load)
+            return
+        except Exception:  # noqa: BLE001 - not listening yet: grpc raises its own and Dagster's errors
+            pass
+        if time.monotonic() - started > CODE_SERVER_READY_TIMEOUT_S:
+            say(f"error: the code server did not load the code location within {CODE_SERVER_READY_TIMEOUT_S:.0f}s; "
+                "last lines:")
+            say(_indent(service.log_tail()))
+            raise _Failed
+        time.sleep(0.5)
 
 
 def _start_api(layout: Layout, stack: Stack, env: dict[str, str], ui: str) -> str:
@@ -417,7 +487,7 @@ def _start_worker(stack: Stack, spec: WorkerSpec, env: dict[str, str]) -> None:
 def _stale_names(layout: Layout) -> list[str]:
     """Pid files an earlier `vidassets up` may have left, in stop order (its workers were named gpuN/cpuN)."""
     workers = sorted(path.stem for path in layout.pids.glob("*.pid") if path.stem.startswith(("gpu", "cpu")))
-    return ["api", "daemon", "webserver", *workers, "upload-events", "redis", "weed"]
+    return ["api", "daemon", "webserver", "code-server", *workers, "upload-events", "redis", "weed"]
 
 
 def write_instance_config(source: Path, target: Path, plan: WorkerPlan) -> None:

@@ -1,10 +1,14 @@
 """Fast checks of `vidassets up` helpers; the full stack is exercised by `vidassets up --once`."""
 
 import itertools
+import os
+import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+import yaml
 
 from vidassets.cli import main as cli_main
 from vidassets.devstack import run
@@ -94,3 +98,38 @@ def test_output_locations_group_by_video_prefix(s3_server, fresh_bucket):
         f"s3://{fresh_bucket}/assets/frames/{vid}/  (2 objects, 20 B)",
         f"s3://{fresh_bucket}/registry/{vid}.json  (1 object, 10 B)",
     ]
+
+
+def test_one_code_server_serves_the_webserver_and_the_daemon(tmp_path):
+    """`vidassets up` points the webserver and the daemon at one code server on a private Unix socket: with the
+    repository's `python_module` workspace the daemon started a fresh code server every 60 s (a whole import of
+    the code location each time, CPU the warm workers lose)."""
+    from dagster._grpc.client import DagsterGrpcClient
+
+    (tmp_path / "workspace.yaml").write_text(
+        "load_from:\n  - python_module:\n      module_name: vidassets.definitions\n      location_name: vidassets\n")
+    layout = run.Layout(tmp_path)
+    layout.state.mkdir()
+    stack = run.Stack(layout)
+    try:
+        workspace = run._start_code_server(layout, stack, dict(os.environ))
+        run._wait_for_code_server(workspace, stack)
+        served = yaml.safe_load(workspace.read_text())["load_from"]
+        assert [list(entry) for entry in served] == [["grpc_server"]]
+        socket = Path(served[0]["grpc_server"]["socket"])
+        assert served[0]["grpc_server"]["location_name"] == "vidassets"
+        assert stat.S_IMODE(socket.parent.stat().st_mode) == 0o700, "only this user may reach the code server"
+        listed = DagsterGrpcClient(socket=str(socket)).list_repositories()
+        assert "vidassets.definitions" in listed
+    finally:
+        stack.stop()
+    assert stack.services == {}
+
+
+def test_a_workspace_of_several_locations_is_left_to_dagster(tmp_path):
+    workspace = "load_from:\n  - python_module: vidassets.definitions\n  - python_file: other.py\n"
+    (tmp_path / "workspace.yaml").write_text(workspace)
+    layout = run.Layout(tmp_path)
+    stack = run.Stack(layout)
+    assert run._start_code_server(layout, stack, dict(os.environ)) == tmp_path / "workspace.yaml"
+    assert stack.services == {}
