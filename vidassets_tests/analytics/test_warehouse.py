@@ -22,7 +22,9 @@ from vidassets.analytics.schemas import SCHEMA_VERSION, SCHEMAS, TABLES
 from vidassets.analytics.warehouse import (
     Warehouse,
     WarehouseError,
+    _GenerationWriter,
     _video_token,
+    _write_row_groups,
     conform,
     is_changed_file_error,
 )
@@ -725,3 +727,21 @@ def test_files_put_without_write_video_are_found_by_a_full_compaction(local_root
     assert late not in _texts(wh)
     assert not wh.compact("segments", min_age_s=0, full=True).incremental
     assert _texts(wh) == {"talk-0-0123456789ab": {"old"}, bypass: {"raw"}, late: {"raw"}}
+
+
+def test_row_groups_are_cut_at_the_first_video_boundary_past_the_target(local_root):
+    """Row groups hold whole videos, each the shortest run of videos reaching `row_group_rows`, whatever way the
+    sorted rows arrive (the tail of one call continues with the next)."""
+    sizes = [3, 1, 4, 1, 5, 9, 2, 6]
+    ids = [f"talk-{i}-0123456789ab" for i in range(len(sizes))]
+    chunks = [_version(vid, n).set_column(0, "video_id", pa.array([vid] * n)) for vid, n in zip(ids, sizes,
+                                                                                               strict=True)]
+    for split in (1, 4, len(ids)):
+        writer = _GenerationWriter(store(local_root), f"{compacted_prefix('segments')}/g-{split}",
+                                   conform("segments", pa.concat_tables(chunks[:1]), ids[0]).schema, 1_000)
+        for start in range(0, len(ids), split):
+            part = [conform("segments", chunk, vid) for chunk, vid in zip(chunks[start:start + split],
+                                                                           ids[start:start + split], strict=True)]
+            _write_row_groups(writer, pa.concat_tables(part), 5)
+        groups = [group for entry in writer.close() for group in entry["row_groups"]]
+        assert groups == [[ids[0], ids[2], 3], [ids[3], ids[4], 2], [ids[5], ids[5], 1], [ids[6], ids[7], 2]], split
