@@ -24,9 +24,14 @@ off by default beyond 10,000 videos (minutes each).
     nice -n 10 python benchmarks/bench_warehouse.py --videos 100000 [--segments 500] [--root DIR] [--keep]
     nice -n 10 python benchmarks/bench_warehouse.py --videos 1000000 --metadata-only
 
-`--metadata-only` measures what every query pays before DuckDB reads a row, whatever the query: `snapshot()` of
-one table (list the per-video files, load CURRENT.json, compare each video's token) with N empty per-video files
-and a CURRENT.json that covers them all (writing N real files is the slow part of a build: ~1 ms each).
+`--metadata-only` measures what every query pays before DuckDB reads a row, at corpus sizes a build cannot reach
+here (writing real per-video files runs at ~30-120 videos a second on this shared machine): the compacted generation
+of `videos` for N videos is written directly, with the compaction's own writer (`_GenerationWriter`, row groups of
+whole videos) and a format-2 `CURRENT.json` as `compact()` writes it, not by compacting N per-video files. Around it
+everything is the real code: 200 videos written through `write_video` just before the generation (settled in it),
+100 written after it (the changed videos a reader must find through the journal), then `snapshot("videos")`,
+`status_overview` through `run_query` over the N rows, and the next, incremental `compact("videos")` in a child
+process (wall, peak RSS).
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ import shutil
 import statistics
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -49,9 +55,18 @@ import pyarrow as pa
 from vidassets.analytics.examples import EXAMPLES
 from vidassets.analytics.query import run_query
 from vidassets.analytics.schemas import SCHEMA_VERSION, SCHEMAS
-from vidassets.analytics.warehouse import MANIFEST_FORMAT, PARQUET_OPTIONS, Warehouse, _video_token
+from vidassets.analytics.warehouse import (
+    JOURNAL_MARGIN_S,
+    MANIFEST_FORMAT,
+    PARQUET_OPTIONS,
+    Warehouse,
+    _GenerationWriter,
+    _new_generation,
+    _settled,
+    _write_row_groups,
+)
 from vidassets.storage import Store
-from vidassets.storage.layout import PART_FILE, compacted_prefix, current_key, table_prefix, video_file_key
+from vidassets.storage.layout import compacted_prefix, current_key, journal_position, video_file_key
 
 TARGET_S = 1.0
 WORDS_PER_SEGMENT = 12
@@ -258,18 +273,21 @@ def report(title: str, results: dict[str, tuple[float, float, float, int, float]
         print(f"  {name:30s} {median:7.3f} {first:8.3f} {cpu:6.2f} {rows:9,d} {load:5.1f}  {verdict}", flush=True)
 
 
-def _compact(root: str, threads: int) -> dict[str, tuple[int, int, int, float]]:
+def _compact(root: str, threads: int, tables: list[str] | None = None) -> dict[str, tuple[int, int, int, float]]:
     pa.set_cpu_count(threads)
     pa.set_io_thread_count(threads)
-    results = Warehouse(root).compact_all()
+    wh = Warehouse(root)
+    results = {t: wh.compact(t) for t in tables} if tables else wh.compact_all()
     return {t: (r.videos, len(r.files), r.rows, r.seconds) for t, r in results.items() if r.videos}
 
 
-def compact_in_child(root: str, threads: int) -> tuple[float, float, dict[str, tuple[int, int, int, float]]]:
-    """compact_all() in a fresh process: (wall s, that process's peak RSS in MB, per-table results)."""
+def compact_in_child(root: str, threads: int,
+                     tables: list[str] | None = None) -> tuple[float, float, dict[str, tuple[int, int, int, float]]]:
+    """compact_all() (or these tables) in a fresh process: (wall s, that process's peak RSS in MB, per-table
+    results)."""
     started = time.perf_counter()
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        results = pool.apply(_compact, (root, threads))
+        results = pool.apply(_compact, (root, threads, tables))
     wall = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest child so far
     return wall, peak_mb, results
@@ -281,38 +299,62 @@ def print_compaction(label: str, wall: float, peak_mb: float, results: dict) -> 
         print(f"  {table:18s} {videos:9,d} videos {rows:12,d} rows -> {files:3d} file(s) in {seconds:7.1f} s")
 
 
-def metadata_only(root: str, videos: int, repeat: int) -> None:
-    """Time `Warehouse.snapshot("videos")` with `videos` empty per-video files, all covered by one CURRENT.json."""
-    base = Path(root) / table_prefix("videos")
-    started = time.perf_counter()
-    for i in range(videos):
-        folder = base / f"video_id={video_id(i)}"
-        if not folder.exists():
-            folder.mkdir(parents=True)
-            (folder / PART_FILE).touch()
-    print(f"{videos:,} empty per-video files in {time.perf_counter() - started:.0f} s")
+def _timed(step: str, repeat: int, work) -> None:
+    walls, cpus = [], []
+    for _ in range(repeat):
+        started, cpu = time.perf_counter(), _cpu()
+        work()
+        walls.append(time.perf_counter() - started)
+        cpus.append(_cpu() - cpu)
+    print(f"  {step:34s} {statistics.median(walls):7.3f} s wall (first {walls[0]:.3f} s), "
+          f"{statistics.median(cpus):6.3f} CPU-s  load {os.getloadavg()[0]:.1f}", flush=True)
+
+
+def metadata_only(root: str, videos: int, repeat: int, threads: int, settled: int = 200, changed: int = 100) -> None:
+    """A generation of `videos` rows for `videos` videos written directly (see the module docstring), `settled`
+    videos written through write_video before it and `changed` after; then what a reader and the next compaction
+    pay."""
     wh = Warehouse(root)
-    live = wh._list_live("videos")
-    per_group = 2000
-    ids = sorted(live)
-    current = {"format": MANIFEST_FORMAT, "table": "videos", "schema_version": SCHEMA_VERSION, "generation": "g0",
-               "previous": None, "created_at": "", "rows": len(ids),
-               "videos": {vid: _video_token(live[vid]) for vid in ids},
-               "files": [{"key": f"{compacted_prefix('videos')}/g0/part-00000.parquet", "rows": len(ids),
-                          "row_groups": [ids[i:i + per_group] for i in range(0, len(ids), per_group)]}]}
+    gen = Generator(1, 0.0, 7)
+    step = max(videos // (settled + changed), 1)
+    picks = [i * step for i in range(settled + changed)]
+    started = time.time()
+    for i in picks[:settled]:
+        wh.write_video(video_id(i), gen.batch(i, 1))
+    window = journal_position(datetime.fromtimestamp(started - JOURNAL_MARGIN_S, UTC))
+    generation = _new_generation()
+    writer = _GenerationWriter(wh.store, f"{compacted_prefix('videos')}/{generation}", SCHEMAS["videos"], 2_000_000)
+    built = time.perf_counter()
+    for at in range(0, videos, 10_000):
+        _write_row_groups(writer, gen.batch(at, min(10_000, videos - at))["videos"], 128 * 1024)
+    files = writer.close()
+    current = {"format": MANIFEST_FORMAT, "table": "videos", "schema_version": SCHEMA_VERSION,
+               "generation": generation, "previous": None, "created_at": datetime.now(UTC).isoformat(),
+               "started_at": datetime.fromtimestamp(started, UTC).isoformat(), "journal_from": window,
+               "previous_journal_from": None, "settled": _settled(wh._journal_since(window)), "pending": [],
+               "rows": sum(f["rows"] for f in files),
+               "videos": sum(g[2] for f in files for g in f["row_groups"]), "files": files}
     wh.store.put_bytes(current_key("videos"), json.dumps(current).encode())
-    size = len(json.dumps(current))
-    for step, work in (("list per-video files", lambda: wh._list_live("videos")),
-                       ("load CURRENT.json", lambda: wh._load_current("videos")),
-                       ("snapshot (all of it)", lambda: wh.snapshot("videos"))):
-        walls = []
-        for _ in range(repeat):
-            started = time.perf_counter()
-            work()
-            walls.append(time.perf_counter() - started)
-        print(f"  {step:24s} {statistics.median(walls):6.2f} s (first {walls[0]:.2f} s)  load {os.getloadavg()[0]:.1f}")
+    print(f"generation of {current['videos']:,} videos ({len(files)} file(s), "
+          f"{sum(len(f['row_groups']) for f in files)} row groups) written in {time.perf_counter() - built:.0f} s; "
+          f"CURRENT.json {len(json.dumps(current)) / 1e3:.0f} kB")
+    for i in picks[settled:]:
+        wh.write_video(video_id(i), Generator(1, 0.0, i).batch(i, 1))
+    print(f"{settled} videos written before it (settled), {changed} after (changed); "
+          f"journal: {len(wh.store.list('warehouse/_journal')):,} markers")
+    _timed("load CURRENT.json", repeat, lambda: wh._load_current("videos"))
+    _timed("list the journal since the window", repeat, lambda: wh._journal_since(window))
+    _timed("snapshot (all of it)", repeat, lambda: wh.snapshot("videos"))
     snap = wh.snapshot("videos")
-    print(f"  covered {len(snap.covered):,} of {len(snap.live):,} videos; CURRENT.json {size / 1e6:.0f} MB")
+    print(f"  snapshot: {len(snap.live)} videos read from their own files, {len(snap.row_filter)} filtered out of "
+          f"the compacted rows, {len(snap.compacted_fragments)} compacted file(s)")
+    result = run_query(root, EXAMPLES["status_overview"])
+    assert int(result["videos"].sum()) == videos, result
+    _timed("status_overview (run_query)", repeat, lambda: run_query(root, EXAMPLES["status_overview"]))
+    _timed("count(*) FROM videos (run_query)", repeat, lambda: run_query(root, "SELECT count(*) AS n FROM videos"))
+    time.sleep(1.1)  # compact() leaves out files written within the last second (local clock-tick safety)
+    print_compaction("compact('videos') (incremental)", *compact_in_child(root, threads, ["videos"]))
+    _timed("snapshot after it", repeat, lambda: wh.snapshot("videos"))
 
 
 def du(path: Path) -> int:
@@ -333,7 +375,8 @@ def main() -> int:
                         help="also time the queries before compaction (default: only up to 10,000 videos)")
     parser.add_argument("--keep", action="store_true", help="keep the warehouse (and reuse it if it exists)")
     parser.add_argument("--metadata-only", action="store_true",
-                        help="only the per-query snapshot cost, on N empty per-video files (see above)")
+                        help="only the per-query metadata cost and the incremental compaction of `videos`, on a "
+                             "generation of N videos written directly (see above)")
     args = parser.parse_args()
 
     pa.set_cpu_count(args.threads)
@@ -346,7 +389,11 @@ def main() -> int:
           f"{duck_threads}); duckdb {duckdb.__version__}, pyarrow {pa.__version__}")
     wh = Warehouse(root)
     if args.metadata_only:
-        metadata_only(root, args.videos, args.repeat)
+        if local and Path(root).exists():
+            shutil.rmtree(root)
+        metadata_only(root, args.videos, args.repeat, args.threads)
+        if local and not args.keep:
+            shutil.rmtree(root)
         return 0
     if local and Path(root).exists() and not args.keep:
         shutil.rmtree(root)

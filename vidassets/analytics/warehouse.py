@@ -3,8 +3,9 @@
 Layout (`<root>` is a local folder or `s3://bucket[/prefix]`):
 
     <root>/warehouse/<table>/video_id=<id>/part-0.parquet          the source of truth, one file per video and table
-    <root>/warehouse/_compacted/<table>/CURRENT.json               which compacted generation is live, and what
-                                                                   per-video file versions it holds
+    <root>/warehouse/_journal/<hour>/<stamp>Z-<b|e>-<write>-<id>   change journal: a write of a video begins, ends
+    <root>/warehouse/_compacted/<table>/CURRENT.json               which compacted generation is live, its journal
+                                                                   window and each row group's video-id range
     <root>/warehouse/_compacted/<table>/<generation>/part-NNNNN.parquet
 
 Writes. `write_video(video_id, tables)` writes each table's rows for that video as one Parquet file, atomically
@@ -12,39 +13,56 @@ Writes. `write_video(video_id, tables)` writes each table's rows for that video 
 video's files in tables where it now has no rows. Nothing else is touched, so concurrent runs for different videos
 never conflict and re-materializing a video leaves exactly one copy of its rows. A reader sees, per file, either the
 old or the new version, never a partial file. Across tables a reader may briefly see the new `segments` with the
-old `videos` row; `videos` is written last so a video's row appears after its detail rows.
+old `videos` row; `videos` is written last so a video's row appears after its detail rows. Around its files each
+`write_video` / `delete_video` call appends two empty journal markers: `b` before the first file (again every
+`JOURNAL_REFRESH_S` of a long write) and `e` after the last. `write_video` is the only supported writer: files put
+into a table any other way are seen only after `compact(table, full=True)`.
 
-Reads. `dataset(table)` / `connect()` list once (a snapshot) and read every per-video file whole, pinned to the
+Reads. `dataset(table)` / `connect()` take a snapshot and read every per-video file it names whole, pinned to the
 listed version (`Store.read_pinned`), or fail with FileChangedError, which `run_query` and `read_table` answer by
-listing again. Plain pyarrow would mix versions of a file replaced mid-read: it reuses a cached footer on a second
-scan, and reads S3 objects with several ranged GETs (both reproduced here; see `SnapshotDataset`).
+taking a new snapshot. Plain pyarrow would mix versions of a file replaced mid-read: it reuses a cached footer on a
+second scan, and reads S3 objects with several ranged GETs (both reproduced here; see `SnapshotDataset`).
 
 Compaction. Reading 10,000 small files per table is slow, so `compact(table)` copies the rows of every per-video
-file into a few large files (sorted by video_id, each row group holding whole videos) and records in
-`CURRENT.json` the *token* (S3 ETag, local size/mtime/inode) of each per-video file it copied. Per-video files are
-never modified by compaction; they stay the source of truth. A reader (`dataset()`, `connect()`) lists the
-per-video files and, for each video, uses the compacted copy only when the video's current files have exactly
-the recorded tokens; a video rewritten or deleted since (or one whose row group holds such a video) is read from
-its per-video files instead, and compacted row groups with stale videos are skipped (Parquet row-group subsets,
-no row filter). Hence:
+file into a few large files (sorted by video_id, each row group holding whole videos) and records in `CURRENT.json`
+each row group's first and last video id, a journal window (`journal_from`: its start minus `JOURNAL_MARGIN_S`), and
+`settled`: per video with markers in the window, how many it saw, counted only if every write it saw had ended;
+it lists the journal before reading any file. Per-video files are never modified by compaction; they stay the
+source of truth. A reader loads `CURRENT.json` (small: nothing per video of the corpus), lists the journal after
+`journal_from` (`Store.list_after`: only the hours since, on S3 one LIST from that key) and takes as changed every
+video whose marker count differs from `settled` (plus the generation's `pending`, videos it left out). Those videos
+are read from their own files (a stat or HEAD each) and filtered out of the compacted rows (a row filter; a row
+group of one such video is skipped); no other per-video file is listed or read. Why this is exact: a write that
+changes a file after the compaction read it either began after the compaction listed the journal (a marker it did
+not see) or had not ended by then (not settled); a write's `b` marker is at most `JOURNAL_REFRESH_S` older than any
+file it changes, and its `e` marker newer than all of them, so both land in the window unless clocks are more than
+the margin apart. Reading too many videos from their own files is only slower. Hence:
 
 - per-video replace semantics hold after compaction with no extra work for writers;
 - readers are correct before, during and after a compaction: `CURRENT.json` is replaced with one PUT/rename
   only after every file of the new generation is complete, and the previous generation is kept (older ones are
   deleted once `grace_s` old), so a reader that loaded the previous `CURRENT.json` can still read its files;
+  journal markers are deleted only when older than `JOURNAL_KEEP_S` and than the windows of every table's live and
+  previous generations;
+- the next compaction needs no listing either: the previous generation's row groups minus the changed videos,
+  merged with those videos' own files (`full=True` lists and reads every per-video file instead);
 - tools reading the raw layout (`read_parquet('<root>/warehouse/segments/*/*.parquet', hive_partitioning=true)`)
-  never see compacted files and stay correct, only slower.
+  never see compacted files or the journal and stay correct, only slower.
 
-The trade-off: the compacted copy doubles the warehouse's storage (Parquet of text and numbers, small next to the
-videos), and every reader lists the per-video files of the tables it reads (10 LIST pages per 10,000 videos on S3).
-On a local root `connect()` reads compacted files with DuckDB's own Parquet reader (faster than through Arrow).
+A `CURRENT.json` of format 1 (a version token per video, written before the journal) is still honoured by listing
+the table and comparing tokens, and no `CURRENT.json` means reading every per-video file; the next compaction then
+lists the table once and writes the current format. The compacted copy doubles the warehouse's storage (Parquet of
+text and numbers, small next to the videos). On a local root `connect()` reads compacted files with DuckDB's own
+Parquet reader (faster than through Arrow), excluding changed videos with `WHERE video_id NOT IN (...)`.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 import uuid
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -52,6 +70,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
@@ -62,15 +81,35 @@ from vidassets.storage import FileChangedError, ObjectInfo, Store
 from vidassets.storage.base import AtomicWriter
 from vidassets.storage.layout import (
     PART_FILE,
+    JournalMarker,
     compacted_prefix,
     current_key,
+    journal_marker_key,
+    journal_position,
+    journal_prefix,
+    parse_journal_marker,
     table_prefix,
     video_file_key,
     video_prefix,
 )
 from vidassets.video_ids import is_video_id
 
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2  # 2: journal position and row-group id ranges; 1: a version token per video (still read)
+TOKEN_FORMAT = 1
+JOURNAL_MARGIN_S = 3600.0
+"""How far before a compaction's start its readers (and the next compaction) look in the change journal. It absorbs
+clock skew between a writer's host and the compactor's, and a `write_video` whose marker before its files is older
+than the compaction's start (the marker after its files covers one that completes). Reading too many videos from
+their own files is always correct, only slower; missing one is not, so the margin is generous."""
+JOURNAL_REFRESH_S = JOURNAL_MARGIN_S / 4
+"""A write that is still putting files this long after its last marker writes another one first, so a writer that
+crashes mid-write has a marker at most this long before any file it changed."""
+JOURNAL_KEEP_S = 24 * 3600.0
+"""Markers are deleted only once older than this and than every kept generation's window: a compaction still
+running (a first, full one over a large table takes long) has not yet recorded the window it will need."""
+STAT_MIN_VIDEOS = 256
+"""Up to this many changed videos (or 1/64 of the generation's, if more) a reader asks for each one's file (a stat, an
+S3 HEAD); beyond it one listing of the table is cheaper."""
 # Detail tables first, `videos` last: a reader that sees a video's row also sees its details.
 WRITE_ORDER = ("moderation_frames", "segments", "words", "speakers", "voices", "summaries", "text_moderation",
                "run_costs", "shots", "faces", "screen_text", "text_embeddings",
@@ -164,7 +203,7 @@ def _batch_snapshot(snap: TableSnapshot, video_ids: list[str]) -> TableSnapshot:
 class SnapshotDataset(ds.FileSystemDataset):
     """A `pyarrow.dataset.FileSystemDataset` whose every scan (`scanner`, hence `to_table`, `to_batches`,
     `count_rows`, `head` and DuckDB's scans) reads the snapshot's per-video files afresh, each whole and pinned to the
-    listed version (`Warehouse._fresh_dataset`), or raises FileChangedError.
+    listed version (`Warehouse._fresh_parts`), or raises FileChangedError.
 
     Plain pyarrow caches a Parquet footer in the fragment on its first scan and reuses it on the next; if the file
     was replaced in between, the old footer is applied to the new file ("Invalid column metadata (corrupt file?)").
@@ -178,8 +217,17 @@ class SnapshotDataset(ds.FileSystemDataset):
     def scanner(self, columns: Any = None, filter: pc.Expression | None = None,  # noqa: A002 - pyarrow's name
                 **kwargs: Any) -> ds.Scanner:
         warehouse, snap, compacted = self._vidassets
-        fresh = warehouse._fresh_dataset(snap, compacted, filter)
-        return fresh.scanner(columns=columns, filter=filter, **kwargs)
+        packed, live = warehouse._fresh_parts(snap, compacted, filter)
+        if not (compacted and snap.row_filter):
+            fresh = ds.dataset([packed, live]) if live is not None else packed
+            return fresh.scanner(columns=columns, filter=filter, **kwargs)
+        # Videos changed since the compaction: their compacted rows are filtered out, their own files read as usual.
+        keep = ~pc.field("video_id").isin(pa.array(snap.row_filter, pa.string()))
+        scanners = [packed.scanner(columns=columns, filter=keep if filter is None else filter & keep, **kwargs)]
+        if live is not None:
+            scanners.append(live.scanner(columns=columns, filter=filter, **kwargs))
+        batches = itertools.chain.from_iterable(scanner.to_batches() for scanner in scanners)
+        return ds.Scanner.from_batches(batches, schema=scanners[0].projected_schema)
 
 
 def _sql_string(value: str) -> str:
@@ -203,24 +251,47 @@ def _generation_time(generation: str) -> float | None:
         return None
 
 
+def _settled(markers: Iterable[JournalMarker]) -> dict[str, int]:
+    """video_id -> how many markers it has, for the videos whose every write seen here also ended: a compaction
+    that lists these markers and then reads those videos holds their current rows until another marker appears."""
+    by_video: dict[str, list[JournalMarker]] = {}
+    for marker in markers:
+        by_video.setdefault(marker.video_id, []).append(marker)
+    out = {}
+    for vid, found in by_video.items():
+        begun = {m.write_id for m in found if m.kind == "b"}
+        if begun <= {m.write_id for m in found if m.kind == "e"}:
+            out[vid] = len(found)
+    return out
+
+
+def _changed_since(current: dict[str, Any], markers: Iterable[JournalMarker]) -> set[str]:
+    """Videos whose rows in generation `current` may be stale: a marker in its window it did not see (or one of its
+    writes had not ended when it looked), plus the videos it left out."""
+    counts: dict[str, int] = {}
+    for marker in markers:
+        if marker.key > current["journal_from"]:
+            counts[marker.video_id] = counts.get(marker.video_id, 0) + 1
+    settled = current["settled"]
+    return {vid for vid, count in counts.items() if settled.get(vid) != count} | set(current["pending"])
+
+
 @dataclass
 class TableSnapshot:
-    """What a reader of one table sees at one moment: the per-video files, the live compacted generation and
-    which videos are served from it. `dataset()` turns it into a pyarrow dataset."""
+    """What a reader of one table sees at one moment: the per-video files it reads, the live compacted generation and
+    which of its rows are not served. `dataset()` turns it into a pyarrow dataset."""
 
     table: str
-    live: dict[str, list[ObjectInfo]]  # video_id -> per-video files
+    live: dict[str, list[ObjectInfo]]  # video_id -> per-video files (only videos not served from compacted files)
     current: dict[str, Any] | None  # CURRENT.json of the compacted generation, if any (and of this schema)
-    covered: set[str] = field(default_factory=set)  # videos read from compacted files
+    covered: set[str] = field(default_factory=set)  # format 1 only: listed videos read from compacted files
     compacted_fragments: list[tuple[str, list[int] | None]] = field(default_factory=list)  # (key, row groups)
-
-    @property
-    def video_ids(self) -> list[str]:
-        return sorted(self.live)
+    excluded: list[str] = field(default_factory=list)  # videos whose compacted rows must not be served
+    row_filter: list[str] = field(default_factory=list)  # the excluded videos inside kept row groups (filtered out)
 
     @property
     def live_files(self) -> list[str]:
-        """Per-video files read directly (videos not covered by the compacted generation)."""
+        """Per-video files read directly (videos not served by the compacted generation)."""
         return [info.key for vid in sorted(self.live) if vid not in self.covered for info in self.live[vid]]
 
 
@@ -235,6 +306,9 @@ class CompactionResult:
     skipped_changed: int
     removed_generations: list[str]
     seconds: float
+    incremental: bool = False  # built from the previous generation plus the journal's changed videos
+    changed: int = 0  # videos the journal named since the previous generation (incremental only)
+    pruned_markers: int = 0
 
 
 class Warehouse:
@@ -255,6 +329,8 @@ class Warehouse:
 
         A table that is missing from `tables` or has 0 rows ends with no file for this video. Each file is
         written atomically; rows are validated against the schema first, so a bad table writes nothing.
+        A journal marker is written before the files (a writer that crashes midway is still seen) and after
+        them (a write that outlasts the journal margin is seen by a generation that read the video meanwhile).
         Returns the rows written per table.
         """
         _check_video_id(video_id)
@@ -266,7 +342,11 @@ class Warehouse:
             for name, data in tables.items() if data is not None and data.num_rows
         }
         written: dict[str, int] = {}
+        write_id = uuid.uuid4().hex[:8]
+        marked = self._mark(video_id, "b", write_id)
         for name in WRITE_ORDER:
+            if time.time() - marked > JOURNAL_REFRESH_S:
+                marked = self._mark(video_id, "b", write_id)
             existing = self._video_files(name, video_id)
             key = video_file_key(name, video_id)
             if name in ready:
@@ -278,13 +358,25 @@ class Warehouse:
                 stale = [info.key for info in existing]
             if stale:
                 self.store.delete(stale)
+        self._mark(video_id, "e", write_id)
         return written
 
     def delete_video(self, video_id: str) -> int:
-        """Remove every row of `video_id` from every table; returns how many files were deleted."""
+        """Remove every row of `video_id` from every table (journal markers before and after, as `write_video`);
+        returns how many files were deleted."""
         _check_video_id(video_id)
+        write_id = uuid.uuid4().hex[:8]
+        self._mark(video_id, "b", write_id)
         keys = [info.key for name in reversed(WRITE_ORDER) for info in self._video_files(name, video_id)]
-        return self.store.delete(keys) if keys else 0
+        deleted = self.store.delete(keys) if keys else 0
+        self._mark(video_id, "e", write_id)
+        return deleted
+
+    def _mark(self, video_id: str, kind: str, write_id: str) -> float:
+        """Append a marker to the journal: write `write_id` of `video_id` begins ("b") or ended ("e")."""
+        now = time.time()
+        self.store.put_bytes(journal_marker_key(video_id, datetime.fromtimestamp(now, UTC), kind, write_id), b"")
+        return now
 
     def _video_files(self, table: str, video_id: str) -> list[ObjectInfo]:
         """The video's files, plus temp files a crashed writer left (an hour old: never a live writer's)."""
@@ -312,19 +404,75 @@ class Warehouse:
         if data is None:
             return None
         current = json.loads(data)
-        if (current.get("format") != MANIFEST_FORMAT or current.get("table") != table
+        if (current.get("format") not in (MANIFEST_FORMAT, TOKEN_FORMAT) or current.get("table") != table
                 or current.get("schema_version") != SCHEMA_VERSION):
             return None  # written by another schema version: ignore it, the per-video files are the truth
         return current
 
     def snapshot(self, table: str) -> TableSnapshot:
-        """List `table` once and decide, per video, whether its compacted copy is current."""
-        schema_for(table)
+        """What a reader of `table` sees now (see `snapshots`)."""
+        return self.snapshots([table])[table]
+
+    def snapshots(self, tables: Iterable[str]) -> dict[str, TableSnapshot]:
+        """Each table's CURRENT.json, then one listing of the journal since the earliest generation's window: the
+        videos changed since are read from their own files and filtered out of the compacted rows. Tables without a
+        generation of the current format are listed whole (`_listing_snapshot`)."""
+        currents = {}
+        for table in tables:
+            schema_for(table)  # an unknown table fails here, not as an empty snapshot
+            currents[table] = self._load_current(table)
+        windows = [c["journal_from"] for c in currents.values() if c and c["format"] == MANIFEST_FORMAT]
+        markers = self._journal_since(min(windows)) if windows else []
+        out = {}
+        for table, current in currents.items():
+            if current and current["format"] == MANIFEST_FORMAT:
+                out[table] = self._journal_snapshot(table, current, _changed_since(current, markers))
+            else:
+                out[table] = self._listing_snapshot(table, current)
+        return out
+
+    def _journal_since(self, position: str) -> list[JournalMarker]:
+        """Every journal marker after `position`, in key order."""
+        parsed = (parse_journal_marker(info.key) for info in self.store.list_after(journal_prefix(), position))
+        return [marker for marker in parsed if marker]
+
+    def _changed_files(self, table: str, video_ids: list[str], corpus_videos: int) -> dict[str, list[ObjectInfo]]:
+        """video_id -> its file in `table`, for these videos only (one stat or HEAD each, concurrently)."""
+        if len(video_ids) > max(STAT_MIN_VIDEOS, corpus_videos // 64):
+            listed = self._list_live(table)
+            return {vid: listed[vid] for vid in video_ids if vid in listed}
+        keys = [video_file_key(table, vid) for vid in video_ids]
+        if len(keys) > 1:
+            with ThreadPoolExecutor(max_workers=self.store.read_concurrency) as pool:
+                infos = list(pool.map(self.store.stat, keys))
+        else:
+            infos = [self.store.stat(key) for key in keys]
+        return {vid: [info] for vid, info in zip(video_ids, infos, strict=True) if info is not None}
+
+    def _journal_snapshot(self, table: str, current: dict[str, Any], changed: set[str]) -> TableSnapshot:
+        """The generation's row groups minus the changed videos (a row filter; a row group of one changed video is
+        skipped), plus the changed videos' own files. Cost: the changed videos, not the corpus."""
+        ids = sorted(changed)
+        snap = TableSnapshot(table=table, live=self._changed_files(table, ids, current["videos"]), current=current)
+        for entry in current["files"]:
+            keep: list[int] = []
+            for i, (low, high, _) in enumerate(entry["row_groups"]):
+                inside = ids[bisect_left(ids, low):bisect_right(ids, high)]
+                snap.excluded += inside
+                if not (low == high and inside):  # a group of several videos may hold unchanged ones: filter it
+                    keep.append(i)
+                    snap.row_filter += inside
+            if keep:
+                snap.compacted_fragments.append((entry["key"], None if len(keep) == len(entry["row_groups"]) else keep))
+        return snap
+
+    def _listing_snapshot(self, table: str, current: dict[str, Any] | None) -> TableSnapshot:
+        """List `table` whole; with a format-1 generation, serve a video from it only when its files still have the
+        recorded version tokens (warehouses compacted before the journal, until their next compaction)."""
         live = self._list_live(table)
-        current = self._load_current(table)
+        if not current or current["format"] != TOKEN_FORMAT:
+            return TableSnapshot(table=table, live=live, current=None)
         snap = TableSnapshot(table=table, live=live, current=current)
-        if not current:
-            return snap
         tokens = {vid: _video_token(infos) for vid, infos in live.items()}
         fresh = {vid for vid, token in current["videos"].items() if tokens.get(vid) == token}
         lost: set[str] = set()
@@ -337,6 +485,7 @@ class Warehouse:
             if keep:
                 snap.compacted_fragments.append((entry["key"], None if len(keep) == len(groups) else keep))
         snap.covered = fresh - lost
+        snap.excluded = sorted(set(current["videos"]) - snap.covered)
         return snap
 
     def dataset(self, table: str, snapshot: TableSnapshot | None = None, *,
@@ -362,19 +511,21 @@ class Warehouse:
         return [self._format.make_fragment(self.store.arrow_path(key), fs, row_groups=row_groups)
                 for key, row_groups in snap.compacted_fragments]
 
-    def _fresh_dataset(self, snap: TableSnapshot, compacted: bool, filter: pc.Expression | None) -> ds.Dataset:  # noqa: A002
-        """New fragments for one scan. Compacted files are immutable: pyarrow reads them directly. Per-video files
-        can be replaced at any moment, so the ones the filter needs are read whole, each exactly in the listed
-        version (`Store.read_pinned`: same inode/size/mtime locally, If-Match on the listed ETag on S3) or not at all
-        (FileChangedError, and queries list again). pyarrow's own reads could otherwise mix two versions of a file
-        (its cached footer locally, its ranged GETs on S3) and two scans of one query could see different versions.
+    def _fresh_parts(self, snap: TableSnapshot, compacted: bool,
+                     filter: pc.Expression | None) -> tuple[ds.FileSystemDataset, ds.FileSystemDataset | None]:  # noqa: A002
+        """New fragments for one scan: (compacted row groups, per-video files or None). Compacted files are
+        immutable: pyarrow reads them directly. Per-video files can be replaced at any moment, so the ones the filter
+        needs are read whole, each exactly in the listed version (`Store.read_pinned`: same inode/size/mtime locally,
+        If-Match on the listed ETag on S3) or not at all (FileChangedError, and queries list again). pyarrow's own
+        reads could otherwise mix two versions of a file (its cached footer locally, its ranged GETs on S3) and two
+        scans of one query could see different versions.
         """
         schema = SCHEMAS[snap.table]
         fs = self.store.arrow_filesystem()
-        packed = self._compacted_fragments(snap) if compacted else []
+        packed = ds.FileSystemDataset(self._compacted_fragments(snap) if compacted else [], schema, self._format, fs)
         by_path = {self.store.arrow_path(info.key): (vid, info) for vid, info in _live_files(snap)}
         if not by_path:
-            return ds.FileSystemDataset(packed, schema, self._format, fs)
+            return packed, None
         candidates = [self._format.make_fragment(path, fs, partition_expression=_partition(vid))
                       for path, (vid, _) in by_path.items()]
         wanted = ds.FileSystemDataset(candidates, schema, self._format, fs).get_fragments(filter=filter)
@@ -383,10 +534,7 @@ class Warehouse:
             bodies = list(pool.map(lambda pin: self.store.read_pinned(pin[1]), pins))
         live = [self._format.make_fragment(pa.BufferReader(_arrow_owned(body)), partition_expression=_partition(vid))
                 for (vid, _), body in zip(pins, bodies, strict=True)]
-        if packed:
-            return ds.dataset([ds.FileSystemDataset(packed, schema, self._format, fs),
-                               ds.FileSystemDataset(live, schema, self._format, None)])
-        return ds.FileSystemDataset(live, schema, self._format, None)
+        return packed, ds.FileSystemDataset(live, schema, self._format, None)
 
     def read_table(self, table: str, *, columns: list[str] | None = None,
                    filter: pc.Expression | None = None) -> pa.Table:  # noqa: A002 - pyarrow's name
@@ -420,15 +568,14 @@ class Warehouse:
         if engine not in ("auto", "arrow"):
             raise ValueError(f"engine must be 'auto' or 'arrow', not {engine!r}")
         con = connection or duckdb.connect()
-        for name in tables if tables is not None else TABLES:
-            snap = self.snapshot(name)
+        for name, snap in self.snapshots(tables if tables is not None else TABLES).items():
             paths = [self.store.local_path(key) for key, _ in snap.compacted_fragments]
             if engine == "arrow" or not paths or None in paths:
                 con.register(name, self.dataset(name, snap))
                 continue
             # Whole compacted files minus the videos they no longer serve (the arrow path skips row groups).
             files = ", ".join(_sql_string(str(path)) for path in paths)
-            excluded = sorted(set(snap.current["videos"] if snap.current else ()) - snap.covered)
+            excluded = snap.excluded
             where = f" WHERE video_id NOT IN ({', '.join(_sql_string(v) for v in excluded)})" if excluded else ""
             live_name = f"__vidassets_{name}_live"
             con.register(live_name, self.dataset(name, snap, compacted=False))
@@ -446,6 +593,7 @@ class Warehouse:
         self,
         table: str,
         *,
+        full: bool = False,
         row_group_rows: int = 128 * 1024,
         file_rows: int = 2_000_000,
         videos_per_batch: int = 500,
@@ -455,23 +603,80 @@ class Warehouse:
         """Rewrite `table` into a new compacted generation (a few files, row groups of whole videos, sorted by
         video_id) and make it live; see the module docstring for why readers stay correct.
 
+        With a previous generation of the current format, the new one is that generation's rows minus the videos
+        the journal names since its window, plus those videos' own files: no listing of the table. The first
+        compaction, one after a format-1 generation, and `full=True` list every per-video file and read each (a
+        reconciliation: files that reached the table without `write_video` are found only so).
         `min_age_s` (default 1 s on local disk, 0 on S3): per-video files modified more recently than this are
-        left out (read from their own files), so a rewrite in the same clock tick can never share a token.
-        Generations other than the new and the previous one are deleted once older than `grace_s`.
+        left out (read from their own files; the journal names them). Generations other than the new and the
+        previous one are deleted once older than `grace_s`; journal markers no kept generation needs are deleted.
         """
         started = time.time()
-        snap = self.snapshot(table)
         if min_age_s is None:
             min_age_s = self.store.token_settle_s
+        if min_age_s > JOURNAL_MARGIN_S / 2:
+            raise ValueError(f"min_age_s={min_age_s}: videos left out must still be in the journal's window "
+                             f"(JOURNAL_MARGIN_S={JOURNAL_MARGIN_S})")
+        current = self._load_current(table)
+        incremental = bool(current and current["format"] == MANIFEST_FORMAT and not full)
+        window = journal_position(datetime.fromtimestamp(started - JOURNAL_MARGIN_S, UTC))
+        # The journal first, then the table: a change after this listing leaves a marker it did not see.
+        markers = self._journal_since(min(window, current["journal_from"]) if incremental and current else window)
+        generation = _new_generation()
+        writer = _GenerationWriter(self.store, f"{compacted_prefix(table)}/{generation}", SCHEMAS[table], file_rows)
+        sort_keys = [("video_id", "ascending")] + [(key, "ascending") for key in SORT_KEYS[table]]
+        settled_before = started - min_age_s
+        if incremental and current:
+            changed = _changed_since(current, markers)
+            recent, failed = self._compact_from_previous(
+                table, current, sorted(changed), writer, sort_keys, settled_before, videos_per_batch, row_group_rows)
+        else:
+            changed = set()
+            recent, failed = self._compact_by_listing(
+                table, current if not full else None, writer, sort_keys, settled_before, videos_per_batch,
+                row_group_rows)
+        files = writer.close()
+        pending = sorted(recent | failed)  # not in this generation: its readers read them from their own files
+        settled = {vid: n for vid, n in _settled(m for m in markers if m.key > window).items() if vid not in pending}
+        previous = current["generation"] if current else None
+        manifest = {
+            "format": MANIFEST_FORMAT,
+            "table": table,
+            "schema_version": SCHEMA_VERSION,
+            "generation": generation,
+            "previous": previous,
+            "created_at": datetime.now(UTC).isoformat(),
+            "started_at": datetime.fromtimestamp(started, UTC).isoformat(),
+            # Readers count the journal's markers after this key per video and compare with `settled`.
+            "journal_from": window,
+            "previous_journal_from": current.get("journal_from") if current else None,
+            "settled": settled,
+            "pending": pending,
+            "rows": sum(f["rows"] for f in files),
+            "videos": sum(group[2] for f in files for group in f["row_groups"]),
+            "files": files,
+        }
+        self.store.put_bytes(current_key(table), json.dumps(manifest).encode())
+        removed = self._collect_garbage(table, keep={generation, previous}, grace_s=grace_s)
+        pruned = self._prune_journal()
+        return CompactionResult(
+            table=table, generation=generation, files=[f["key"] for f in files], videos=manifest["videos"],
+            rows=manifest["rows"], skipped_recent=len(recent), skipped_changed=len(failed),
+            removed_generations=removed, seconds=round(time.time() - started, 3), incremental=incremental,
+            changed=len(changed), pruned_markers=pruned,
+        )
+
+    def _compact_by_listing(self, table: str, current: dict[str, Any] | None, writer: _GenerationWriter,
+                            sort_keys: list[tuple[str, str]], settled_before: float, videos_per_batch: int,
+                            row_group_rows: int) -> tuple[set[str], set[str]]:
+        """Every listed video, in batches of `videos_per_batch` (a format-1 generation's rows reused where its
+        tokens still match); returns the videos left out: (too recent, changed while read)."""
+        snap = self._listing_snapshot(table, current)
         recent = {
             vid for vid, infos in snap.live.items()
-            if vid not in snap.covered and any(info.mtime > started - min_age_s for info in infos)
+            if vid not in snap.covered and any(info.mtime > settled_before for info in infos)
         }
         eligible = sorted(set(snap.live) - recent)
-        generation = _new_generation()
-        prefix = f"{compacted_prefix(table)}/{generation}"
-        writer = _GenerationWriter(self.store, prefix, SCHEMAS[table], file_rows)
-        sort_keys = [("video_id", "ascending")] + [(key, "ascending") for key in SORT_KEYS[table]]
         changed: set[str] = set()
         for start in range(0, len(eligible), videos_per_batch):
             batch = eligible[start:start + videos_per_batch]
@@ -480,35 +685,90 @@ class Warehouse:
             # the video count); the compacted files are pruned to the batch's range by row-group statistics.
             source = self.dataset(table, _batch_snapshot(snap, batch))
             try:
-                rows = source.to_table(filter=expr).sort_by(sort_keys)
+                rows = source.to_table(filter=expr)
             except (OSError, pa.ArrowException) as err:
                 if not is_changed_file_error(err):
                     raise
-                changed.update(batch)  # re-written meanwhile: these stay per-video until the next compaction
-                continue
-            _write_row_groups(writer, rows, row_group_rows)
-        files = writer.close()
-        eligible = [vid for vid in eligible if vid not in changed]
-        tokens = {vid: _video_token(snap.live[vid]) for vid in eligible}
-        previous = snap.current["generation"] if snap.current else None
-        current = {
-            "format": MANIFEST_FORMAT,
-            "table": table,
-            "schema_version": SCHEMA_VERSION,
-            "generation": generation,
-            "previous": previous,
-            "created_at": datetime.now(UTC).isoformat(),
-            "rows": sum(f["rows"] for f in files),
-            "videos": tokens,
-            "files": files,
-        }
-        self.store.put_bytes(current_key(table), json.dumps(current).encode())
-        removed = self._collect_garbage(table, keep={generation, previous}, grace_s=grace_s)
-        return CompactionResult(
-            table=table, generation=generation, files=[f["key"] for f in files], videos=len(eligible),
-            rows=current["rows"], skipped_recent=len(recent), skipped_changed=len(changed), removed_generations=removed,
-            seconds=round(time.time() - started, 3),
-        )
+                # A video of the batch was re-written meanwhile (the journal names it after this generation's
+                # start): read the batch video by video and leave out only those. A video left out without a
+                # marker would be invisible to this generation's readers.
+                rows, lost = self._read_own_files(table, {vid: snap.live[vid] for vid in batch})
+                changed.update(lost)
+            _write_row_groups(writer, rows.sort_by(sort_keys), row_group_rows)
+        return recent, changed
+
+    def _compact_from_previous(self, table: str, previous: dict[str, Any], ids: list[str],
+                               writer: _GenerationWriter, sort_keys: list[tuple[str, str]], settled_before: float,
+                               videos_per_batch: int, row_group_rows: int) -> tuple[set[str], set[str]]:
+        """The previous generation's row groups in order, each minus the videos `ids` (changed since it was built),
+        merged with those videos' own files; memory: one row group and one batch. Returns the videos left out:
+        (too recent, changed while read)."""
+        files = self._changed_files(table, ids, previous["videos"])
+        recent = {vid for vid, infos in files.items() if any(info.mtime > settled_before for info in infos)}
+        todo = [vid for vid in ids if vid in files and vid not in recent]
+        failed: list[str] = []
+        fs = self.store.arrow_filesystem()
+        schema = SCHEMAS[table]
+        done = 0  # todo[:done] are written
+
+        def own_files(until: int) -> list[pa.Table]:
+            nonlocal done
+            out = []
+            for start in range(done, until, videos_per_batch):
+                batch = todo[start:min(start + videos_per_batch, until)]
+                rows, lost = self._read_own_files(table, {vid: files[vid] for vid in batch})
+                failed.extend(lost)  # re-written meanwhile: the journal names them after this generation's start
+                out.append(rows)
+            done = max(done, until)
+            return out
+
+        last = ""
+        for entry in previous["files"]:
+            path = self.store.arrow_path(entry["key"])
+            for i, (low, high, _) in enumerate(entry["row_groups"]):
+                if low <= last:
+                    raise WarehouseError(f"{table}: generation {previous['generation']} is not sorted by video_id; "
+                                         "run compact(full=True)")
+                last = high
+                for rows in own_files(bisect_left(todo, low)):
+                    _write_row_groups(writer, rows.sort_by(sort_keys), row_group_rows)
+                gone = ids[bisect_left(ids, low):bisect_right(ids, high)]
+                group = ds.FileSystemDataset([self._format.make_fragment(path, fs, row_groups=[i])], schema,
+                                             self._format, fs)
+                kept = group.to_table(filter=~pc.field("video_id").isin(pa.array(gone, pa.string())) if gone else None)
+                merged = pa.concat_tables([kept, *own_files(bisect_right(todo, high))])
+                _write_row_groups(writer, merged.sort_by(sort_keys), row_group_rows)
+        for rows in own_files(len(todo)):
+            _write_row_groups(writer, rows.sort_by(sort_keys), row_group_rows)
+        return recent, set(failed)
+
+    def _read_own_files(self, table: str, files: dict[str, list[ObjectInfo]]) -> tuple[pa.Table, list[str]]:
+        """The rows of these videos from their own files, each read pinned; videos whose file changed since it
+        was listed are left out and returned."""
+        def read(vid: str) -> list[bytes] | None:
+            try:
+                return [self.store.read_pinned(info) for info in files[vid]]
+            except FileChangedError:
+                return None
+
+        with ThreadPoolExecutor(max_workers=self.store.read_concurrency) as pool:
+            bodies = dict(zip(files, pool.map(read, files), strict=True))
+        fragments = [self._format.make_fragment(pa.BufferReader(_arrow_owned(body)),
+                                                partition_expression=_partition(vid))
+                     for vid, got in bodies.items() if got is not None for body in got]
+        rows = ds.FileSystemDataset(fragments, SCHEMAS[table], self._format, None).to_table()
+        return rows, [vid for vid, got in bodies.items() if got is None]
+
+    def _prune_journal(self) -> int:
+        """Delete markers older than `JOURNAL_KEEP_S` and than the window of every table's live and previous
+        generation (a reader that loaded the previous CURRENT.json still lists from its window)."""
+        cutoff = journal_position(datetime.fromtimestamp(time.time() - JOURNAL_KEEP_S, UTC))
+        for table in TABLES:
+            current = self._load_current(table)
+            if current and current["format"] == MANIFEST_FORMAT:
+                cutoff = min([cutoff, current["journal_from"], current.get("previous_journal_from") or cutoff])
+        old = [info.key for info in self.store.list(journal_prefix()) if info.key < cutoff]
+        return self.store.delete(old) if old else 0
 
     def compact_all(self, **options: Any) -> dict[str, CompactionResult]:
         return {name: self.compact(name, **options) for name in TABLES}
@@ -547,9 +807,8 @@ class _GenerationWriter:
         self._file: AtomicWriter | None = None
         self._key = ""
         self._rows = 0
-        self._groups: list[list[str]] = []
+        self._groups: list[list[Any]] = []
         self._pending: list[pa.Table] = []
-        self._pending_videos: list[str] = []
         self._pending_rows = 0
 
     def _open(self) -> None:
@@ -559,26 +818,42 @@ class _GenerationWriter:
         self._rows = 0
         self._groups = []
 
-    def add_video(self, rows: pa.Table, video_id: str, row_group_rows: int) -> None:
-        """Queue one video's rows; a row group is written once the queue holds `row_group_rows` rows."""
+    def add(self, rows: pa.Table, row_group_rows: int) -> None:
+        """Queue rows (sorted by video_id, whole videos, after every video queued before) and write each row group
+        once it holds `row_group_rows` rows: cut at video boundaries found with one run-end encoding, no Python
+        work per video (a million one-row videos cost minutes that way)."""
+        if rows.num_rows == 0:
+            return
         self._pending.append(rows)
-        self._pending_videos.append(video_id)
         self._pending_rows += rows.num_rows
-        if self._pending_rows >= row_group_rows:
-            self._flush_pending()
+        if self._pending_rows < row_group_rows:
+            return
+        table = pa.concat_tables(self._pending)
+        runs = pc.run_end_encode(table.column("video_id").combine_chunks())
+        ends = np.asarray(runs.run_ends)
+        row, run = 0, 0
+        while (cut := int(np.searchsorted(ends, row + row_group_rows, side="left"))) < len(ends):
+            self.write_group(table.slice(row, int(ends[cut]) - row), runs.values[run].as_py(),
+                             runs.values[cut].as_py(), cut - run + 1)
+            row, run = int(ends[cut]), cut + 1
+        tail = table.slice(row)
+        self._pending, self._pending_rows = ([tail] if tail.num_rows else []), tail.num_rows
 
     def _flush_pending(self) -> None:
-        if self._pending_videos:
-            self.write_group(pa.concat_tables(self._pending), self._pending_videos)
-        self._pending, self._pending_videos, self._pending_rows = [], [], 0
+        if self._pending_rows:
+            table = pa.concat_tables(self._pending)
+            runs = pc.run_end_encode(table.column("video_id").combine_chunks())
+            self.write_group(table, runs.values[0].as_py(), runs.values[-1].as_py(), len(runs.values))
+        self._pending, self._pending_rows = [], 0
 
-    def write_group(self, rows: pa.Table, video_ids: list[str]) -> None:
+    def write_group(self, rows: pa.Table, first: str, last: str, videos: int) -> None:
+        """One row group of `videos` whole videos, `first` to `last` by id."""
         if self._writer is None:
             self._open()
         assert self._writer is not None
         self._writer.write_table(rows, row_group_size=max(rows.num_rows, 1))
         self._rows += rows.num_rows
-        self._groups.append(video_ids)
+        self._groups.append([first, last, videos])
         if self._rows >= self.file_rows:
             self._finish()
 
@@ -601,13 +876,7 @@ class _GenerationWriter:
 def _write_row_groups(writer: _GenerationWriter, rows: pa.Table, row_group_rows: int) -> None:
     """Cut `rows` (sorted by video_id) into row groups of whole videos with about `row_group_rows` rows each;
     the tail is held back and continued by the next call (or flushed by `writer.close()`)."""
-    if rows.num_rows == 0:
-        return
-    runs = pc.run_end_encode(rows.column("video_id").combine_chunks())
-    start = 0
-    for end, vid in zip(runs.run_ends.to_pylist(), runs.values.to_pylist(), strict=True):
-        writer.add_video(rows.slice(start, end - start), vid, row_group_rows)
-        start = end
+    writer.add(rows, row_group_rows)
 
 
 def _arrow_owned(body: bytes) -> pa.Buffer:

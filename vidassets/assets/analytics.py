@@ -107,7 +107,8 @@ def warehouse_compaction(storage: VideoStorage) -> dg.MaterializeResult:
     return dg.MaterializeResult(
         metadata={
             "tables": dg.MetadataValue.json({
-                name: {"videos": r.videos, "rows": r.rows, "files": len(r.files), "seconds": round(r.seconds, 2)}
+                name: {"videos": r.videos, "rows": r.rows, "files": len(r.files), "seconds": round(r.seconds, 2),
+                       "incremental": r.incremental, "changed_videos": r.changed}
                 for name, r in results.items()
             }),
             "videos": max((r.videos for r in results.values()), default=0),

@@ -189,6 +189,16 @@ class Store(ABC):
         return [info for info in self.list(base) if info.key.count("/") == base.count("/") + 2
                 and info.key.rsplit("/", 1)[-1] == name]
 
+    def list_after(self, prefix: str, start_after: str) -> builtins.list[ObjectInfo]:
+        """Visible objects under `prefix/` whose key sorts after `start_after`, sorted by key (S3's StartAfter):
+        what was appended to a key-ordered log since a position, without listing what came before it."""
+        return [info for info in self.list(prefix) if info.key > start_after]
+
+    def stat(self, key: str) -> ObjectInfo | None:
+        """The visible object at exactly `key`, with the token a listing would give, or None."""
+        parent = key.rsplit("/", 1)[0] if "/" in key else ""
+        return next((info for info in self.list(parent) if info.key == key), None)
+
     def list_leftovers(self, prefix: str, older_than_s: float) -> builtins.list[ObjectInfo]:
         """Hidden temporary files under `prefix` last written more than `older_than_s` ago: what a crashed writer
         left. Stores whose writes are never partial (S3) have none."""

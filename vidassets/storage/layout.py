@@ -9,6 +9,8 @@
 <root>/warehouse/<table>/video_id=<id>/part-0.parquet        analytics, hive layout, one file per table per video
 <root>/warehouse/_compacted/<table>/CURRENT.json             the live compacted generation
 <root>/warehouse/_compacted/<table>/<generation>/part-NNNNN.parquet
+<root>/warehouse/_journal/<YYYYMMDDTHH>/<YYYYMMDDTHHMMSSffffff>Z-<b|e>-<write id>-<video_id>
+                                                             empty markers: a write of that video begins, ends
 <root>/registry/overrides.json                               speaker registry hand edits (merges, splits)
 <root>/registry/voice_names/<scope>.json                     voice names of one user (`_operator`: the CLI's)
 <root>/registry/labels.json                                  which labels each video's files were written with
@@ -18,8 +20,10 @@ Every key that names a video is built from a validated video id (`video_ids.chec
 """
 
 import re
+from datetime import UTC, datetime
+from typing import NamedTuple
 
-from vidassets.video_ids import check_video_id
+from vidassets.video_ids import check_video_id, is_video_id
 
 ASSETS = "assets"
 MANIFEST_FILE = "manifest.json"
@@ -32,6 +36,11 @@ CONTENT_TYPES = {
 
 WAREHOUSE = "warehouse"
 COMPACTED = "_compacted"
+JOURNAL = "_journal"
+_JOURNAL_BUCKET = "%Y%m%dT%H"  # one folder per hour: a reader lists only the hours since a position
+_JOURNAL_STAMP = "%Y%m%dT%H%M%S%f"
+JOURNAL_KINDS = ("b", "e")
+_MARKER_RE = re.compile(r"(?P<stamp>\d{8}T\d{12})Z-(?P<kind>[be])-(?P<write_id>[0-9a-f]{8})-(?P<video_id>.+)")
 PART_FILE = "part-0.parquet"
 CURRENT_FILE = "CURRENT.json"
 
@@ -96,6 +105,43 @@ def compacted_prefix(table: str) -> str:
 
 def current_key(table: str) -> str:
     return f"{compacted_prefix(table)}/{CURRENT_FILE}"
+
+
+def journal_prefix() -> str:
+    return f"{WAREHOUSE}/{JOURNAL}"
+
+
+def journal_position(at: datetime) -> str:
+    """The key every marker stamped at or after `at` sorts after (within a bucket and across buckets)."""
+    at = at.astimezone(UTC)
+    return f"{journal_prefix()}/{at:{_JOURNAL_BUCKET}}/{at:{_JOURNAL_STAMP}}Z"
+
+
+class JournalMarker(NamedTuple):
+    key: str
+    at: datetime
+    kind: str  # "b": a write begins (or is still going), "e": it ended
+    write_id: str  # one per write_video / delete_video call
+    video_id: str
+
+
+def journal_marker_key(video_id: str, at: datetime, kind: str, write_id: str) -> str:
+    """`warehouse/_journal/<hour>/<stamp>Z-<b|e>-<write id>-<video_id>`: a change of `video_id` at `at`."""
+    if kind not in JOURNAL_KINDS or not re.fullmatch(r"[0-9a-f]{8}", write_id):
+        raise ValueError(f"unsafe journal marker {kind!r}/{write_id!r}")
+    return f"{journal_position(at)}-{kind}-{write_id}-{check_video_id(video_id)}"
+
+
+def parse_journal_marker(key: str) -> JournalMarker | None:
+    """The marker a journal key stands for, or None for anything else under the journal."""
+    match = _MARKER_RE.fullmatch(key.rsplit("/", 1)[-1])
+    if not match or not is_video_id(match["video_id"]):
+        return None
+    try:
+        at = datetime.strptime(match["stamp"], _JOURNAL_STAMP).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return JournalMarker(key, at, match["kind"], match["write_id"], match["video_id"])
 
 
 def voice_overrides_key() -> str:

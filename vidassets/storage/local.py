@@ -6,6 +6,7 @@ import builtins
 import hashlib
 import os
 import shutil
+import stat
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -155,6 +156,48 @@ class LocalStore(Store):
 
     def list(self, prefix: str) -> list[ObjectInfo]:
         return self._scan(prefix, hidden=False)
+
+    def list_after(self, prefix: str, start_after: str) -> builtins.list[ObjectInfo]:
+        """Only folders that can hold a later key are scanned (a journal: the hours since the position)."""
+        folder = self._path(prefix.rstrip("/")) if prefix.strip("/") else self.base
+        out: list[ObjectInfo] = []
+        base_len = len(str(self.base)) + 1
+        stack = [str(folder)]
+        while stack:
+            current = stack.pop()
+            try:
+                entries = list(os.scandir(current))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                key = entry.path[base_len:].replace(os.sep, "/")
+                if entry.is_dir(follow_symlinks=False):
+                    # Every key below starts with `key/`: skip the folder when all of them sort before start_after.
+                    if f"{key}/" >= start_after[:len(key) + 1]:
+                        stack.append(entry.path)
+                    continue
+                if key <= start_after:
+                    continue
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue
+                out.append(ObjectInfo(key, st.st_size, _token(st), st.st_mtime))
+        out.sort(key=lambda info: info.key)
+        return out
+
+    def stat(self, key: str) -> ObjectInfo | None:
+        if is_hidden(key):
+            return None
+        try:
+            st = os.stat(self._path(key))
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        return ObjectInfo(key, st.st_size, _token(st), st.st_mtime)
 
     def list_leftovers(self, prefix: str, older_than_s: float) -> builtins.list[ObjectInfo]:
         cutoff = time.time() - older_than_s

@@ -12,6 +12,7 @@ pyarrow's `S3FileSystem` reads compacted Parquet files (ranged reads of immutabl
 
 from __future__ import annotations
 
+import builtins
 import os
 import tempfile
 from collections.abc import Iterable
@@ -195,11 +196,43 @@ class S3Store(Store):
                 key = obj["Key"][strip:]
                 if is_hidden(key):
                     continue
-                etag = obj.get("ETag", "").strip('"')
-                out.append(ObjectInfo(key, obj["Size"], f"{etag}:{obj['Size']}", obj["LastModified"].timestamp(),
-                                      etag=etag))
+                out.append(self._info(key, obj.get("ETag", ""), obj["Size"], obj["LastModified"].timestamp()))
         out.sort(key=lambda info: info.key)
         return out
+
+    def list_after(self, prefix: str, start_after: str) -> builtins.list[ObjectInfo]:
+        """One LIST from `start_after` on (S3 returns keys in byte order, which is `str` order for ASCII keys)."""
+        full = self._key(prefix.rstrip("/") + "/")
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        out: builtins.list[ObjectInfo] = []
+        after = {"StartAfter": self._key(start_after)} if start_after else {}
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=full, **after)
+        for page in pages:
+            for obj in page.get("Contents", []):
+                key = obj["Key"][strip:]
+                if not is_hidden(key) and key > start_after:
+                    out.append(self._info(key, obj["ETag"], obj["Size"], obj["LastModified"].timestamp()))
+        out.sort(key=lambda info: info.key)
+        return out
+
+    def stat(self, key: str) -> ObjectInfo | None:
+        """One HEAD."""
+        from botocore.exceptions import ClientError
+
+        if is_hidden(key):
+            return None
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except ClientError as err:
+            if is_missing(err):
+                return None
+            raise
+        return self._info(key, head.get("ETag", ""), head["ContentLength"], head["LastModified"].timestamp())
+
+    @staticmethod
+    def _info(key: str, etag: str, size: int, mtime: float) -> ObjectInfo:
+        etag = etag.strip('"')
+        return ObjectInfo(key, size, f"{etag}:{size}", mtime, etag=etag)
 
     def read_pinned(self, info: ObjectInfo) -> bytes:
         """One un-ranged GET, conditional on the listed ETag: a complete copy of exactly that version."""
