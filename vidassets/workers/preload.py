@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 log = logging.getLogger("vidassets.workers.preload")
 
@@ -23,10 +24,23 @@ def preload_models() -> None:
     models = load_settings().models
     store = ModelLoader(current_model_config(), hf_token=models.hf_token, cache_dir=models.cache_dir,
                         hub_offline=models.hub_offline)
-    for name in ("nudenet", "recognizer", "diarizer", "text_moderator", "summarizer"):
+    from vidassets.ml import ocr
+
+    # Every model a video_pipeline run loads, with the arguments its assets pass (the same cache keys); a run
+    # that found one missing paid its load, and its imports, on the first upload a worker took.
+    loads: dict[str, Callable[[], object]] = {
+        "nudenet": store.nudenet, "shot_detector": store.shot_detector, "face_detector": store.face_detector,
+        "screen_text_reader": lambda: store.screen_text_reader(ocr.DETECT_SIDE, ocr.PRESENCE_SIDE),
+        "recognizer": store.recognizer, "diarizer": store.diarizer, "text_moderator": store.text_moderator,
+        "summarizer": store.summarizer,
+    }
+    language = current_model_config().language
+    if current_model_config().align_model and language:
+        loads["aligner"] = lambda: store.aligner(language)
+    for name, load in loads.items():
         started = time.monotonic()
         try:
-            getattr(store, name)()
+            load()
         except Exception as exc:  # noqa: BLE001 - the run that needs the model reports the error properly
             log.warning("preloading %s failed: %s: %s", name, type(exc).__name__, exc)
             continue
