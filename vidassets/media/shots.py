@@ -29,6 +29,7 @@ import numpy as np
 from vidassets.media.errors import InvalidMediaError
 from vidassets.media.frames import frame_to_rgb
 from vidassets.media.probe import main_video_stream, open_input, stream_start_s
+from vidassets.media.reformat import scaled_array
 
 DETECT_WIDTH = 256  # PySceneDetect's own auto-downscale aims at about this width
 SHARPNESS_WIDTH = 320  # candidates are compared at this width (luma only): cheap, and enough to rank focus
@@ -128,7 +129,7 @@ def frame_sharpness(frame: av.VideoFrame) -> float:
     """`sharpness` of the frame's luma shrunk to SHARPNESS_WIDTH (area filter), without an RGB conversion."""
     width = min(SHARPNESS_WIDTH, frame.width)
     height = max(2, round(width * frame.height / frame.width))
-    gray = frame.reformat(width=width, height=height, format="gray", interpolation="AREA").to_ndarray()
+    gray = scaled_array(frame, width, height, "gray", "AREA")
     return sharpness(gray)
 
 
@@ -202,8 +203,7 @@ class ContentBoundaries:
         self.compared_after[n] = self.last_detected
         self.last_detected = n
         height = max(2, 2 * round(DETECT_WIDTH * frame.height / frame.width / 2))
-        small = frame.reformat(width=DETECT_WIDTH, height=height, format="bgr24",
-                               interpolation="FAST_BILINEAR").to_ndarray()
+        small = scaled_array(frame, DETECT_WIDTH, height, "bgr24", "FAST_BILINEAR")
         cuts = [self._gap_middle(c.frame_num) for c in self.detector.process_frame(FrameTimecode(n, self.fps), small)]
         if not self.gradual:
             return [(c, "cut") for c in cuts]
@@ -298,7 +298,7 @@ class TransNetV2Boundaries:
         self.delay_frames = self.WINDOW + self.max_run
 
     def feed(self, frame_number: int, frame: av.VideoFrame) -> list[Boundary]:
-        picture = frame.reformat(width=48, height=27, format="rgb24", interpolation="BICUBIC").to_ndarray()
+        picture = scaled_array(frame, 48, 27, "rgb24", "BICUBIC")
         if not self.pictures:
             self.pictures, self.numbers = [picture] * self.PAD, [None] * self.PAD
         self.pictures.append(picture)
