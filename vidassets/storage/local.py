@@ -126,7 +126,9 @@ class LocalStore(Store):
         os.replace(tmp, dest)
         return dest
 
-    def _scan(self, prefix: str, hidden: bool) -> list[ObjectInfo]:
+    def _scan(self, prefix: str, hidden: bool, start_after: str = "") -> list[ObjectInfo]:
+        """Files under `prefix` (hidden ones, or the others), in key order; with `start_after`, only keys after it,
+        and only folders that can hold such a key are entered (a journal: the hours since the position)."""
         folder = self._path(prefix.rstrip("/")) if prefix.strip("/") else self.base
         out: list[ObjectInfo] = []
         if not folder.is_dir():
@@ -137,48 +139,16 @@ class LocalStore(Store):
             current = stack.pop()
             try:
                 entries = list(os.scandir(current))
-            except FileNotFoundError:
-                continue
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    if not entry.name.startswith("."):
-                        stack.append(entry.path)
-                    continue
-                if entry.name.startswith(".") != hidden:
-                    continue
-                try:
-                    st = entry.stat(follow_symlinks=False)
-                except FileNotFoundError:
-                    continue
-                out.append(ObjectInfo(entry.path[base_len:].replace(os.sep, "/"), st.st_size, _token(st), st.st_mtime))
-        out.sort(key=lambda info: info.key)
-        return out
-
-    def list(self, prefix: str) -> list[ObjectInfo]:
-        return self._scan(prefix, hidden=False)
-
-    def list_after(self, prefix: str, start_after: str) -> builtins.list[ObjectInfo]:
-        """Only folders that can hold a later key are scanned (a journal: the hours since the position)."""
-        folder = self._path(prefix.rstrip("/")) if prefix.strip("/") else self.base
-        out: list[ObjectInfo] = []
-        base_len = len(str(self.base)) + 1
-        stack = [str(folder)]
-        while stack:
-            current = stack.pop()
-            try:
-                entries = list(os.scandir(current))
             except (FileNotFoundError, NotADirectoryError):
                 continue
             for entry in entries:
-                if entry.name.startswith("."):
-                    continue
                 key = entry.path[base_len:].replace(os.sep, "/")
                 if entry.is_dir(follow_symlinks=False):
                     # Every key below starts with `key/`: skip the folder when all of them sort before start_after.
-                    if f"{key}/" >= start_after[:len(key) + 1]:
+                    if not entry.name.startswith(".") and f"{key}/" >= start_after[:len(key) + 1]:
                         stack.append(entry.path)
                     continue
-                if key <= start_after:
+                if entry.name.startswith(".") != hidden or key <= start_after:
                     continue
                 try:
                     st = entry.stat(follow_symlinks=False)
@@ -187,6 +157,12 @@ class LocalStore(Store):
                 out.append(ObjectInfo(key, st.st_size, _token(st), st.st_mtime))
         out.sort(key=lambda info: info.key)
         return out
+
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        return self._scan(prefix, hidden=False)
+
+    def list_after(self, prefix: str, start_after: str) -> builtins.list[ObjectInfo]:
+        return self._scan(prefix, hidden=False, start_after=start_after)
 
     def stat(self, key: str) -> ObjectInfo | None:
         if is_hidden(key):
