@@ -17,6 +17,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -77,6 +78,23 @@ def can_run_as(executable: Path, owner: tuple[int, int]) -> bool:
     except PermissionError:
         return False
     return probe.returncode == 0
+
+
+def _wait_for_connections(what: str, process: ManagedProcess | None, dsn: str, timeout: float,
+                          log_tail: Callable[[], str]) -> None:
+    """Until a PostgreSQL-protocol server (PostgreSQL, PgBouncer) accepts a connection at `dsn`; ServerStartError
+    with its log if it exits or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process is not None and process.exit_code() is not None:
+            raise ServerStartError(f"{what} exited with {process.exit_code()}:\n{log_tail()}")
+        try:
+            psycopg2.connect(dsn, connect_timeout=2).close()
+            return
+        except psycopg2.OperationalError as err:
+            if time.monotonic() > deadline:
+                raise ServerStartError(f"{what} not ready after {timeout}s:\n{log_tail()}") from err
+            time.sleep(0.1)
 
 
 class PostgresServer:
@@ -169,25 +187,11 @@ class PostgresServer:
             **self._run_as(),
         ).start()
         try:
-            self._wait_ready()
+            _wait_for_connections("postgres", self._process, self.dsn("postgres"), self.startup_timeout, self.log_tail)
         except BaseException:
             self.stop()
             raise
         return self
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + self.startup_timeout
-        while True:
-            if self._process is not None and self._process.exit_code() is not None:
-                raise ServerStartError(f"postgres exited with {self._process.exit_code()}:\n{self.log_tail()}")
-            try:
-                psycopg2.connect(self.dsn("postgres"), connect_timeout=2).close()
-                return
-            except psycopg2.OperationalError as err:
-                if time.monotonic() > deadline:
-                    message = f"postgres not ready after {self.startup_timeout}s:\n{self.log_tail()}"
-                    raise ServerStartError(message) from err
-                time.sleep(0.1)
 
     def dsn(self, db_name: str) -> str:
         return f"host={self.host} port={self.port} user={self.user} password={self.password} dbname={db_name}"
@@ -360,24 +364,12 @@ class PgBouncerServer:
             **run_as,
         ).start()
         try:
-            self._wait_ready()
+            _wait_for_connections("pgbouncer", self._process, self.dsn("postgres"), self.startup_timeout,
+                                  self.log_tail)
         except BaseException:
             self.stop()
             raise
         return self
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + self.startup_timeout
-        while True:
-            if self._process is not None and self._process.exit_code() is not None:
-                raise ServerStartError(f"pgbouncer exited with {self._process.exit_code()}:\n{self.log_tail()}")
-            try:
-                psycopg2.connect(self.dsn("postgres"), connect_timeout=2).close()
-                return
-            except psycopg2.OperationalError as err:
-                if time.monotonic() > deadline:
-                    raise ServerStartError(f"pgbouncer not ready:\n{self.log_tail()}") from err
-                time.sleep(0.1)
 
     def dsn(self, db_name: str, password: str | None = None) -> str:
         password = self.upstream.password if password is None else password
