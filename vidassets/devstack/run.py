@@ -290,7 +290,7 @@ def _up(args: UpOptions, layout: Layout, stack: Stack) -> int:
     # 3. The run queue (Redis) and the warm run workers, which keep their models loaded across runs.
     redis = _start_redis(layout, stack)
     env = _dagster_env(s3, layout, redis)
-    workspace = _start_code_server(layout, stack, env)  # loads the code location while the workers start
+    workspace, code_socket = _start_code_server(layout, stack, env)  # loads the code while the workers start
     for spec in worker_specs(plan, workers.max_runs_per_child, workers.max_rss_mb):
         _start_worker(stack, spec, env)
     say(f"[3/7] run queue (Redis, password in .vidassets/env) at {redis.address}; {plan.describe()} "
@@ -302,7 +302,7 @@ def _up(args: UpOptions, layout: Layout, stack: Stack) -> int:
     _write_env_file(layout.state / "env", s3, redis.url)
     web_port = _pick_port(WEB_PORT, "the Dagster webserver")
     ui = f"http://{LOOPBACK}:{web_port}"
-    _wait_for_code_server(workspace, stack)
+    _wait_for_code_server(code_socket, stack)
     webserver = stack.start_service(
         "webserver",
         [find_executable("dagster-webserver"), "-h", LOOPBACK, "-p", str(web_port), "-w", str(workspace)],
@@ -341,8 +341,9 @@ def _up(args: UpOptions, layout: Layout, stack: Stack) -> int:
 API_READY_TIMEOUT_S = 90.0
 
 
-def _start_code_server(layout: Layout, stack: Stack, env: dict[str, str]) -> Path:
-    """One code server for the webserver and the daemon; returns the workspace file that points them at it.
+def _start_code_server(layout: Layout, stack: Stack, env: dict[str, str]) -> tuple[Path, Path | None]:
+    """One code server for the webserver and the daemon; returns the workspace file that points them at it and
+    the server's socket (None: the repository's workspace, left to Dagster).
 
     With the repository's `python_module` workspace each of them starts its own code server, and the daemon
     replaces its server every 60 s (`RELOAD_WORKSPACE_INTERVAL`): a fresh process that imports the whole code
@@ -354,7 +355,7 @@ def _start_code_server(layout: Layout, stack: Stack, env: dict[str, str]) -> Pat
     entries = source.get("load_from") or []
     modules = [entry for entry in entries if isinstance(entry, dict) and "python_module" in entry]
     if len(entries) != 1 or len(modules) != 1:
-        return layout.root / "workspace.yaml"  # another kind of location, or several: left to Dagster
+        return layout.root / "workspace.yaml", None  # another kind of location, or several: left to Dagster
     target = modules[0]["python_module"]
     spec = target if isinstance(target, dict) else {"module_name": target}
     folder = layout.state / "code-server"
@@ -376,20 +377,18 @@ def _start_code_server(layout: Layout, stack: Stack, env: dict[str, str]) -> Pat
     workspace = layout.state / "workspace.yaml"
     workspace.write_text(yaml.safe_dump(
         {**source, "load_from": [served]}, sort_keys=False))
-    return workspace
+    return workspace, socket
 
 
-def _wait_for_code_server(workspace: Path, stack: Stack) -> None:
+def _wait_for_code_server(socket: Path | None, stack: Stack) -> None:
     """Until the code server started by `_start_code_server` answers (the webserver does not retry a location it
     cannot reach at start)."""
     from dagster._grpc.client import DagsterGrpcClient  # Dagster's own client for its code servers
 
-    service = stack.services.get("code-server")
-    if service is None:
+    if socket is None:
         return
-    served = (yaml.safe_load(workspace.read_text()) or {}).get("load_from") or []
-    socket = next(entry["grpc_server"]["socket"] for entry in served if "grpc_server" in entry)
-    client = DagsterGrpcClient(socket=socket)
+    service = stack.services["code-server"]
+    client = DagsterGrpcClient(socket=str(socket))
     started = time.monotonic()
     while True:
         stack.check_alive()

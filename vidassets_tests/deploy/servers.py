@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 import psycopg2
 import requests
@@ -97,7 +98,37 @@ def _wait_for_connections(what: str, process: ManagedProcess | None, dsn: str, t
             time.sleep(0.1)
 
 
-class PostgresServer:
+class _FolderServer:
+    """A server process with its own temporary folder: log tail, stop (process, then folder), context manager.
+    Subclasses set `root` and `_process` in `start()`."""
+
+    root: Path | None = None
+    _process: ManagedProcess | None = None
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def log_tail(self, lines: int = 30) -> str:
+        return self._process.log_tail(lines) if self._process else ""
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.stop()
+            self._process = None
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+            self.root = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+class PostgresServer(_FolderServer):
     """`initdb` + `postgres` on 127.0.0.1:<free port>, fsync off, password (scram) auth for TCP clients."""
 
     def __init__(self, bin_dir: Path, startup_timeout: float = 60.0) -> None:
@@ -216,24 +247,6 @@ class PostgresServer:
             "DAGSTER_PG_DB": db_name,
         }
 
-    def log_tail(self, lines: int = 30) -> str:
-        return self._process.log_tail(lines) if self._process else ""
-
-    def stop(self) -> None:
-        if self._process is not None:
-            self._process.stop()
-            self._process = None
-        if self.root is not None:
-            shutil.rmtree(self.root, ignore_errors=True)
-            self.root = None
-
-    def __enter__(self) -> PostgresServer:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 class MotoServer:
@@ -315,7 +328,7 @@ class MotoServer:
 PGBOUNCER_DIR = Path(__file__).resolve().parents[2] / "docker" / "pgbouncer"
 
 
-class PgBouncerServer:
+class PgBouncerServer(_FolderServer):
     """The shipped PgBouncer (docker/pgbouncer: its pgbouncer.ini, run by its entrypoint.sh, Debian's `pgbouncer`)
     on 127.0.0.1:<free port> in front of `upstream`, authenticating with the upstream's user and password."""
 
@@ -379,21 +392,3 @@ class PgBouncerServer:
         """The DAGSTER_PG_* variables, pointing at the pooler."""
         return {**self.upstream.env(db_name), "DAGSTER_PG_HOST": self.host, "DAGSTER_PG_PORT": str(self.port)}
 
-    def log_tail(self, lines: int = 30) -> str:
-        return self._process.log_tail(lines) if self._process else ""
-
-    def stop(self) -> None:
-        if self._process is not None:
-            self._process.stop()
-            self._process = None
-        if self.root is not None:
-            shutil.rmtree(self.root, ignore_errors=True)
-            self.root = None
-
-    def __enter__(self) -> PgBouncerServer:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()

@@ -5,7 +5,6 @@ import os
 import stat
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -112,11 +111,11 @@ def test_one_code_server_serves_the_webserver_and_the_daemon(tmp_path):
     layout.state.mkdir()
     stack = run.Stack(layout)
     try:
-        workspace = run._start_code_server(layout, stack, dict(os.environ))
-        run._wait_for_code_server(workspace, stack)
+        workspace, socket = run._start_code_server(layout, stack, dict(os.environ))
+        run._wait_for_code_server(socket, stack)
         served = yaml.safe_load(workspace.read_text())["load_from"]
         assert [list(entry) for entry in served] == [["grpc_server"]]
-        socket = Path(served[0]["grpc_server"]["socket"])
+        assert socket is not None and served[0]["grpc_server"]["socket"] == str(socket)
         assert served[0]["grpc_server"]["location_name"] == "vidassets"
         assert stat.S_IMODE(socket.parent.stat().st_mode) == 0o700, "only this user may reach the code server"
         listed = DagsterGrpcClient(socket=str(socket)).list_repositories()
@@ -131,5 +130,5 @@ def test_a_workspace_of_several_locations_is_left_to_dagster(tmp_path):
     (tmp_path / "workspace.yaml").write_text(workspace)
     layout = run.Layout(tmp_path)
     stack = run.Stack(layout)
-    assert run._start_code_server(layout, stack, dict(os.environ)) == tmp_path / "workspace.yaml"
+    assert run._start_code_server(layout, stack, dict(os.environ)) == (tmp_path / "workspace.yaml", None)
     assert stack.services == {}
