@@ -46,7 +46,7 @@ test: install system-deps lint  ## the whole test suite (real S3 server, real Da
 
 # Packages the type checker holds for (pyproject.toml [tool.mypy]); extend the list as more of the code is typed.
 MYPY_PATHS := vidassets/ml vidassets/media vidassets/analytics vidassets/search vidassets/storage vidassets/manifests.py \
-	vidassets/model_config.py vidassets/cli
+	vidassets/model_config.py vidassets/cli vidassets/executors.py
 
 lint:
 	$(UV) run --frozen ruff check vidassets vidassets_tests benchmarks

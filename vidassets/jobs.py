@@ -1,20 +1,23 @@
 """Jobs: the per-video pipeline the S3 sensor launches, and the warehouse rows written after it.
 
-In-process execution keeps the per-process model cache warm (across partitions too, when a backfill runs many
-in one run); the `gpu` pool on model-heavy assets serialises GPU work between runs.
+Each run executes in one process, which keeps the per-process model cache warm (across partitions too, when a
+backfill runs many in one run); the per-video pipeline can run its picture and speech branches at the same time in
+threads of that process (`executors.threaded_executor`, `max_concurrent`; one step at a time by default). The `gpu`
+pool on model-heavy assets serialises GPU work between runs.
 """
 
 import dagster as dg
 
 from vidassets.assets import corpus_voice_assets, per_video_assets, video_tables, warehouse_compaction
 from vidassets.deploy.gpu_tags import gpu_run_tags
+from vidassets.executors import threaded_executor
 from vidassets.lifecycle import COMPACTION_JOB, PIPELINE_JOB, REGISTRY_JOB, TABLES_JOB
 from vidassets.workers.queues import CPU_QUEUE, GPU_QUEUE, QUEUE_TAG
 
 video_pipeline = dg.define_asset_job(
     name=PIPELINE_JOB,
     selection=dg.AssetSelection.assets(*per_video_assets),
-    executor_def=dg.in_process_executor,
+    executor_def=threaded_executor,  # max_concurrent: 2 puts shots/screen text/faces beside the speech steps
     # The `gpu` Celery queue (warm workers); one GPU per run on ECS/Batch/K8s ($VIDASSETS_RUN_LAUNCHER).
     tags={QUEUE_TAG: GPU_QUEUE, **gpu_run_tags()},
     description="Materialize every per-video asset for one `videos` partition.",
