@@ -5,9 +5,8 @@ video decode on the CPU) waited for its speech branch (Whisper and the diarizer:
 both cores' matrix kernels) or the other way round. Both branches spend their time in native code that releases
 the GIL (FFmpeg, CTranslate2, torch, ONNX Runtime, OpenCV), so threads overlap them without leaving the process
 that holds the loaded models: the run can end when its longer branch ends instead of after the sum. The
-multiprocess executor would overlap them too, but every step process would load its models again. Overlap pays
-only where the branches use different hardware (speech on a GPU, decode on the CPU), so the default is one step at
-a time (see DEFAULT_MAX_CONCURRENT).
+multiprocess executor would overlap them too, but every step process would load its models again. The default is
+two at once (see DEFAULT_MAX_CONCURRENT for what was measured).
 
 Everything Dagster's own in-process loop does is kept (step order and retries from `ActiveExecution`, pools and
 tag limits, skips after a failure, hooks, one compute-log capture per run); only the step bodies move to threads.
@@ -47,11 +46,12 @@ from dagster._core.executor.base import Executor
 from dagster._core.executor.in_process import InProcessExecutor
 from dagster._core.executor.init import InitExecutorContext
 
-# One step at a time by default. On 2 CPU cores both branches compete for the same cores and running them at once
-# measured slower: the sensor path at 0.87x one warm process with 2 against 0.96x with 1
-# (benchmarks/bench_corpus.py --uneven), no gain on the 10-minute video (benchmarks/bench_pipeline.py
-# --sequential). Set `max_concurrent: 2` where the speech branch runs on a GPU and the CPU decode can go beside it.
-DEFAULT_MAX_CONCURRENT = 1
+# The picture branch beside the speech branch. On 2 idle CPU cores the 10-minute bench video took 53.3 s instead of
+# 62.1 s one step at a time, and 53.4 s instead of 60.5 s with the order swapped (benchmarks/bench_pipeline.py
+# --compare 1); the corpus through the sensor was no slower (1.01x against 0.98x one warm process). On a machine
+# other jobs kept busy it was slower (0.87x against 0.96x): `max_concurrent: 1` for hosts without a spare core, and
+# for a cancel that stops the running step at once. On a GPU host the speech steps leave the CPU to the decode.
+DEFAULT_MAX_CONCURRENT = 2
 POLL_S = 0.5  # how often the loop looks at pools, retries and interrupts while steps run
 
 

@@ -1,8 +1,8 @@
 """Jobs: the per-video pipeline the S3 sensor launches, and the warehouse rows written after it.
 
 Each run executes in one process, which keeps the per-process model cache warm (across partitions too, when a
-backfill runs many in one run); the per-video pipeline can run its picture and speech branches at the same time in
-threads of that process (`executors.threaded_executor`, `max_concurrent`; one step at a time by default). The `gpu`
+backfill runs many in one run); the per-video pipeline runs its picture and speech branches at the same time in
+threads of that process (`executors.threaded_executor`; `max_concurrent: 1` for one step at a time). The `gpu`
 pool on model-heavy assets serialises GPU work between runs.
 """
 
@@ -17,7 +17,7 @@ from vidassets.workers.queues import CPU_QUEUE, GPU_QUEUE, QUEUE_TAG
 video_pipeline = dg.define_asset_job(
     name=PIPELINE_JOB,
     selection=dg.AssetSelection.assets(*per_video_assets),
-    executor_def=threaded_executor,  # max_concurrent: 2 puts shots/screen text/faces beside the speech steps
+    executor_def=threaded_executor,  # shots/screen text/faces beside audio/transcript/diarization
     # The `gpu` Celery queue (warm workers); one GPU per run on ECS/Batch/K8s ($VIDASSETS_RUN_LAUNCHER).
     tags={QUEUE_TAG: GPU_QUEUE, **gpu_run_tags()},
     description="Materialize every per-video asset for one `videos` partition.",

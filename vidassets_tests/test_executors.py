@@ -155,9 +155,9 @@ def test_independent_steps_run_at_the_same_time_and_join() -> None:
         assert logged[0] == "STEP_START" and logged[-1] == "STEP_SUCCESS"
 
 
-def test_max_concurrent_bounds_the_steps_at_once_and_the_default_is_one() -> None:
+def test_max_concurrent_bounds_the_steps_at_once_and_the_default_is_two() -> None:
     with dg.instance_for_test() as instance:
-        for limit, expected in ((2, 2), (1, 1), (None, 1)):
+        for limit, expected in ((2, 2), (1, 1), (None, 2)):
             RUNNING["most"] = 0
             config = {"execution": {"config": {"max_concurrent": limit}}} if limit else None
             result = dg.execute_job(dg.reconstructable(three_independent), instance, run_config=config)
@@ -237,7 +237,7 @@ def test_with_threads_an_interrupt_lets_the_running_step_finish_and_starts_nothi
 
 
 def test_one_at_a_time_an_interrupt_stops_the_running_step_at_once(tmp_path: Path) -> None:
-    # the default: a long transcription is cancelled at once, as on Dagster's in-process executor
-    marker, _, err = _interrupt_mid_step(tmp_path, {})
+    # max_concurrent 1: a long transcription is cancelled at once, as on Dagster's in-process executor
+    marker, _, err = _interrupt_mid_step(tmp_path, {"execution": {"config": {"max_concurrent": 1}}})
     assert not Path(f"{marker}.finished").exists(), "the interrupted step ran to its end"
     assert "Interrupted: no new step starts" not in err
