@@ -46,7 +46,7 @@ def source_video(context: dg.AssetExecutionContext, storage: VideoStorage) -> dg
     ref = resolve_source(context)
     label = ref.source_uri
     head = storage.head_source(ref.source_uri)
-    fetched = storage.fetch_source(ref.source_uri, ref.video_id, ref.suffix)
+    fetched = storage.fetch_source(ref.source_uri, ref.suffix)
     try:
         probe = probe_video(fetched, name=label)
     except InvalidMediaError as err:

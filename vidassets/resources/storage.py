@@ -19,10 +19,8 @@ from vidassets.manifests import SourceVideoManifest
 from vidassets.resources.env_vars import resolved
 from vidassets.settings import default_scratch_dir
 from vidassets.storage import Store
-from vidassets.storage.base import temp_name
 from vidassets.storage.local import sha256_file
 from vidassets.storage.s3 import S3Options, s3_client, split_s3_url
-from vidassets.video_ids import check_video_id
 
 
 class SourceChangedError(RuntimeError):
@@ -96,22 +94,19 @@ class VideoStorage(dg.ConfigurableResource):
         stat = _local_source(source_uri).stat()
         return {"etag": f"{stat.st_mtime_ns:x}-{stat.st_size:x}", "size": stat.st_size}
 
-    def fetch_source(self, source_uri: str, video_id: str, suffix: str) -> Path:
-        """Download the uploaded object into scratch (`<scratch>/incoming/<video_id><suffix>`)."""
-        incoming = self.scratch() / "incoming"
-        incoming.mkdir(parents=True, exist_ok=True)
-        dest = incoming / f"{check_video_id(video_id)}{suffix}"
-        tmp = dest.with_name(temp_name(dest.name))
+    def fetch_source(self, source_uri: str, suffix: str) -> Path:
+        """Download the uploaded object into a new file of its own in scratch (`<scratch>/incoming/`): steps or runs
+        fetching the same video at once never share, replace or move each other's copy."""
+        dest = self.scratch_file("incoming", suffix)
         try:
             if source_uri.startswith("s3://"):
                 bucket, key = split_s3_url(source_uri)
-                self._source_client().download_file(bucket, key, str(tmp))
+                self._source_client().download_file(bucket, key, str(dest))
             else:
-                shutil.copyfile(_local_source(source_uri), tmp)
+                shutil.copyfile(_local_source(source_uri), dest)
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            dest.unlink(missing_ok=True)
             raise
-        os.replace(tmp, dest)
         return dest
 
     def cached_video(self, manifest: SourceVideoManifest) -> Path:
@@ -124,7 +119,7 @@ class VideoStorage(dg.ConfigurableResource):
         path = self.scratch() / "videos" / f"{sha}{manifest['suffix']}"
         if path.is_file():
             return path
-        fetched = self.fetch_source(manifest["source_uri"], manifest["video_id"], manifest["suffix"])
+        fetched = self.fetch_source(manifest["source_uri"], manifest["suffix"])
         if sha256_file(fetched) != sha:
             fetched.unlink(missing_ok=True)
             raise SourceChangedError(
