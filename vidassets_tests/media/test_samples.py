@@ -8,7 +8,7 @@ from vidassets.media.probe import probe_video
 
 def test_shipped_files_exist_and_have_license_notes():
     speech = [samples.speech_wav(), samples.speech_rttm(), samples.speech_stm()]
-    for path in [*speech, samples.picture_path("bikes"), samples.picture_path("bigbuckbunny")]:
+    for path in [*speech, *(samples.picture_path(picture) for picture in samples.PICTURES)]:
         assert path.is_file() and path.name in samples.sample_media_licenses
     assert "SPEAKER sample" in samples.speech_rttm().read_text()
     for photo in ("astronaut", "coffee", "camera"):
